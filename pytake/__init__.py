@@ -1,0 +1,3 @@
+"""PyTake: a customer-service inbox for the official WhatsApp Business Cloud API."""
+
+__version__ = "0.1.0"

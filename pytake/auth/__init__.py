@@ -1,0 +1,1 @@
+"""Passwords, signed tokens, server-side sessions and sign-in throttling."""

@@ -1,0 +1,51 @@
+"""Every table, imported here so the metadata (and Alembic) sees all of them."""
+
+from pytake.models.accounts import (
+    AuditLog,
+    Membership,
+    Organization,
+    Role,
+    Team,
+    TeamMember,
+    User,
+    UserSession,
+)
+from pytake.models.base import utcnow
+from pytake.models.channels import Channel
+from pytake.models.conversations import (
+    Attachment,
+    Contact,
+    Conversation,
+    ConversationLabel,
+    ConversationStatus,
+    Label,
+    Message,
+    Note,
+)
+from pytake.models.pipeline import Outbox, WebhookEvent
+from pytake.models.templates import MessageTemplate, QuickReply
+
+__all__ = [
+    "Attachment",
+    "AuditLog",
+    "Channel",
+    "Contact",
+    "Conversation",
+    "ConversationLabel",
+    "ConversationStatus",
+    "Label",
+    "Membership",
+    "Message",
+    "MessageTemplate",
+    "Note",
+    "Organization",
+    "Outbox",
+    "QuickReply",
+    "Role",
+    "Team",
+    "TeamMember",
+    "User",
+    "UserSession",
+    "WebhookEvent",
+    "utcnow",
+]

@@ -1,0 +1,124 @@
+"""Tenants, people, their roles and teams, and the sessions they sign in with."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from pytake.models.base import UTCDateTime, created_at, fk, id_field, json_field, timestamp
+
+
+class Role(enum.StrEnum):
+    """Ordered from least to most powerful; ``rank`` compares them."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+    OWNER = "owner"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organization"
+
+    id: int | None = id_field()
+    name: str = Field(max_length=120)
+    slug: str = Field(max_length=80, unique=True)
+    # Organization-wide policies (visibility rule, 2FA requirement, ...), read by the services.
+    settings: dict = json_field()
+    created_at: dt.datetime = created_at()
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+
+    id: int | None = id_field()
+    email: str = Field(max_length=254, unique=True)  # stored lower-cased
+    name: str = Field(max_length=120)
+    password_hash: str | None = Field(default=None, max_length=255)
+    locale: str | None = Field(default=None, max_length=10)
+    is_active: bool = Field(default=True)
+    created_at: dt.datetime = created_at()
+    password_changed_at: dt.datetime | None = timestamp()
+    last_login_at: dt.datetime | None = timestamp()
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "membership"
+    __table_args__ = (sa.UniqueConstraint("user_id", "organization_id"),)
+
+    id: int | None = id_field()
+    user_id: int = fk("app_user.id")
+    organization_id: int = fk("organization.id")
+    role: str = Field(max_length=20)
+    max_concurrent: int | None = Field(default=None)
+    created_at: dt.datetime = created_at()
+
+
+class Team(SQLModel, table=True):
+    __tablename__ = "team"
+    __table_args__ = (sa.UniqueConstraint("organization_id", "name"),)
+
+    id: int | None = id_field()
+    organization_id: int = fk("organization.id", index=False)
+    name: str = Field(max_length=120)
+    settings: dict = json_field()
+    created_at: dt.datetime = created_at()
+
+
+class TeamMember(SQLModel, table=True):
+    __tablename__ = "team_member"
+    __table_args__ = (sa.UniqueConstraint("team_id", "user_id"),)
+
+    id: int | None = id_field()
+    team_id: int = fk("team.id", index=False)
+    user_id: int = fk("app_user.id")
+    created_at: dt.datetime = created_at()
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. The cookie carries a signed token naming this row."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = fk("app_user.id")
+    organization_id: int = fk("organization.id", index=False)
+    created_at: dt.datetime = created_at()
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # Set when the browser exchanged its one-time ticket for the cookie.
+    activated_at: dt.datetime | None = timestamp()
+    last_seen_at: dt.datetime | None = timestamp()
+    revoked_at: dt.datetime | None = timestamp()
+    revoke_reason: str | None = Field(default=None, max_length=40)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=300)
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index("ix_audit_log_organization_id_created_at", "organization_id", "created_at"),
+        sa.Index("ix_audit_log_action_created_at", "action", "created_at"),
+    )
+
+    id: int | None = id_field()
+    organization_id: int | None = fk(
+        "organization.id", nullable=True, index=False, ondelete="SET NULL"
+    )
+    actor_user_id: int | None = fk("app_user.id", nullable=True, index=False, ondelete="SET NULL")
+    action: str = Field(max_length=60)
+    # What the action was about: an e-mail for sign-ins, "user:12" for user changes.
+    subject: str | None = Field(default=None, max_length=254, index=True)
+    ip: str | None = Field(default=None, max_length=64, index=True)
+    details: dict = json_field()
+    created_at: dt.datetime = created_at()

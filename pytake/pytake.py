@@ -1,0 +1,84 @@
+"""The Reflex app: pages, the access guard, HTTP routes and start-up migration."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import reflex as rx
+from starlette.concurrency import run_in_threadpool
+
+from pytake import migrations
+from pytake.ui.guard import AccessGuard
+from pytake.ui.pages.account import ProfileState, SettingsState, profile_page, settings_page
+from pytake.ui.pages.login import LoginState, login_page
+from pytake.ui.pages.setup import SetupState, setup_page
+from pytake.ui.pages.workspace import (
+    ContactsState,
+    DashboardState,
+    InboxState,
+    TemplatesState,
+    contacts_page,
+    dashboard_page,
+    inbox_page,
+    templates_page,
+)
+from pytake.ui.session import SessionState
+from pytake.web import routes
+
+log = logging.getLogger("pytake")
+
+app = rx.App(
+    api_transformer=routes.build(),
+    head_components=[
+        rx.el.meta(name="theme-color", content="#128C7E"),
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+        rx.el.script(src="/pytake.js"),
+    ],
+    theme=None,
+)
+app.add_middleware(AccessGuard())
+
+
+@app.register_lifespan_task
+@contextlib.asynccontextmanager
+async def migrate_on_start():
+    """Every worker waits here until the schema is current (PostgreSQL serializes them)."""
+    await run_in_threadpool(migrations.upgrade)
+    log.info("database schema is current")
+    yield
+
+
+def _protected(route: str, title: str, component, state) -> None:
+    app.add_page(
+        component,
+        route=route,
+        title=f"{title} · PyTake",
+        on_load=[SessionState.load_identity, state.load],
+    )
+
+
+def _public(route: str, title: str, component, state) -> None:
+    app.add_page(
+        component,
+        route=route,
+        title=f"{title} · PyTake",
+        on_load=[SessionState.detect_language, state.on_load],
+    )
+
+
+_public("/login", "Sign in", login_page, LoginState)
+_public("/setup", "Set up", setup_page, SetupState)
+_protected("/inbox", "Inbox", inbox_page, InboxState)
+_protected("/contacts", "Contacts", contacts_page, ContactsState)
+_protected("/templates", "Templates", templates_page, TemplatesState)
+_protected("/dashboard", "Dashboard", dashboard_page, DashboardState)
+_protected("/settings", "Settings", settings_page, SettingsState)
+_protected("/profile", "Profile", profile_page, ProfileState)
+
+
+def index() -> rx.Component:
+    return rx.center(rx.spinner(size="3"), height="100vh")
+
+
+app.add_page(index, route="/", on_load=rx.redirect("/inbox"), title="PyTake")

@@ -1,0 +1,174 @@
+"""Read models for the shell's pages, always scoped to the caller's organization."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from pytake.auth.sessions import Identity
+from pytake.models import (
+    Channel,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Membership,
+    Message,
+    MessageTemplate,
+    Organization,
+    Role,
+    User,
+    utcnow,
+)
+
+PAGE_SIZE = 50
+
+
+def _iso(value: dt.datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def conversations(db: Session, identity: Identity, *, status: str = "open") -> list[dict]:
+    """The newest conversations the caller may see: agents their own and unassigned ones."""
+    query = (
+        select(Conversation, Contact, Channel)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .join(Channel, Channel.id == Conversation.channel_id)
+        .where(Conversation.organization_id == identity.organization_id)
+        .order_by(Conversation.last_activity_at.desc().nulls_last(), Conversation.id.desc())
+        .limit(PAGE_SIZE)
+    )
+    if status in ConversationStatus.__members__.values():
+        query = query.where(Conversation.status == status)
+    if not identity.at_least(Role.SUPERVISOR):
+        query = query.where(
+            (Conversation.assignee_id == identity.user_id) | Conversation.assignee_id.is_(None)
+        )
+    now = utcnow()
+    return [
+        {
+            "id": conversation.id,
+            "contact": contact.name or contact.username or contact.wa_id or "",
+            "number": contact.wa_id or "",
+            "channel": channel.name,
+            "status": conversation.status,
+            "unread": conversation.unread_count,
+            "last_activity": _iso(conversation.last_activity_at),
+            "window_open": bool(
+                conversation.window_expires_at and conversation.window_expires_at > now
+            ),
+        }
+        for conversation, contact, channel in db.exec(query).all()
+    ]
+
+
+def contacts(db: Session, identity: Identity, *, search: str = "") -> list[dict]:
+    query = (
+        select(Contact)
+        .where(Contact.organization_id == identity.organization_id)
+        .order_by(Contact.created_at.desc(), Contact.id.desc())
+        .limit(PAGE_SIZE)
+    )
+    term = search.strip()[:100]
+    if term:
+        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            sa.or_(
+                Contact.name.ilike(pattern, escape="\\"),
+                Contact.wa_id.ilike(pattern, escape="\\"),
+                Contact.username.ilike(pattern, escape="\\"),
+            )
+        )
+    return [
+        {
+            "id": contact.id,
+            "name": contact.name or "",
+            "number": contact.wa_id or "",
+            "username": contact.username or "",
+            "created_at": _iso(contact.created_at),
+        }
+        for contact in db.exec(query).all()
+    ]
+
+
+def templates(db: Session, identity: Identity) -> list[dict]:
+    query = (
+        select(MessageTemplate)
+        .where(MessageTemplate.organization_id == identity.organization_id)
+        .order_by(MessageTemplate.name, MessageTemplate.language)
+        .limit(200)
+    )
+    return [
+        {
+            "id": template.id,
+            "name": template.name,
+            "language": template.language,
+            "category": template.category,
+            "status": template.status,
+        }
+        for template in db.exec(query).all()
+    ]
+
+
+def dashboard(db: Session, identity: Identity) -> dict[str, int]:
+    """Counts for the dashboard cards; agents see their own workload, others the org's."""
+    org = identity.organization_id
+    scope = Conversation.organization_id == org
+    if not identity.at_least(Role.SUPERVISOR):
+        scope = sa.and_(scope, Conversation.assignee_id == identity.user_id)
+    by_status = dict(
+        db.execute(
+            sa.select(Conversation.status, sa.func.count())
+            .where(scope)
+            .group_by(Conversation.status)
+        ).all()
+    )
+    unassigned = db.execute(
+        sa.select(sa.func.count()).where(
+            Conversation.organization_id == org,
+            Conversation.assignee_id.is_(None),
+            Conversation.status == ConversationStatus.OPEN,
+        )
+    ).scalar_one()
+    start_of_day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    messages_today = db.execute(
+        sa.select(sa.func.count()).where(
+            Message.organization_id == org, Message.created_at >= start_of_day
+        )
+    ).scalar_one()
+    return {
+        "open": by_status.get(ConversationStatus.OPEN, 0),
+        "pending": by_status.get(ConversationStatus.PENDING, 0),
+        "unassigned": unassigned,
+        "messages_today": messages_today,
+    }
+
+
+def organization(db: Session, identity: Identity) -> dict:
+    org = db.get(Organization, identity.organization_id)
+    channels = db.execute(
+        sa.select(sa.func.count()).where(Channel.organization_id == org.id)
+    ).scalar_one()
+    return {"name": org.name, "slug": org.slug, "channels": channels}
+
+
+def members(db: Session, identity: Identity) -> list[dict]:
+    rows = db.exec(
+        select(User, Membership)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organization_id == identity.organization_id)
+        .order_by(User.name, User.id)
+    ).all()
+    return [
+        {
+            "id": user.id,
+            "name": user.name,
+            "email": user.email,
+            "role": membership.role,
+            "active": user.is_active,
+            "is_me": user.id == identity.user_id,
+            "last_login": _iso(user.last_login_at),
+        }
+        for user, membership in rows
+    ]

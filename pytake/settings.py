@@ -1,0 +1,182 @@
+"""Typed settings read from ``PYTAKE_*`` environment variables and ``.env``.
+
+Every problem is reported as one line naming the variable, so an operator can fix a
+deployment without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "PYTAKE_"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    database_url: str = "sqlite:///pytake.db"
+    redis_url: str | None = None
+    secret_key: str | None = None
+    data_dir: Path = Path("data")
+    graph_api_url: str = "https://graph.facebook.com"
+    graph_api_version: str = "v26.0"
+    host: str = "0.0.0.0"  # noqa: S104 (a server, reached through a proxy or the LAN)
+    port: int = Field(default=3000, ge=1, le=65535)
+    public_url: str | None = None
+    workers: int | None = Field(default=None, ge=1, le=32)
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    session_hours: int = Field(default=168, ge=1, le=24 * 90)
+    login_max_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_ip: int = Field(default=20, ge=1, le=10000)
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("use redis://host:port/db, rediss:// or unix://")
+        if parts.scheme != "unix" and not parts.hostname:
+            raise ValueError("the URL has no host")
+        return value
+
+    @field_validator("graph_api_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("use an absolute http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("graph_api_version")
+    @classmethod
+    def _graph_version(cls, value: str) -> str:
+        if not re.fullmatch(r"v\d{2,3}\.0", value):
+            raise ValueError("use Meta's form vNN.0, e.g. v26.0")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(f"use at least {MIN_SECRET_KEY_LENGTH} random characters")
+        return value or None
+
+    @model_validator(mode="after")
+    def _production_needs_secret(self) -> Settings:
+        if self.production and not self.secret_key:
+            raise ValueError(
+                "PYTAKE_SECRET_KEY is required in production mode (PYTAKE_REDIS_URL is set): "
+                "every worker must sign with the same key"
+            )
+        return self
+
+    @property
+    def production(self) -> bool:
+        """Production mode is PostgreSQL/Redis with several workers; Redis is what allows them."""
+        return self.redis_url is not None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def cookie_secure(self) -> bool:
+        return bool(self.public_url and self.public_url.startswith("https://"))
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / SECRET_KEY_FILE
+        try:
+            if path.exists():
+                key = path.read_text(encoding="utf-8").strip()
+                if len(key) >= MIN_SECRET_KEY_LENGTH:
+                    return key
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_urlsafe(48)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(key)
+            return key
+        except OSError as exc:
+            raise SettingsError(
+                f"PYTAKE_DATA_DIR: cannot keep the generated secret key in {path}: {exc.strerror}"
+            ) from exc
+
+
+def normalize_database_url(value: str) -> str:
+    """Accept the URL forms operators paste and return the one SQLAlchemy needs."""
+    parts = urlsplit(value)
+    scheme = parts.scheme
+    if scheme == "sqlite":
+        if not value.startswith("sqlite:///"):
+            raise ValueError("use sqlite:///relative/path.db or sqlite:////absolute/path.db")
+        return value
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        if not parts.hostname and "host=" not in parts.query:
+            raise ValueError("the PostgreSQL URL has no host")
+        if not parts.path.strip("/"):
+            raise ValueError("the PostgreSQL URL names no database")
+        return "postgresql+psycopg://" + value.split("://", 1)[1]
+    raise ValueError(f"unsupported scheme {scheme or '(none)'!r}: use sqlite:/// or postgresql://")
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per wrong setting, each naming its environment variable."""
+    lines = []
+    for error in exc.errors():
+        location = error.get("loc") or ()
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        if location:
+            name = ENV_PREFIX + str(location[0]).upper()
+            lines.append(f"{name}: {message}")
+        else:
+            lines.append(message)
+    return "; ".join(lines)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Load once per process; raise ``SettingsError`` with a readable message."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""The Reflex skin: states call services, pages only render."""

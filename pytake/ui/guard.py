@@ -1,0 +1,122 @@
+"""The one place that decides who may run which event.
+
+Any client can send any event of any state with any payload, so every PyTake state derives
+from ``GuardedState`` and is default-deny: a handler runs only for a signed-in user whose
+role reaches the state's ``min_role``, unless the state lists it in ``public_events``.
+The identity comes from the HttpOnly cookie of the websocket handshake and is re-checked
+against the session row on every event, so revocation is immediate.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from urllib.parse import quote
+
+import reflex as rx
+from reflex_base.event import Event
+from starlette.concurrency import run_in_threadpool
+
+from pytake import db
+from pytake.auth import sessions
+from pytake.auth.sessions import Identity
+from pytake.i18n import from_accept_language, translate
+from pytake.models import Role
+
+_identity: contextvars.ContextVar[Identity | None] = contextvars.ContextVar(
+    "pytake_identity", default=None
+)
+
+
+_rules: dict[type, tuple[Role, frozenset[str]]] = {}
+
+
+def access(*, min_role: Role = Role.AGENT, public: tuple[str, ...] = ()):
+    """Class decorator: the least role a state's events need, and handlers open to anyone."""
+
+    def register(cls: type[GuardedState]) -> type[GuardedState]:
+        _rules[cls] = (min_role, frozenset(public))
+        return cls
+
+    return register
+
+
+def rule_for(cls: type) -> tuple[Role, frozenset[str]]:
+    """Undecorated states get the default: any signed-in member, no public handler."""
+    return _rules.get(cls, (Role.AGENT, frozenset()))
+
+
+class GuardedState(rx.State):
+    """Base of every PyTake state; see ``access`` for the rule of each subclass."""
+
+    def _identity(self) -> Identity:
+        """The caller, as checked by the guard for this event; fails closed if unset."""
+        identity = _identity.get()
+        if identity is None:
+            raise PermissionError("no verified identity for this event")
+        return identity
+
+    def _client_ip(self) -> str | None:
+        return self.router.session.client_ip or None
+
+    def _browser_language(self) -> str:
+        return from_accept_language(self.router.headers.accept_language)
+
+
+def identity_from_headers(cookie_header: str | None) -> Identity | None:
+    cookie = sessions.parse_cookie_header(cookie_header)
+    if cookie is None:
+        return None
+    with db.session() as s:
+        return sessions.resolve(s, cookie)
+
+
+def _state_class(event_name: str) -> tuple[type[rx.State] | None, str]:
+    state_path, _, handler = event_name.rpartition(".")
+    try:
+        return rx.State.get_class_substate(state_path), handler
+    except ValueError:
+        return None, handler
+
+
+def login_url(path: str | None) -> str:
+    target = path if path and path.startswith("/") and not path.startswith("//") else "/inbox"
+    if target.startswith(("/login", "/setup")):
+        return "/login"
+    return "/login?next=" + quote(target, safe="/")
+
+
+class AccessGuard(rx.Middleware):
+    async def preprocess(self, app, state, event: Event):
+        _identity.set(None)
+        cls, handler = _state_class(event.name)
+        if cls is None or not issubclass(cls, GuardedState):
+            return None  # Reflex's own events (hydrate, on_load dispatch, client storage)
+        min_role, public = rule_for(cls)
+        if handler in public:
+            return None
+        headers = state.router.headers
+        identity = await run_in_threadpool(identity_from_headers, headers.cookie)
+        language = (identity and identity.language) or from_accept_language(headers.accept_language)
+        if identity is None:
+            events = [rx.redirect(login_url(state.router.url.path))]
+            if sessions.parse_cookie_header(headers.cookie):
+                # A cookie that no longer works: the session ended (sign-out elsewhere,
+                # password change, deactivation). Same toast id, so it shows once.
+                message = translate("access.session_ended", language)
+                events.append(rx.toast.warning(message, id="pytake-access"))
+            return rx.state.StateUpdate(events=Event.from_event_type(events))
+        if not identity.at_least(min_role):
+            message = translate("access.denied", language)
+            toast = rx.toast.error(message, id="pytake-access")
+            return rx.state.StateUpdate(events=Event.from_event_type([toast]))
+        _identity.set(identity)
+        return None
+
+
+def navigate_after_sign_in(ticket: str, next_path: str | None) -> rx.event.EventSpec:
+    """Have the browser trade the ticket for the cookie, then load the next page."""
+    target = next_path if next_path and next_path.startswith("/") else "/inbox"
+    if target.startswith("//") or target.startswith(("/login", "/setup")):
+        target = "/inbox"
+    return rx.call_script(f"window.pytakeSignIn({json.dumps(ticket)}, {json.dumps(target)})")

@@ -1,0 +1,1 @@
+"""One module per page; each page's state lives beside it."""

@@ -1,0 +1,111 @@
+"""Sign-in page."""
+
+from __future__ import annotations
+
+import reflex as rx
+from starlette.concurrency import run_in_threadpool
+
+from pytake import db
+from pytake.auth.errors import AccessError
+from pytake.services import accounts
+from pytake.ui.forms import error_callout, field, form_text, submit_button
+from pytake.ui.guard import GuardedState, access, identity_from_headers, navigate_after_sign_in
+from pytake.ui.layout import auth_frame, card
+from pytake.ui.session import SessionState, in_transaction, t
+
+
+def needs_setup() -> bool:
+    with db.session() as s:
+        return accounts.needs_setup(s)
+
+
+@access(public=("on_load", "submit"))
+class LoginState(GuardedState):
+    error: str = ""
+    busy: bool = False
+
+    @rx.event
+    async def on_load(self):
+        self.error = ""
+        self.busy = False
+        if await run_in_threadpool(needs_setup):
+            return rx.redirect("/setup")
+        if await run_in_threadpool(identity_from_headers, self.router.headers.cookie):
+            return rx.redirect(self._next_path())
+        if self.router.url.query_parameters.get("error") == "session":
+            self.error = await self._text("auth.session_failed")
+        return None
+
+    def _next_path(self) -> str:
+        value = self.router.url.query_parameters.get("next", "/inbox")
+        return value if isinstance(value, str) else "/inbox"
+
+    async def _text(self, key: str, **params) -> str:
+        session = await self.get_state(SessionState)
+        return session._text(key, **params)
+
+    @rx.event
+    async def submit(self, form_data: dict):
+        self.error = ""
+        email = form_text(form_data, "email", 300)
+        password = form_text(form_data, "password", 1000)
+        if not email or not password:
+            self.error = await self._text("auth.fill_both")
+            return
+        self.busy = True
+        yield
+        try:
+            _, ticket = await in_transaction(
+                accounts.sign_in,
+                email=email,
+                password=password,
+                ip=self.router.session.client_ip or None,
+                user_agent=self.router.headers.user_agent,
+            )
+        except AccessError as exc:
+            session = await self.get_state(SessionState)
+            self.error = exc.message(session.language)
+            self.busy = False
+            return
+        yield navigate_after_sign_in(ticket, self._next_path())
+
+
+def login_page() -> rx.Component:
+    return auth_frame(
+        card(
+            rx.vstack(
+                rx.heading(t("login.title"), size="6"),
+                rx.text(t("login.subtitle"), color=rx.color("gray", 11)),
+                error_callout(LoginState.error),
+                rx.form(
+                    rx.vstack(
+                        field(
+                            "field.email",
+                            "email",
+                            type="email",
+                            auto_complete="username",
+                            required=True,
+                            auto_focus=True,
+                        ),
+                        field(
+                            "field.password",
+                            "password",
+                            type="password",
+                            auto_complete="current-password",
+                            required=True,
+                        ),
+                        submit_button(
+                            "login.submit", busy=LoginState.busy, data_testid="login-submit"
+                        ),
+                        spacing="4",
+                        width="100%",
+                    ),
+                    on_submit=LoginState.submit,
+                    width="100%",
+                ),
+                spacing="4",
+                width="100%",
+            )
+        ),
+        rx.text(t("login.help"), size="1", color=rx.color("gray", 10), text_align="center"),
+    )

@@ -1,0 +1,129 @@
+"""First-run page: create the organization and its owner, then sign in."""
+
+from __future__ import annotations
+
+import reflex as rx
+from starlette.concurrency import run_in_threadpool
+
+from pytake.auth.errors import AccessError
+from pytake.services import accounts
+from pytake.ui.forms import error_callout, field, form_text, submit_button
+from pytake.ui.guard import GuardedState, access, navigate_after_sign_in
+from pytake.ui.layout import auth_frame, card
+from pytake.ui.pages.login import needs_setup
+from pytake.ui.session import SessionState, in_transaction, t
+
+
+def _setup_and_sign_in(db, *, organization, name, email, password, language, ip, user_agent):
+    accounts.setup(
+        db,
+        organization=organization,
+        name=name,
+        email=email,
+        password=password,
+        language=language,
+        ip=ip,
+    )
+    return accounts.sign_in(db, email=email, password=password, ip=ip, user_agent=user_agent)
+
+
+@access(public=("on_load", "submit"))
+class SetupState(GuardedState):
+    error: str = ""
+    busy: bool = False
+
+    @rx.event
+    async def on_load(self):
+        self.error = ""
+        self.busy = False
+        if not await run_in_threadpool(needs_setup):
+            return rx.redirect("/login")
+        return None
+
+    @rx.event
+    async def submit(self, form_data: dict):
+        session = await self.get_state(SessionState)
+        self.error = ""
+        password = form_text(form_data, "password", 1000)
+        if password != form_text(form_data, "password_confirm", 1000):
+            self.error = session._text("setup.passwords_differ")
+            return
+        self.busy = True
+        yield
+        try:
+            _, ticket = await in_transaction(
+                _setup_and_sign_in,
+                organization=form_text(form_data, "organization", 300),
+                name=form_text(form_data, "name", 300),
+                email=form_text(form_data, "email", 300),
+                password=password,
+                language=session.language,
+                ip=self.router.session.client_ip or None,
+                user_agent=self.router.headers.user_agent,
+            )
+        except AccessError as exc:
+            self.error = exc.message(session.language)
+            self.busy = False
+            return
+        yield navigate_after_sign_in(ticket, "/inbox")
+
+
+def setup_page() -> rx.Component:
+    return auth_frame(
+        card(
+            rx.vstack(
+                rx.heading(t("setup.title"), size="6"),
+                rx.text(t("setup.subtitle"), color=rx.color("gray", 11)),
+                error_callout(SetupState.error),
+                rx.form(
+                    rx.vstack(
+                        field(
+                            "field.organization",
+                            "organization",
+                            required=True,
+                            auto_focus=True,
+                            max_length=120,
+                        ),
+                        field(
+                            "field.name",
+                            "name",
+                            auto_complete="name",
+                            required=True,
+                            max_length=120,
+                        ),
+                        field(
+                            "field.email",
+                            "email",
+                            type="email",
+                            auto_complete="username",
+                            required=True,
+                        ),
+                        field(
+                            "field.password",
+                            "password",
+                            type="password",
+                            auto_complete="new-password",
+                            required=True,
+                        ),
+                        rx.text(t("password.rule"), size="1", color=rx.color("gray", 10)),
+                        field(
+                            "field.password_confirm",
+                            "password_confirm",
+                            type="password",
+                            auto_complete="new-password",
+                            required=True,
+                        ),
+                        submit_button(
+                            "setup.submit", busy=SetupState.busy, data_testid="setup-submit"
+                        ),
+                        spacing="4",
+                        width="100%",
+                    ),
+                    on_submit=SetupState.submit,
+                    width="100%",
+                ),
+                spacing="4",
+                width="100%",
+            )
+        ),
+    )

@@ -1,0 +1,114 @@
+"""The signed-in user as the browser sees it, the interface language, and signing out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import reflex as rx
+from starlette.concurrency import run_in_threadpool
+
+from pytake import db
+from pytake.i18n import LANGUAGES, catalog, normalize_language, translate
+from pytake.models import Role
+from pytake.services import accounts
+from pytake.ui.guard import GuardedState, access, identity_from_headers
+
+T = TypeVar("T")
+
+SIGN_OUT_SCRIPT = (
+    "fetch('/auth/logout', {method: 'POST', credentials: 'same-origin'})"
+    ".finally(() => window.location.replace('/login'))"
+)
+
+
+async def in_transaction(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a service function in a database transaction, off the event loop."""
+
+    def call() -> T:
+        with db.session() as s:
+            return fn(s, *args, **kwargs)
+
+    return await run_in_threadpool(call)
+
+
+@access(public=("detect_language", "set_language"))
+class SessionState(GuardedState):
+    language: str = "en"
+    # An anonymous visitor's choice, kept in the browser until they sign in.
+    language_choice: str = rx.LocalStorage("", name="pytake_language", sync=True)
+    user_name: str = ""
+    user_email: str = ""
+    user_role: str = ""
+
+    @rx.var
+    def tr(self) -> dict[str, str]:
+        return catalog(self.language)
+
+    @rx.var
+    def signed_in(self) -> bool:
+        return bool(self.user_email)
+
+    @rx.var
+    def is_admin(self) -> bool:
+        return self.user_role in (Role.ADMIN, Role.OWNER)
+
+    @rx.var
+    def role_label(self) -> str:
+        return translate(f"role.{self.user_role}", self.language) if self.user_role else ""
+
+    @rx.var
+    def initials(self) -> str:
+        parts = self.user_name.split()
+        return "".join(part[0] for part in parts[:2]).upper() or "?"
+
+    def _text(self, key: str, **params: object) -> str:
+        return translate(key, self.language, **params)
+
+    @rx.event
+    def detect_language(self):
+        """Public: the stored choice, else the browser's Accept-Language."""
+        if self.language_choice in LANGUAGES:
+            self.language = self.language_choice
+        else:
+            self.language = self._browser_language()
+
+    @rx.event
+    async def set_language(self, language: str):
+        """Public: anyone may switch language; a signed-in user's choice is saved."""
+        if language not in LANGUAGES:
+            return rx.toast.error(self._text("profile.bad_language"))
+        self.language = normalize_language(language)
+        self.language_choice = self.language
+        identity = await run_in_threadpool(identity_from_headers, self.router.headers.cookie)
+        if identity is not None:
+            await in_transaction(
+                accounts.update_profile, identity, name=identity.name, language=self.language
+            )
+        return None
+
+    @rx.event
+    async def load_identity(self):
+        """Guarded: runs first on every protected page; the guard redirects strangers."""
+        identity = self._identity()
+        self.user_name = identity.name
+        self.user_email = identity.email
+        self.user_role = identity.role.value
+        if identity.language:
+            self.language = identity.language
+        elif self.language_choice in LANGUAGES:
+            self.language = self.language_choice
+        else:
+            self.language = self._browser_language()
+
+    @rx.event
+    async def sign_out(self):
+        identity = self._identity()
+        await in_transaction(accounts.sign_out, identity, ip=self._client_ip())
+        self.user_name = self.user_email = self.user_role = ""
+        return rx.call_script(SIGN_OUT_SCRIPT)
+
+
+def t(key: str) -> rx.Var:
+    """A translated text that follows the user's language live."""
+    return SessionState.tr[key].to(str)

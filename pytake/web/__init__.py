@@ -1,0 +1,1 @@
+"""Plain HTTP routes mounted beside Reflex (health, cookies; webhooks later)."""

@@ -1,0 +1,116 @@
+"""HTTP routes beside Reflex: health, and the cookie half of signing in and out."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pytake import db, health
+from pytake.auth import sessions
+from pytake.settings import get_settings
+
+MAX_AUTH_BODY = 4096
+
+
+async def healthz(_request: Request) -> JSONResponse:
+    healthy, checks = await run_in_threadpool(health.report)
+    return JSONResponse(
+        {"status": "ok" if healthy else "unavailable", **checks},
+        status_code=200 if healthy else 503,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _same_origin(request: Request) -> bool:
+    """Browsers send Origin on POST; it must be this site (stops login CSRF)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    allowed = {request.headers.get("host", "")}
+    public_url = get_settings().public_url
+    if public_url:
+        allowed.add(urlsplit(public_url).netloc)
+    return urlsplit(origin).netloc in allowed
+
+
+def _secure(request: Request) -> bool:
+    return get_settings().cookie_secure or request.url.scheme == "https"
+
+
+async def _read_json(request: Request) -> dict | None:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_AUTH_BODY):
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_AUTH_BODY:
+            return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _redeem(ticket: str) -> str | None:
+    with db.session() as s:
+        return sessions.redeem_ticket(s, ticket)
+
+
+async def create_session_cookie(request: Request) -> Response:
+    """Trade the one-time ticket from a websocket sign-in for the HttpOnly session cookie."""
+    if not _same_origin(request):
+        return JSONResponse({"error": "cross-origin request refused"}, status_code=403)
+    data = await _read_json(request)
+    ticket = data.get("ticket") if data else None
+    if not isinstance(ticket, str):
+        return JSONResponse({"error": 'expected {"ticket": "..."}'}, status_code=400)
+    cookie = await run_in_threadpool(_redeem, ticket)
+    if cookie is None:
+        return JSONResponse({"error": "ticket invalid, expired or used"}, status_code=401)
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    response.set_cookie(
+        sessions.COOKIE_NAME,
+        cookie,
+        max_age=get_settings().session_hours * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+    return response
+
+
+def _revoke_cookie_session(cookie: str | None) -> None:
+    session_id = sessions.session_id_from_cookie(cookie)
+    if session_id:
+        with db.session() as s:
+            sessions.revoke(s, session_id, "logout")
+
+
+async def delete_session_cookie(request: Request) -> Response:
+    if not _same_origin(request):
+        return JSONResponse({"error": "cross-origin request refused"}, status_code=403)
+    await run_in_threadpool(_revoke_cookie_session, request.cookies.get(sessions.COOKIE_NAME))
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    response.delete_cookie(
+        sessions.COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=_secure(request)
+    )
+    return response
+
+
+def build() -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/auth/session", create_session_cookie, methods=["POST"]),
+            Route("/auth/logout", delete_session_cookie, methods=["POST"]),
+        ]
+    )
