@@ -60,14 +60,20 @@ def session() -> Iterator[Session]:
             raise
 
 
-def check_database() -> None:
+def check_database(url: str | None = None) -> None:
     """Fail with one line naming the setting when the database cannot be reached."""
     try:
-        with get_engine().connect() as connection:
+        with engine_for(url or get_settings().database_url).connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise SettingsError(f"PYTAKE_DATABASE_URL: cannot connect: {reason}") from None
+
+
+def dispose_engine(url: str) -> None:
+    engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
 
 
 def dispose_engines() -> None:

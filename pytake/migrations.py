@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from alembic import command
-from pytake.db import engine_for
+from pytake.db import check_database, engine_for
 from pytake.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,9 +39,10 @@ def _exclusive(connection: sa.Connection) -> Iterator[None]:
 
 
 def upgrade(url: str | None = None) -> None:
-    engine = engine_for(url or get_settings().database_url)
+    url = url or get_settings().database_url
+    check_database(url)
     config = alembic_config()
-    with engine.connect() as connection, _exclusive(connection):
+    with engine_for(url).connect() as connection, _exclusive(connection):
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         connection.commit()

@@ -102,6 +102,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _workers_need_redis(self) -> Settings:
+        if self.workers and self.workers > 1 and not self.redis_url:
+            raise ValueError(
+                "PYTAKE_WORKERS: more than one worker needs PYTAKE_REDIS_URL "
+                "(each worker would otherwise keep its own sessions' state)"
+            )
+        return self
+
     @property
     def production(self) -> bool:
         """Production mode is PostgreSQL/Redis with several workers; Redis is what allows them."""

@@ -16,10 +16,7 @@ from pytake.ui.guard import GuardedState, access, identity_from_headers
 
 T = TypeVar("T")
 
-SIGN_OUT_SCRIPT = (
-    "fetch('/auth/logout', {method: 'POST', credentials: 'same-origin'})"
-    ".finally(() => window.location.replace('/login'))"
-)
+SIGN_OUT_SCRIPT = "window.pytakeSignOut()"  # assets/pytake.js
 
 
 async def in_transaction(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

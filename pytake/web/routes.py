@@ -27,16 +27,20 @@ async def healthz(_request: Request) -> JSONResponse:
     )
 
 
-def _same_origin(request: Request) -> bool:
-    """Browsers send Origin on POST; it must be this site (stops login CSRF)."""
+def _same_site(request: Request) -> bool:
+    """Browsers send Origin on POST; it must be this host (stops login CSRF).
+
+    Ports are not compared: cookies ignore them, and ``reflex run`` in development serves
+    the pages and this backend on two ports of one host.
+    """
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    allowed = {request.headers.get("host", "")}
+    allowed = {urlsplit("//" + request.headers.get("host", "")).hostname}
     public_url = get_settings().public_url
     if public_url:
-        allowed.add(urlsplit(public_url).netloc)
-    return urlsplit(origin).netloc in allowed
+        allowed.add(urlsplit(public_url).hostname)
+    return urlsplit(origin).hostname in allowed
 
 
 def _secure(request: Request) -> bool:
@@ -66,7 +70,7 @@ def _redeem(ticket: str) -> str | None:
 
 async def create_session_cookie(request: Request) -> Response:
     """Trade the one-time ticket from a websocket sign-in for the HttpOnly session cookie."""
-    if not _same_origin(request):
+    if not _same_site(request):
         return JSONResponse({"error": "cross-origin request refused"}, status_code=403)
     data = await _read_json(request)
     ticket = data.get("ticket") if data else None
@@ -96,7 +100,7 @@ def _revoke_cookie_session(cookie: str | None) -> None:
 
 
 async def delete_session_cookie(request: Request) -> Response:
-    if not _same_origin(request):
+    if not _same_site(request):
         return JSONResponse({"error": "cross-origin request refused"}, status_code=403)
     await run_in_threadpool(_revoke_cookie_session, request.cookies.get(sessions.COOKIE_NAME))
     response = Response(status_code=204, headers={"Cache-Control": "no-store"})

@@ -75,6 +75,8 @@ def inbox_page() -> rx.Component:
                 *[rx.segmented_control.item(t(f"status.{s}"), value=s) for s in STATUSES],
                 value=InboxState.status,
                 on_change=InboxState.set_status,
+                width="100%",
+                max_width="520px",
             ),
             rx.cond(
                 InboxState.rows.length() > 0,

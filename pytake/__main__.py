@@ -1,0 +1,5 @@
+import sys
+
+from pytake.cli import main
+
+sys.exit(main())

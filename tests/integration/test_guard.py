@@ -1,0 +1,156 @@
+"""The access guard, fed forged events the way Reflex's event processor feeds it."""
+
+import pytest
+import reflex as rx
+from reflex.utils.format import format_event_handler
+from reflex_base.event import Event
+
+from pytake import db
+from pytake.auth import sessions
+from pytake.models import Role
+from pytake.services import accounts
+from pytake.ui import guard
+from pytake.ui.pages.account import SettingsState
+from pytake.ui.pages.login import LoginState
+from pytake.ui.pages.workspace import InboxState
+from pytake.ui.session import SessionState
+
+PASSWORD = "correct horse 1"
+
+
+def cookie_for(email: str) -> str:
+    with db.session() as s:
+        _, ticket = accounts.sign_in(s, email=email, password=PASSWORD, ip=None, user_agent=None)
+    with db.session() as s:
+        return sessions.redeem_ticket(s, ticket)
+
+
+@pytest.fixture
+def people():
+    with db.session() as s:
+        org, _ = accounts.setup(
+            s, organization="Acme", name="Owner", email="owner@acme.test", password=PASSWORD
+        )
+        agent = accounts.add_user(
+            s,
+            organization_id=org.id,
+            email="agent@acme.test",
+            name="Agent",
+            password=PASSWORD,
+            role=Role.AGENT,
+        )
+    return {
+        "org": org,
+        "agent": agent,
+        "owner": cookie_for("owner@acme.test"),
+        "agent_cookie": cookie_for("agent@acme.test"),
+    }
+
+
+def root_state(cookie: str | None, path: str = "/settings") -> rx.State:
+    state = rx.State(_reflex_internal_init=True)
+    headers = {"accept-language": "pt-BR,pt;q=0.9"}
+    if cookie is not None:
+        headers["cookie"] = f"theme=dark; {sessions.COOKIE_NAME}={cookie}"
+    data = {
+        "pathname": path,
+        "asPath": path,
+        "query": {},
+        "token": "tab-1",
+        "sid": "sid-1",
+        "headers": headers,
+        "ip": "127.0.0.1",
+    }
+    state.router_data = state._update_router_vars(data, {})
+    return state
+
+
+async def run_guard(handler, cookie, payload=None, path="/settings"):
+    event = Event(name=format_event_handler(handler), payload=payload or {})
+    return await guard.AccessGuard().preprocess(
+        app=None, state=root_state(cookie, path), event=event
+    )
+
+
+def event_names(update) -> list[str]:
+    return [e.name for e in update.events]
+
+
+def redirect_target(update) -> str:
+    return next(e.payload["path"] for e in update.events if e.name == "_redirect")
+
+
+async def test_anonymous_is_sent_to_login_with_the_page_to_return_to(people):
+    update = await run_guard(
+        SettingsState.set_member_role, None, {"user_id": people["agent"].id, "role": "owner"}
+    )
+    assert event_names(update) == ["_redirect"]
+    assert str(redirect_target(update)).startswith("/login?next=/settings")
+
+
+@pytest.mark.parametrize("cookie", ["forged", "a.b.c"])
+async def test_forged_cookie_is_refused_with_an_explanation(people, cookie):
+    update = await run_guard(InboxState.load, cookie)
+    assert "_redirect" in event_names(update)
+    assert any(name == "_call_function" or name.startswith("_") for name in event_names(update))
+
+
+async def test_agent_may_not_run_admin_events(people):
+    update = await run_guard(
+        SettingsState.set_member_role,
+        people["agent_cookie"],
+        {"user_id": people["agent"].id, "role": "owner"},
+    )
+    assert update is not None and "_redirect" not in event_names(update)
+    assert guard._identity.get() is None
+
+
+async def test_agent_may_run_agent_events_and_the_identity_is_set(people):
+    assert await run_guard(InboxState.load, people["agent_cookie"], path="/inbox") is None
+    identity = guard._identity.get()
+    assert identity.user_id == people["agent"].id and identity.role == Role.AGENT
+
+
+async def test_owner_may_run_admin_events(people):
+    assert await run_guard(SettingsState.set_member_active, people["owner"]) is None
+    assert guard._identity.get().role == Role.OWNER
+
+
+async def test_public_handlers_and_reflex_events_need_no_session(people):
+    assert await run_guard(LoginState.submit, None, path="/login") is None
+    assert await run_guard(SessionState.set_language, None, path="/login") is None
+    hydrate = Event(name=f"{rx.State.get_full_name()}.hydrate", payload={})
+    assert await guard.AccessGuard().preprocess(None, root_state(None), hydrate) is None
+
+
+async def test_non_public_handlers_of_public_pages_stay_closed(people):
+    update = await run_guard(SessionState.sign_out, None, path="/login")
+    assert update is not None
+    setvar = Event(
+        name=f"{SettingsState.get_full_name()}.setvar",
+        payload={"var_name": "org_name", "value": "x"},
+    )
+    assert await guard.AccessGuard().preprocess(None, root_state(None), setvar) is not None
+
+
+async def test_deactivated_users_open_tab_is_refused_on_its_next_event(people):
+    assert await run_guard(InboxState.load, people["agent_cookie"]) is None
+    with db.session() as s:
+        accounts.set_active(
+            s, organization_id=people["org"].id, user_id=people["agent"].id, active=False
+        )
+    update = await run_guard(InboxState.load, people["agent_cookie"])
+    assert "_redirect" in event_names(update)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/inbox", "/login?next=/inbox"),
+        ("//evil.example", "/login?next=/inbox"),
+        ("/login", "/login"),
+        (None, "/login?next=/inbox"),
+    ],
+)
+def test_login_url_only_returns_to_local_pages(path, expected):
+    assert guard.login_url(path) == expected
