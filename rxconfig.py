@@ -13,8 +13,6 @@ config = rx.Config(
     show_built_with_reflex=False,
     trusted_proxy_hops=settings.trusted_proxy_hops,
     cors_allowed_origins=[settings.public_url] if settings.public_url else ["*"],
-    frontend_port=settings.port,
-    backend_port=settings.port,
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(accent_color="teal", gray_color="slate", radius="medium")

@@ -116,3 +116,9 @@ def redis_url() -> Iterator[str]:
     yield REDIS_TEST_URL
     client.flushdb()
     client.close()
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in this thread
+    while the browser is open, which asyncio tests cannot share."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

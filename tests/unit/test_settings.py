@@ -62,8 +62,16 @@ def test_production_mode_requires_a_secret_key(settings_env):
     assert get_settings().production
 
 
+def test_several_workers_need_redis(settings_env):
+    settings_env(workers="3", redis_url=None)
+    with pytest.raises(SettingsError, match="PYTAKE_WORKERS: more than one worker needs"):
+        get_settings()
+    settings_env(redis_url="redis://127.0.0.1:6379/0", secret_key="k" * 40)
+    assert get_settings().workers == 3
+
+
 def test_generated_secret_key_is_kept_private_and_reused(settings_env, tmp_path):
-    settings_env(secret_key=None, data_dir=str(tmp_path / "data"))
+    settings_env(secret_key=None, redis_url=None, data_dir=str(tmp_path / "data"))
     first = get_settings().resolved_secret_key()
     path = tmp_path / "data" / "secret_key"
     assert len(first) >= 32
