@@ -132,11 +132,14 @@ def dashboard(db: Session, identity: Identity) -> dict[str, int]:
         )
     ).scalar_one()
     start_of_day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    messages_today = db.execute(
-        sa.select(sa.func.count()).where(
-            Message.organization_id == org, Message.created_at >= start_of_day
+    today = sa.select(sa.func.count()).where(
+        Message.organization_id == org, Message.created_at >= start_of_day
+    )
+    if not identity.at_least(Role.SUPERVISOR):
+        today = today.join(Conversation, Conversation.id == Message.conversation_id).where(
+            Conversation.assignee_id == identity.user_id
         )
-    ).scalar_one()
+    messages_today = db.execute(today).scalar_one()
     return {
         "open": by_status.get(ConversationStatus.OPEN, 0),
         "pending": by_status.get(ConversationStatus.PENDING, 0),

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import POSTGRES_ADMIN_URL, TEST_SECRET_KEY
 
@@ -29,6 +30,8 @@ CHROMIUM = os.environ.get("PYTAKE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = ROOT / "test-artifacts"
 START_TIMEOUT = 300  # the first start installs the frontend packages and builds the app
+# Two cores run the server, its workers, the tests and Chromium: allow for a slow first event.
+expect.set_options(timeout=15_000)
 OWNER = {
     "org": "Acme Ltda",
     "name": "Olivia Owner",
@@ -125,7 +128,11 @@ def _wait_until_up(base_url: str, process: subprocess.Popen, log_path: Path) -> 
         if process.poll() is not None:
             pytest.fail(f"PyTake exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(base_url + "/healthz", timeout=2).status_code == 200:
+            ready = all(
+                httpx.get(base_url + path, timeout=5).status_code == 200
+                for path in ("/healthz", "/login", "/healthz", "/setup")
+            )
+            if ready:
                 return
         time.sleep(0.5)
     pytest.fail(f"PyTake did not start in {START_TIMEOUT}s:\n{log_path.read_text()[-3000:]}")

@@ -35,6 +35,7 @@ def test_first_run_setup_sign_out_wrong_password_sign_in_and_guarded_pages(serve
     wait_path(page, "/inbox")
     expect(page.get_by_test_id("sidebar")).to_be_visible()
     expect(page.get_by_test_id("nav-settings")).to_be_visible()
+    expect(page).to_have_title("Inbox · PyTake")
     cookie = next(c for c in page.context.cookies() if c["name"] == COOKIE_NAME)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     assert page.evaluate("document.cookie").find(COOKIE_NAME) == -1
@@ -87,6 +88,7 @@ def test_portuguese_browser_gets_portuguese_screens(server, organization, new_pa
     sign_in(page, email, password)
     # Paula never chose a language: her browser's applies.
     expect(page.get_by_test_id("page-title")).to_have_text("Caixa de entrada")
+    expect(page).to_have_title("Caixa de entrada · PyTake")
     expect(page.get_by_test_id("nav-dashboard")).to_contain_text("Painel")
     screenshot(page, "inbox-pt-BR")
     page.goto("/dashboard")

@@ -72,6 +72,7 @@ class LoginState(GuardedState):
 
 def login_page() -> rx.Component:
     return auth_frame(
+        "login.title",
         card(
             rx.vstack(
                 rx.heading(t("login.title"), size="6"),

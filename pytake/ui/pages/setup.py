@@ -70,6 +70,7 @@ class SetupState(GuardedState):
 
 def setup_page() -> rx.Component:
     return auth_frame(
+        "setup.page_title",
         card(
             rx.vstack(
                 rx.heading(t("setup.title"), size="6"),
