@@ -132,8 +132,10 @@ def dashboard(db: Session, identity: Identity) -> dict[str, int]:
         )
     ).scalar_one()
     start_of_day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    today = sa.select(sa.func.count()).where(
-        Message.organization_id == org, Message.created_at >= start_of_day
+    today = (
+        sa.select(sa.func.count())
+        .select_from(Message)
+        .where(Message.organization_id == org, Message.created_at >= start_of_day)
     )
     if not identity.at_least(Role.SUPERVISOR):
         today = today.join(Conversation, Conversation.id == Message.conversation_id).where(
