@@ -49,22 +49,17 @@ async def migrate_on_start():
     yield
 
 
+def _page(route: str, title: str, component, *on_load) -> None:
+    app.add_page(component, route=route, title=f"{title} · PyTake", on_load=list(on_load))
+
+
 def _protected(route: str, title: str, component, state) -> None:
-    app.add_page(
-        component,
-        route=route,
-        title=f"{title} · PyTake",
-        on_load=[SessionState.load_identity, state.load],
-    )
+    """The guard turns strangers away at the first event: ``load_identity``."""
+    _page(route, title, component, SessionState.load_identity, state.load)
 
 
 def _public(route: str, title: str, component, state) -> None:
-    app.add_page(
-        component,
-        route=route,
-        title=f"{title} · PyTake",
-        on_load=[SessionState.detect_language, state.on_load],
-    )
+    _page(route, title, component, SessionState.detect_language, state.on_load)
 
 
 _public("/login", "Sign in", login_page, LoginState)

@@ -65,6 +65,13 @@ class Server:
         self.base_url = base_url
         self.env = env
 
+    def add_user(self, email: str, password: str, role: str = "agent") -> None:
+        """Add a member of the test organization, with the password on standard input."""
+        result = self.cli(
+            "user", "add", "--org", OWNER["org"], "--email", email, "--role", role, stdin=password
+        )
+        assert result.returncode == 0, result.stderr
+
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
         """Run ``python -m pytake`` against this server's database."""
         return subprocess.run(
@@ -129,7 +136,7 @@ def _wait_until_up(base_url: str, process: subprocess.Popen, log_path: Path) -> 
             pytest.fail(f"PyTake exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
         with contextlib.suppress(httpx.HTTPError):
             ready = all(
-                httpx.get(base_url + path, timeout=5).status_code == 200
+                httpx.get(base_url + path, timeout=5, follow_redirects=True).status_code == 200
                 for path in ("/healthz", "/login", "/healthz", "/setup")
             )
             if ready:

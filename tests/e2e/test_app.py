@@ -204,3 +204,39 @@ def test_phone_width_shell(server, organization, new_page):
     expect(page.get_by_test_id("sidebar")).to_be_hidden()
     expect(page.get_by_test_id("page-title")).to_be_visible()
     screenshot(page, "inbox-phone-en")
+
+
+def test_profile_name_language_and_password_change(server, organization, new_page):
+    email, old, new = "pedro@acme.test", "pedro secret 1", "pedro secret 2"
+    server.add_user(email, old)
+    other_tab = new_page()
+    sign_in(other_tab, email, old)
+    page = new_page()
+    sign_in(page, email, old)
+    page.goto("/profile")
+    name = page.locator("input[name=name]")
+    expect(name).to_have_value("Pedro")
+    name.fill("Pedro Álvares")
+    page.get_by_test_id("profile-save").click()
+    expect(page.get_by_test_id("user-menu")).to_contain_text("Pedro Álvares")
+
+    page.fill("input[name=current_password]", "not my password")
+    page.fill("input[name=new_password]", new)
+    page.fill("input[name=new_password_confirm]", new)
+    page.get_by_test_id("password-save").click()
+    expect(page.get_by_role("alert")).to_have_text("Your current password is not correct.")
+    page.fill("input[name=current_password]", old)
+    page.fill("input[name=new_password_confirm]", new + "x")
+    page.get_by_test_id("password-save").click()
+    expect(page.get_by_role("alert")).to_have_text("The passwords don't match.")
+    page.fill("input[name=new_password_confirm]", new)
+    page.get_by_test_id("password-save").click()
+    expect(page.get_by_text("Password changed. 1 other session(s) signed out.")).to_be_visible()
+    screenshot(page, "profile-en")
+
+    other_tab.get_by_test_id("nav-dashboard").click()  # the other browser's session has ended
+    wait_path(other_tab, "/login")
+    page.get_by_test_id("nav-dashboard").click()  # this one goes on
+    wait_path(page, "/dashboard")
+    sign_out(page)
+    sign_in(page, email, new)

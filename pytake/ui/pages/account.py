@@ -8,7 +8,7 @@ from pytake.auth.errors import AccessError
 from pytake.i18n import LANGUAGES
 from pytake.models import Role
 from pytake.services import accounts, directory
-from pytake.ui.forms import error_callout, field, form_text
+from pytake.ui.forms import field, form_card, form_text, hint, new_password_fields, submit_button
 from pytake.ui.guard import GuardedState, access
 from pytake.ui.layout import card, shell
 from pytake.ui.session import SessionState, in_transaction, t
@@ -79,7 +79,7 @@ class ProfileState(GuardedState):
             self.password_error = await _translate(self, exc)
             return None
         return [
-            rx.reset_form("password-form"),
+            rx.call_script("document.getElementById('password-form').reset()"),
             rx.toast.success(session._text("profile.password_changed", count=revoked)),
         ]
 
@@ -88,85 +88,58 @@ def profile_page() -> rx.Component:
     return shell(
         "nav.profile",
         rx.grid(
-            card(
-                rx.form(
-                    rx.vstack(
-                        rx.heading(t("profile.details"), size="4"),
-                        error_callout(ProfileState.profile_error),
-                        field(
-                            "field.name",
-                            "name",
-                            default_value=ProfileState.name,
-                            key=ProfileState.name,
-                            required=True,
-                            max_length=120,
+            form_card(
+                rx.heading(t("profile.details"), size="4"),
+                ProfileState.profile_error,
+                ProfileState.save_profile,
+                field(
+                    "field.name",
+                    "name",
+                    default_value=ProfileState.name,
+                    key=ProfileState.name,
+                    required=True,
+                    max_length=120,
+                ),
+                rx.vstack(
+                    rx.text(t("menu.language"), size="2", weight="medium"),
+                    rx.select.root(
+                        rx.select.trigger(width="100%"),
+                        rx.select.content(
+                            *[
+                                rx.select.item(label, value=code)
+                                for code, label in LANGUAGES.items()
+                            ]
                         ),
-                        rx.vstack(
-                            rx.text(t("menu.language"), size="2", weight="medium"),
-                            rx.select.root(
-                                rx.select.trigger(width="100%"),
-                                rx.select.content(
-                                    *[
-                                        rx.select.item(label, value=code)
-                                        for code, label in LANGUAGES.items()
-                                    ]
-                                ),
-                                name="language",
-                                value=ProfileState.language,
-                                on_change=ProfileState.set_language_choice,
-                                size="3",
-                            ),
-                            spacing="1",
-                            width="100%",
-                        ),
-                        rx.button(t("action.save"), type="submit", size="3"),
-                        spacing="4",
-                        width="100%",
-                        align="start",
+                        name="language",
+                        value=ProfileState.language,
+                        on_change=ProfileState.set_language_choice,
+                        size="3",
                     ),
-                    on_submit=ProfileState.save_profile,
-                )
+                    spacing="1",
+                    width="100%",
+                ),
+                submit_button("action.save", data_testid="profile-save"),
             ),
-            card(
-                rx.form(
-                    rx.vstack(
-                        rx.heading(t("profile.password"), size="4"),
-                        error_callout(ProfileState.password_error),
-                        field(
-                            "profile.current_password",
-                            "current_password",
-                            type="password",
-                            auto_complete="current-password",
-                            required=True,
-                        ),
-                        field(
-                            "profile.new_password",
-                            "new_password",
-                            type="password",
-                            auto_complete="new-password",
-                            required=True,
-                        ),
-                        rx.text(t("password.rule"), size="1", color=rx.color("gray", 10)),
-                        field(
-                            "field.password_confirm",
-                            "new_password_confirm",
-                            type="password",
-                            auto_complete="new-password",
-                            required=True,
-                        ),
-                        rx.text(t("profile.password_note"), size="1", color=rx.color("gray", 10)),
-                        rx.button(t("profile.change_password"), type="submit", size="3"),
-                        spacing="4",
-                        width="100%",
-                        align="start",
-                    ),
-                    id="password-form",
-                    on_submit=ProfileState.change_password,
-                )
+            form_card(
+                rx.heading(t("profile.password"), size="4"),
+                ProfileState.password_error,
+                ProfileState.change_password,
+                field(
+                    "profile.current_password",
+                    "current_password",
+                    type="password",
+                    auto_complete="current-password",
+                    required=True,
+                ),
+                *new_password_fields("profile.new_password", "new_password"),
+                hint("profile.password_note"),
+                submit_button("profile.change_password", data_testid="password-save"),
+                form_id="password-form",
             ),
             columns=rx.breakpoints(initial="1", md="2"),
             spacing="4",
             width="100%",
+            align="start",
         ),
     )
 

@@ -8,9 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from pytake import db
 from pytake.auth.errors import AccessError
 from pytake.services import accounts
-from pytake.ui.forms import error_callout, field, form_text, submit_button
+from pytake.ui.forms import field, form_card, form_text, submit_button, titled
 from pytake.ui.guard import GuardedState, access, identity_from_headers, navigate_after_sign_in
-from pytake.ui.layout import auth_frame, card
+from pytake.ui.layout import auth_frame
 from pytake.ui.session import SessionState, in_transaction, t
 
 
@@ -73,40 +73,28 @@ class LoginState(GuardedState):
 def login_page() -> rx.Component:
     return auth_frame(
         "login.title",
-        card(
-            rx.vstack(
-                rx.heading(t("login.title"), size="6"),
-                rx.text(t("login.subtitle"), color=rx.color("gray", 11)),
-                error_callout(LoginState.error),
-                rx.form(
-                    rx.vstack(
-                        field(
-                            "field.email",
-                            "email",
-                            type="email",
-                            auto_complete="username",
-                            required=True,
-                            auto_focus=True,
-                        ),
-                        field(
-                            "field.password",
-                            "password",
-                            type="password",
-                            auto_complete="current-password",
-                            required=True,
-                        ),
-                        submit_button(
-                            "login.submit", busy=LoginState.busy, data_testid="login-submit"
-                        ),
-                        spacing="4",
-                        width="100%",
-                    ),
-                    on_submit=LoginState.submit,
-                    width="100%",
-                ),
-                spacing="4",
-                width="100%",
-            )
+        form_card(
+            titled("login.title", "login.subtitle"),
+            LoginState.error,
+            LoginState.submit,
+            field(
+                "field.email",
+                "email",
+                type="email",
+                auto_complete="username",
+                required=True,
+                auto_focus=True,
+            ),
+            field(
+                "field.password",
+                "password",
+                type="password",
+                auto_complete="current-password",
+                required=True,
+            ),
+            submit_button(
+                "login.submit", busy=LoginState.busy, width="100%", data_testid="login-submit"
+            ),
         ),
         rx.text(t("login.help"), size="1", color=rx.color("gray", 10), text_align="center"),
     )

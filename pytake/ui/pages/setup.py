@@ -7,11 +7,11 @@ from starlette.concurrency import run_in_threadpool
 
 from pytake.auth.errors import AccessError
 from pytake.services import accounts
-from pytake.ui.forms import error_callout, field, form_text, submit_button
+from pytake.ui.forms import field, form_card, form_text, new_password_fields, submit_button, titled
 from pytake.ui.guard import GuardedState, access, navigate_after_sign_in
-from pytake.ui.layout import auth_frame, card
+from pytake.ui.layout import auth_frame
 from pytake.ui.pages.login import needs_setup
-from pytake.ui.session import SessionState, in_transaction, t
+from pytake.ui.session import SessionState, in_transaction
 
 
 def _setup_and_sign_in(db, *, organization, name, email, password, language, ip, user_agent):
@@ -71,60 +71,22 @@ class SetupState(GuardedState):
 def setup_page() -> rx.Component:
     return auth_frame(
         "setup.page_title",
-        card(
-            rx.vstack(
-                rx.heading(t("setup.title"), size="6"),
-                rx.text(t("setup.subtitle"), color=rx.color("gray", 11)),
-                error_callout(SetupState.error),
-                rx.form(
-                    rx.vstack(
-                        field(
-                            "field.organization",
-                            "organization",
-                            required=True,
-                            auto_focus=True,
-                            max_length=120,
-                        ),
-                        field(
-                            "field.name",
-                            "name",
-                            auto_complete="name",
-                            required=True,
-                            max_length=120,
-                        ),
-                        field(
-                            "field.email",
-                            "email",
-                            type="email",
-                            auto_complete="username",
-                            required=True,
-                        ),
-                        field(
-                            "field.password",
-                            "password",
-                            type="password",
-                            auto_complete="new-password",
-                            required=True,
-                        ),
-                        rx.text(t("password.rule"), size="1", color=rx.color("gray", 10)),
-                        field(
-                            "field.password_confirm",
-                            "password_confirm",
-                            type="password",
-                            auto_complete="new-password",
-                            required=True,
-                        ),
-                        submit_button(
-                            "setup.submit", busy=SetupState.busy, data_testid="setup-submit"
-                        ),
-                        spacing="4",
-                        width="100%",
-                    ),
-                    on_submit=SetupState.submit,
-                    width="100%",
-                ),
-                spacing="4",
-                width="100%",
-            )
+        form_card(
+            titled("setup.title", "setup.subtitle"),
+            SetupState.error,
+            SetupState.submit,
+            field(
+                "field.organization",
+                "organization",
+                required=True,
+                auto_focus=True,
+                max_length=120,
+            ),
+            field("field.name", "name", auto_complete="name", required=True, max_length=120),
+            field("field.email", "email", type="email", auto_complete="username", required=True),
+            *new_password_fields("field.password", "password"),
+            submit_button(
+                "setup.submit", busy=SetupState.busy, width="100%", data_testid="setup-submit"
+            ),
         ),
     )
