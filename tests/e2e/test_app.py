@@ -64,19 +64,7 @@ def test_first_run_setup_sign_out_wrong_password_sign_in_and_guarded_pages(serve
 
 def test_portuguese_browser_gets_portuguese_screens(server, organization, new_page):
     email, password = "paula@acme.test", "senha da paula 1"
-    created = server.cli(
-        "user",
-        "add",
-        "--org",
-        organization["org"],
-        "--email",
-        email,
-        "--role",
-        "supervisor",
-        "--password",
-        password,
-    )
-    assert created.returncode == 0, created.stderr
+    server.add_user(email, password, role="supervisor")
     page = new_page("pt-BR")
     page.goto("/login")
     expect(page.get_by_role("heading", name="Entrar")).to_be_visible()
@@ -115,20 +103,7 @@ def test_switching_language_is_live_and_remembered(server, organization, new_pag
 
 
 def test_agent_sees_no_settings_and_forged_admin_events_are_refused(server, organization, new_page):
-    result = server.cli(
-        "user",
-        "add",
-        "--org",
-        organization["org"],
-        "--email",
-        AGENT["email"],
-        "--name",
-        "Arthur Agent",
-        "--role",
-        "agent",
-        stdin=AGENT["password"],
-    )
-    assert result.returncode == 0, result.stderr
+    server.add_user(AGENT["email"], AGENT["password"])
     page = new_page()
     sign_in(page, AGENT["email"], AGENT["password"])
     expect(page.get_by_test_id("nav-inbox")).to_be_visible()
@@ -172,19 +147,7 @@ def test_deactivated_users_open_tab_is_signed_out_on_its_next_action(
     server, organization, new_page
 ):
     email = "dora@acme.test"
-    created = server.cli(
-        "user",
-        "add",
-        "--org",
-        organization["org"],
-        "--email",
-        email,
-        "--role",
-        "agent",
-        "--password",
-        "dora secret 1",
-    )
-    assert created.returncode == 0, created.stderr
+    server.add_user(email, "dora secret 1")
     page = new_page()
     sign_in(page, email, "dora secret 1")
     result = server.cli("user", "deactivate", "--org", organization["org"], "--email", email)
