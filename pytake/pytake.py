@@ -23,7 +23,7 @@ from pytake.ui.pages.workspace import (
     inbox_page,
     templates_page,
 )
-from pytake.ui.session import SessionState
+from pytake.ui.session import SessionState, t
 from pytake.web import routes
 
 log = logging.getLogger("pytake")
@@ -49,8 +49,10 @@ async def migrate_on_start():
     yield
 
 
-def _page(route: str, title: str, component, *on_load) -> None:
-    app.add_page(component, route=route, title=f"{title} · PyTake", on_load=list(on_load))
+def _page(route: str, title_key: str, component, *on_load) -> None:
+    """The tab's title follows the user's language, like the page itself."""
+    title = t(title_key) + " · PyTake"
+    app.add_page(component, route=route, title=title, on_load=list(on_load))
 
 
 def _protected(route: str, title: str, component, state) -> None:
@@ -62,14 +64,14 @@ def _public(route: str, title: str, component, state) -> None:
     _page(route, title, component, SessionState.detect_language, state.on_load)
 
 
-_public("/login", "Sign in", login_page, LoginState)
-_public("/setup", "Set up", setup_page, SetupState)
-_protected("/inbox", "Inbox", inbox_page, InboxState)
-_protected("/contacts", "Contacts", contacts_page, ContactsState)
-_protected("/templates", "Templates", templates_page, TemplatesState)
-_protected("/dashboard", "Dashboard", dashboard_page, DashboardState)
-_protected("/settings", "Settings", settings_page, SettingsState)
-_protected("/profile", "Profile", profile_page, ProfileState)
+_public("/login", "login.title", login_page, LoginState)
+_public("/setup", "setup.page_title", setup_page, SetupState)
+_protected("/inbox", "nav.inbox", inbox_page, InboxState)
+_protected("/contacts", "nav.contacts", contacts_page, ContactsState)
+_protected("/templates", "nav.templates", templates_page, TemplatesState)
+_protected("/dashboard", "nav.dashboard", dashboard_page, DashboardState)
+_protected("/settings", "nav.settings", settings_page, SettingsState)
+_protected("/profile", "nav.profile", profile_page, ProfileState)
 
 
 def index() -> rx.Component:

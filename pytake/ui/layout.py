@@ -180,17 +180,11 @@ def loading() -> rx.Component:
     return rx.center(rx.spinner(size="3"), height="100vh", width="100%")
 
 
-def document_title(key: str) -> rx.Component:
-    """The browser tab's title in the user's language (React hoists it into <head>)."""
-    return rx.el.title(t(key) + " · PyTake")
-
-
 def shell(title_key: str, *content: rx.Component) -> rx.Component:
     """A protected page: nothing is drawn until the guard has confirmed the session."""
     return rx.cond(
         SessionState.signed_in,
         rx.hstack(
-            document_title(title_key),
             sidebar(),
             rx.vstack(
                 top_bar(title_key),
@@ -235,10 +229,9 @@ def card(*children: rx.Component, **props) -> rx.Component:
     return rx.card(*children, size="3", width="100%", **props)
 
 
-def auth_frame(title_key: str, *children: rx.Component) -> rx.Component:
+def auth_frame(*children: rx.Component) -> rx.Component:
     """The centred frame of the sign-in and set-up pages, with a language switch."""
     return rx.box(
-        document_title(title_key),
         rx.hstack(
             brand("6"),
             rx.spacer(),

@@ -17,6 +17,11 @@ AGENT = {"email": "arthur@acme.test", "password": "agent secret 1"}
 
 
 def test_first_run_setup_sign_out_wrong_password_sign_in_and_guarded_pages(server, new_page):
+    portuguese = new_page("pt-BR")
+    portuguese.goto("/setup")
+    expect(portuguese.get_by_role("heading", name="Boas-vindas ao PyTake")).to_be_visible()
+    expect(portuguese).to_have_title("Configuração inicial · PyTake")
+    screenshot(portuguese, "setup-pt-BR")
     page = new_page()
     page.goto("/")
     wait_path(page, "/setup")
@@ -203,3 +208,20 @@ def test_profile_name_language_and_password_change(server, organization, new_pag
     wait_path(page, "/dashboard")
     sign_out(page)
     sign_in(page, email, new)
+
+
+def test_owner_changes_a_role_in_settings(server, organization, new_page):
+    server.add_user("sara@acme.test", "sara secret 12")
+    page = new_page()
+    sign_in(page, organization["email"], organization["password"])
+    page.get_by_test_id("nav-settings").click()
+    row = page.get_by_role("row").filter(has_text="sara@acme.test")
+    expect(row.get_by_text("Agent")).to_be_visible()
+    row.get_by_role("combobox").click()
+    page.get_by_role("option", name="Supervisor").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    listing = server.cli("user", "list", "--org", organization["org"]).stdout
+    assert any("sara@acme.test" in line and "supervisor" in line for line in listing.splitlines())
+    row.get_by_role("button", name="Deactivate").click()
+    expect(row.get_by_text("Deactivated")).to_be_visible()
+    screenshot(page, "settings-members-en")

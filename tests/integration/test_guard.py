@@ -2,15 +2,17 @@
 
 import pytest
 import reflex as rx
+import sqlmodel
 from reflex.utils.format import format_event_handler
 from reflex_base.event import Event
 
 from pytake import db
 from pytake.auth import sessions
-from pytake.models import Role
+from pytake.auth.errors import AccessError
+from pytake.models import Membership, Role
 from pytake.services import accounts
 from pytake.ui import guard
-from pytake.ui.pages.account import SettingsState
+from pytake.ui.pages.account import SettingsState, _set_role
 from pytake.ui.pages.login import LoginState
 from pytake.ui.pages.workspace import InboxState
 from pytake.ui.session import SessionState
@@ -154,3 +156,18 @@ async def test_deactivated_users_open_tab_is_refused_on_its_next_event(people):
 )
 def test_login_url_only_returns_to_local_pages(path, expected):
     assert guard.login_url(path) == expected
+
+
+@pytest.mark.parametrize(
+    ("user_id", "role"),
+    [("1", "agent"), (True, "agent"), (None, "agent"), (2, 7), (2, "wizard")],
+)
+def test_admin_handlers_refuse_malformed_arguments(people, user_id, role):
+    owner = cookie_for("owner@acme.test")
+    with db.session() as s:
+        identity = sessions.resolve(s, owner)
+    with pytest.raises(AccessError), db.session() as s:
+        _set_role(s, identity, user_id=user_id, role=role)
+    with db.session() as s:
+        roles = {m.user_id: m.role for m in s.exec(sqlmodel.select(Membership)).all()}
+    assert roles[people["agent"].id] == "agent"

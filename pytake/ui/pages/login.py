@@ -72,7 +72,6 @@ class LoginState(GuardedState):
 
 def login_page() -> rx.Component:
     return auth_frame(
-        "login.title",
         form_card(
             titled("login.title", "login.subtitle"),
             LoginState.error,

@@ -70,7 +70,6 @@ class SetupState(GuardedState):
 
 def setup_page() -> rx.Component:
     return auth_frame(
-        "setup.page_title",
         form_card(
             titled("setup.title", "setup.subtitle"),
             SetupState.error,
