@@ -199,6 +199,8 @@ def cmd_run(args: argparse.Namespace) -> str:
         "prod" if not args.dev else "dev",
         "--backend-host",
         args.host or settings.host,
+        "--loglevel",
+        settings.log_level,
     ]
     command += ["--frontend-port", port, "--backend-port", port] if not args.dev else []
     print(f"pytake: starting on port {port} (first start builds the web app, ~30 s)", flush=True)

@@ -9,6 +9,7 @@ import reflex as rx
 from starlette.concurrency import run_in_threadpool
 
 from pytake import migrations
+from pytake.settings import get_settings
 from pytake.ui.guard import AccessGuard
 from pytake.ui.pages.account import ProfileState, SettingsState, profile_page, settings_page
 from pytake.ui.pages.login import LoginState, login_page
@@ -27,6 +28,11 @@ from pytake.ui.session import SessionState, t
 from pytake.web import routes
 
 log = logging.getLogger("pytake")
+if not log.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(_handler)
+log.setLevel(get_settings().log_level.upper())
 
 app = rx.App(
     api_transformer=routes.build(),
