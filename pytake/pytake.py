@@ -61,13 +61,13 @@ def _page(route: str, title_key: str, component, *on_load) -> None:
     app.add_page(component, route=route, title=title, on_load=list(on_load))
 
 
-def _protected(route: str, title: str, component, state) -> None:
+def _protected(route: str, title_key: str, component, state) -> None:
     """The guard turns strangers away at the first event: ``load_identity``."""
-    _page(route, title, component, SessionState.load_identity, state.load)
+    _page(route, title_key, component, SessionState.load_identity, state.load)
 
 
-def _public(route: str, title: str, component, state) -> None:
-    _page(route, title, component, SessionState.detect_language, state.on_load)
+def _public(route: str, title_key: str, component, state) -> None:
+    _page(route, title_key, component, SessionState.detect_language, state.on_load)
 
 
 _public("/login", "login.title", login_page, LoginState)

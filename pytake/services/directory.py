@@ -158,11 +158,12 @@ def organization(db: Session, identity: Identity) -> dict:
     return {"name": org.name, "slug": org.slug, "channels": channels}
 
 
-def members(db: Session, identity: Identity) -> list[dict]:
+def members(db: Session, organization_id: int, *, me: int | None = None) -> list[dict]:
+    """An organization's people; ``me`` marks the caller's own row (it has no actions)."""
     rows = db.exec(
         select(User, Membership)
         .join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == identity.organization_id)
+        .where(Membership.organization_id == organization_id)
         .order_by(User.name, User.id)
     ).all()
     return [
@@ -172,7 +173,7 @@ def members(db: Session, identity: Identity) -> list[dict]:
             "email": user.email,
             "role": membership.role,
             "active": user.is_active,
-            "is_me": user.id == identity.user_id,
+            "is_me": user.id == me,
             "last_login": _iso(user.last_login_at),
         }
         for user, membership in rows

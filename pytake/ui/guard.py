@@ -79,11 +79,17 @@ def _state_class(event_name: str) -> tuple[type[rx.State] | None, str]:
         return None, handler
 
 
+def safe_next(path: object) -> str:
+    """Where to go after signing in: a local page only (never another site, never /login)."""
+    if not isinstance(path, str) or not path.startswith("/") or path.startswith(("//", "/\\")):
+        return "/inbox"
+    return "/inbox" if path.startswith(("/login", "/setup")) else path
+
+
 def login_url(path: str | None) -> str:
-    target = path if path and path.startswith("/") and not path.startswith("//") else "/inbox"
-    if target.startswith(("/login", "/setup")):
+    if isinstance(path, str) and path.startswith(("/login", "/setup")):
         return "/login"
-    return "/login?next=" + quote(target, safe="/")
+    return "/login?next=" + quote(safe_next(path), safe="/")
 
 
 class AccessGuard(rx.Middleware):
@@ -116,7 +122,5 @@ class AccessGuard(rx.Middleware):
 
 def navigate_after_sign_in(ticket: str, next_path: str | None) -> rx.event.EventSpec:
     """Have the browser trade the ticket for the cookie, then load the next page."""
-    target = next_path if next_path and next_path.startswith("/") else "/inbox"
-    if target.startswith("//") or target.startswith(("/login", "/setup")):
-        target = "/inbox"
+    target = safe_next(next_path)
     return rx.call_script(f"window.pytakeSignIn({json.dumps(ticket)}, {json.dumps(target)})")

@@ -55,18 +55,23 @@ def _nav_item(href: str, icon: str, key: str) -> rx.Component:
     )
 
 
-def _nav_items() -> list[rx.Component]:
+def _nav_items(render) -> list[rx.Component]:
+    """``render(href, icon, key)`` for each destination the user's role may open."""
     items = []
     for href, icon, key, admin_only in NAV:
-        item = _nav_item(href, icon, key)
+        item = render(href, icon, key)
         items.append(rx.cond(SessionState.is_admin, item) if admin_only else item)
     return items
+
+
+def _menu_nav_item(href: str, icon: str, key: str) -> rx.Component:
+    return rx.menu.item(rx.icon(icon, size=14), t(key), on_select=rx.redirect(href))
 
 
 def sidebar() -> rx.Component:
     return rx.vstack(
         rx.box(brand(), padding_x="8px", padding_y="6px"),
-        rx.vstack(*_nav_items(), spacing="1", width="100%"),
+        rx.vstack(*_nav_items(_nav_item), spacing="1", width="100%"),
         rx.spacer(),
         rx.text(t("app.tagline"), size="1", color=rx.color("gray", 10), padding_x="8px"),
         width="232px",
@@ -146,15 +151,7 @@ def mobile_nav() -> rx.Component:
             rx.icon_button(rx.icon("menu"), variant="ghost", color_scheme="gray"),
             display=["flex", "flex", "none"],
         ),
-        rx.menu.content(
-            *[
-                rx.cond(SessionState.is_admin, entry) if admin_only else entry
-                for entry, admin_only in (
-                    (rx.menu.item(rx.icon(icon, size=14), t(key), on_select=rx.redirect(href)), a)
-                    for href, icon, key, a in NAV
-                )
-            ]
-        ),
+        rx.menu.content(*_nav_items(_menu_nav_item)),
     )
 
 

@@ -9,6 +9,7 @@ import reflex as rx
 from starlette.concurrency import run_in_threadpool
 
 from pytake import db
+from pytake.auth.errors import AccessError
 from pytake.i18n import LANGUAGES, catalog, normalize_language, translate
 from pytake.models import Role
 from pytake.services import accounts
@@ -104,6 +105,14 @@ class SessionState(GuardedState):
         await in_transaction(accounts.sign_out, identity, ip=self._client_ip())
         self.user_name = self.user_email = self.user_role = ""
         return rx.call_script(SIGN_OUT_SCRIPT)
+
+
+async def translated(state: rx.State, message: str | AccessError, **params: object) -> str:
+    """A text key, or a service's refusal, in the language of the caller's tab."""
+    session = await state.get_state(SessionState)
+    if isinstance(message, AccessError):
+        return message.message(session.language)
+    return session._text(message, **params)
 
 
 def t(key: str) -> rx.Var:

@@ -225,3 +225,11 @@ def test_owner_changes_a_role_in_settings(server, organization, new_page):
     row.get_by_role("button", name="Deactivate").click()
     expect(row.get_by_text("Deactivated")).to_be_visible()
     screenshot(page, "settings-members-en")
+
+
+def test_signed_in_login_page_never_redirects_off_site(server, organization, new_page):
+    page = new_page()
+    sign_in(page, organization["email"], organization["password"])
+    page.goto("/login?next=//evil.example/phish")
+    wait_path(page, "/inbox")
+    assert page.url.startswith(server.base_url)

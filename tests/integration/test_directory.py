@@ -128,7 +128,7 @@ def test_members_are_the_organizations_own():
         s.add(org)
         s.flush()
         identity = Identity(1, org.id, Role.OWNER, "sid", "x", "x@x.co", None)
-        assert directory.members(s, identity) == []
+        assert directory.members(s, org.id, me=1) == []
         assert directory.organization(s, identity) == {
             "name": "Solo",
             "slug": "solo",

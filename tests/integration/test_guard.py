@@ -171,3 +171,20 @@ def test_admin_handlers_refuse_malformed_arguments(people, user_id, role):
     with db.session() as s:
         roles = {m.user_id: m.role for m in s.exec(sqlmodel.select(Membership)).all()}
     assert roles[people["agent"].id] == "agent"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/settings?tab=members", "/settings?tab=members"),
+        ("//evil.example/x", "/inbox"),
+        ("/\\evil.example", "/inbox"),
+        ("https://evil.example", "/inbox"),
+        ("/login?next=/x", "/inbox"),
+        ("/setup", "/inbox"),
+        (["/settings"], "/inbox"),
+        (None, "/inbox"),
+    ],
+)
+def test_safe_next_only_allows_local_pages(path, expected):
+    assert guard.safe_next(path) == expected

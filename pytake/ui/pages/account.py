@@ -11,12 +11,7 @@ from pytake.services import accounts, directory
 from pytake.ui.forms import field, form_card, form_text, hint, new_password_fields, submit_button
 from pytake.ui.guard import GuardedState, access
 from pytake.ui.layout import card, shell
-from pytake.ui.session import SessionState, in_transaction, t
-
-
-async def _translate(state: rx.State, exc: AccessError) -> str:
-    session = await state.get_state(SessionState)
-    return exc.message(session.language)
+from pytake.ui.session import SessionState, in_transaction, t, translated
 
 
 class ProfileState(GuardedState):
@@ -50,7 +45,7 @@ class ProfileState(GuardedState):
                 language=language,
             )
         except AccessError as exc:
-            self.profile_error = await _translate(self, exc)
+            self.profile_error = await translated(self, exc)
             return None
         session = await self.get_state(SessionState)
         session.user_name = self.name = user.name
@@ -76,7 +71,7 @@ class ProfileState(GuardedState):
                 ip=self._client_ip(),
             )
         except AccessError as exc:
-            self.password_error = await _translate(self, exc)
+            self.password_error = await translated(self, exc)
             return None
         return [
             rx.call_script("document.getElementById('password-form').reset()"),
@@ -156,7 +151,9 @@ class SettingsState(GuardedState):
         org = await in_transaction(directory.organization, identity)
         self.org_name = org["name"]
         self.channels = org["channels"]
-        self.members = await in_transaction(directory.members, identity)
+        self.members = await in_transaction(
+            directory.members, identity.organization_id, me=identity.user_id
+        )
 
     async def _apply(self, action, **kwargs):
         session = await self.get_state(SessionState)

@@ -9,9 +9,15 @@ from pytake import db
 from pytake.auth.errors import AccessError
 from pytake.services import accounts
 from pytake.ui.forms import field, form_card, form_text, submit_button, titled
-from pytake.ui.guard import GuardedState, access, identity_from_headers, navigate_after_sign_in
+from pytake.ui.guard import (
+    GuardedState,
+    access,
+    identity_from_headers,
+    navigate_after_sign_in,
+    safe_next,
+)
 from pytake.ui.layout import auth_frame
-from pytake.ui.session import SessionState, in_transaction, t
+from pytake.ui.session import in_transaction, t, translated
 
 
 def needs_setup() -> bool:
@@ -33,16 +39,11 @@ class LoginState(GuardedState):
         if await run_in_threadpool(identity_from_headers, self.router.headers.cookie):
             return rx.redirect(self._next_path())
         if self.router.url.query_parameters.get("error") == "session":
-            self.error = await self._text("auth.session_failed")
+            self.error = await translated(self, "auth.session_failed")
         return None
 
     def _next_path(self) -> str:
-        value = self.router.url.query_parameters.get("next", "/inbox")
-        return value if isinstance(value, str) else "/inbox"
-
-    async def _text(self, key: str, **params) -> str:
-        session = await self.get_state(SessionState)
-        return session._text(key, **params)
+        return safe_next(self.router.url.query_parameters.get("next"))
 
     @rx.event
     async def submit(self, form_data: dict):
@@ -50,7 +51,7 @@ class LoginState(GuardedState):
         email = form_text(form_data, "email", 300)
         password = form_text(form_data, "password", 1000)
         if not email or not password:
-            self.error = await self._text("auth.fill_both")
+            self.error = await translated(self, "auth.fill_both")
             return
         self.busy = True
         yield
@@ -63,8 +64,7 @@ class LoginState(GuardedState):
                 user_agent=self.router.headers.user_agent,
             )
         except AccessError as exc:
-            session = await self.get_state(SessionState)
-            self.error = exc.message(session.language)
+            self.error = await translated(self, exc)
             self.busy = False
             return
         yield navigate_after_sign_in(ticket, self._next_path())

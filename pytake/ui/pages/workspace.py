@@ -71,12 +71,15 @@ def inbox_page() -> rx.Component:
     return shell(
         "nav.inbox",
         rx.vstack(
-            rx.segmented_control.root(
-                *[rx.segmented_control.item(t(f"status.{s}"), value=s) for s in STATUSES],
-                value=InboxState.status,
-                on_change=InboxState.set_status,
-                width="100%",
-                max_width="520px",
+            rx.box(  # scrolls sideways on a phone rather than cutting a status off
+                rx.segmented_control.root(
+                    *[rx.segmented_control.item(t(f"status.{s}"), value=s) for s in STATUSES],
+                    value=InboxState.status,
+                    on_change=InboxState.set_status,
+                    size=rx.breakpoints(initial="1", sm="2"),
+                ),
+                overflow_x="auto",
+                max_width="100%",
             ),
             rx.cond(
                 InboxState.rows.length() > 0,
