@@ -29,21 +29,28 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def read_password(value: str | None, *, confirm: bool) -> str:
-    """``--password``, else ``$PYTAKE_PASSWORD``, else standard input (``-`` or piped), else ask."""
+def read_secret(value: str | None, *, env: str, label: str, confirm: bool = False) -> str:
+    """The flag, else ``$env``, else a line of standard input (``-`` or piped), else ask.
+
+    Secrets given by environment or standard input stay out of the shell's history.
+    """
     if value is not None and value != "-":
         return value
-    if value is None and os.environ.get(PASSWORD_ENV):
-        return os.environ[PASSWORD_ENV]
+    if value is None and os.environ.get(env):
+        return os.environ[env]
     if value == "-" or not sys.stdin.isatty():
         line = sys.stdin.readline().rstrip("\r\n")
         if not line:
-            raise CommandError("no password on standard input")
+            raise CommandError(f"no {label} on standard input")
         return line
-    first = getpass.getpass("Password: ")
-    if confirm and getpass.getpass("Repeat password: ") != first:
-        raise CommandError("the passwords don't match")
+    first = getpass.getpass(f"{label.capitalize()}: ")
+    if confirm and getpass.getpass(f"Repeat {label}: ") != first:
+        raise CommandError(f"the {label}s don't match")
     return first
+
+
+def read_password(value: str | None, *, confirm: bool) -> str:
+    return read_secret(value, env=PASSWORD_ENV, label="password", confirm=confirm)
 
 
 def _name_from_email(email: str) -> str:
@@ -165,6 +172,97 @@ def cmd_user_list(s, org, _args) -> str:
     return "\n".join(lines)
 
 
+CHANNEL_SECRETS = (
+    ("access_token", "PYTAKE_ACCESS_TOKEN", "access token"),
+    ("app_secret", "PYTAKE_APP_SECRET", "app secret"),
+    ("verify_token", "PYTAKE_VERIFY_TOKEN", "verify token"),
+)
+
+
+@_with_org
+def cmd_channel_add_whatsapp(s, org, args) -> str:
+    from pytake.services import channels
+
+    secrets = {
+        key: read_secret(getattr(args, key), env=env, label=label)
+        for key, env, label in CHANNEL_SECRETS
+    }
+    channel = channels.add_whatsapp(
+        s,
+        organization_id=org.id,
+        phone_number_id=args.phone_number_id,
+        waba_id=args.waba_id,
+        display_number=args.display_number,
+        name=args.name,
+        **secrets,
+    )
+    return str(channel.id)
+
+
+def cmd_channel_list(args: argparse.Namespace) -> str:
+    from pytake import db, migrations
+    from pytake.services import accounts, channels
+
+    migrations.upgrade()
+    with db.session() as s:
+        org_id = accounts.find_organization(s, args.org).id if args.org else None
+        rows = channels.list_channels(s, org_id)
+        lines = ["ID  ORG  KIND      NUMBER ID         WABA ID           DISPLAY          ACTIVE  "
+                 "LAST WEBHOOK"]  # fmt: skip
+        for c in rows:
+            seen = f"{c.last_webhook_at:%Y-%m-%d %H:%M:%S}" if c.last_webhook_at else "never"
+            lines.append(
+                f"{c.id:<3} {c.organization_id:<4} {c.kind:<9} {c.external_id:<17} "
+                f"{c.account_id or '-':<17} {c.display_number or '-':<16} "
+                f"{'yes' if c.is_active else 'no':<7} {seen}"
+            )
+    return "\n".join(lines)
+
+
+def cmd_worker(_args: argparse.Namespace) -> str:
+    import asyncio
+
+    from pytake import migrations
+    from pytake.jobs import runner
+
+    if not get_settings().redis_url:
+        raise CommandError(
+            "a separate worker needs PYTAKE_REDIS_URL; in embedded mode the web process "
+            "runs the pipeline itself"
+        )
+    _preflight()
+    migrations.upgrade()
+    print("pytake: worker running (Ctrl+C to stop)", flush=True)
+    asyncio.run(runner.serve())
+    return ""
+
+
+def cmd_events_list(args: argparse.Namespace) -> str:
+    from pytake import migrations
+    from pytake.services import webhooks
+
+    migrations.upgrade()
+    rows = webhooks.events(args.state, args.limit)
+    lines = ["ID      STATE        ATTEMPTS  RECEIVED             ERROR"]
+    for e in rows:
+        error = (e.error or "").replace("\n", " ")[:80]
+        lines.append(
+            f"{e.id:<7} {e.state:<12} {e.attempts:<9} {e.received_at:%Y-%m-%d %H:%M:%S}  {error}"
+        )
+    return "\n".join(lines)
+
+
+def cmd_events_retry(args: argparse.Namespace) -> str:
+    from pytake import migrations
+    from pytake.services import webhooks
+
+    migrations.upgrade()
+    ids = webhooks.retry(args.ids or None, state=args.state)
+    return f"{len(ids)} event(s) queued again" + (
+        "; they are processed by the running server or worker" if ids else ""
+    )
+
+
 def _preflight() -> None:
     from pytake import db, health
 
@@ -266,6 +364,46 @@ def build_parser() -> argparse.ArgumentParser:
     listing = user.add_parser("list", help="list an organization's users")
     listing.add_argument("--org", required=True)
     listing.set_defaults(handler=cmd_user_list)
+
+    channel = commands.add_parser("channel", help="manage channels (phone numbers)")
+    channel_actions = channel.add_subparsers(
+        dest="channel_command", metavar="ACTION", required=True
+    )
+    wa = channel_actions.add_parser(
+        "add-whatsapp", help="connect a WhatsApp Cloud API number; prints the channel id"
+    )
+    wa.add_argument("--org", required=True, help="organization name or slug")
+    wa.add_argument("--phone-number-id", required=True, help="Meta's phone number id")
+    wa.add_argument("--waba-id", required=True, help="WhatsApp Business Account id")
+    wa.add_argument("--display-number", required=True, help="the number as customers see it")
+    wa.add_argument("--name", help="a name for the inbox (default: the display number)")
+    for key, env, label in CHANNEL_SECRETS:
+        wa.add_argument(
+            "--" + key.replace("_", "-"),
+            dest=key,
+            help=f"the {label}, or - for standard input (default: ${env}, else stdin or a prompt)",
+        )
+    wa.set_defaults(handler=cmd_channel_add_whatsapp)
+    channel_list = channel_actions.add_parser("list", help="list channels")
+    channel_list.add_argument("--org", help="only this organization")
+    channel_list.set_defaults(handler=cmd_channel_list)
+
+    commands.add_parser(
+        "worker", help="process webhooks and media in this process (production, with Redis)"
+    ).set_defaults(handler=cmd_worker)
+
+    events = commands.add_parser("events", help="inspect and replay stored webhook events")
+    event_actions = events.add_subparsers(dest="events_command", metavar="ACTION", required=True)
+    event_list = event_actions.add_parser("list", help="latest events, newest first")
+    event_list.add_argument("--state", choices=["pending", "done", "quarantined", "dead"])
+    event_list.add_argument("--limit", type=int, default=50)
+    event_list.set_defaults(handler=cmd_events_list)
+    event_retry = event_actions.add_parser(
+        "retry", help="queue quarantined or dead events again once the cause is fixed"
+    )
+    event_retry.add_argument("ids", nargs="*", type=int, help="event ids (default: all)")
+    event_retry.add_argument("--state", choices=["quarantined", "dead"], default="quarantined")
+    event_retry.set_defaults(handler=cmd_events_retry)
     return parser
 
 

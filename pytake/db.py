@@ -6,6 +6,8 @@ import contextlib
 from collections.abc import Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -80,3 +82,21 @@ def dispose_engines() -> None:
     """Close every pool (tests switch databases; forked workers must not share sockets)."""
     while _engines:
         _engines.popitem()[1].dispose()
+
+
+def insert_ignore(
+    db: Session, table: sa.Table, values: dict, conflict: list[str] | None = None
+) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING; the new row's id, or None when it already existed.
+
+    Concurrent duplicates are settled by the unique constraint, never by a read first;
+    ``conflict`` names the constraint's columns, or None for any unique constraint.
+    """
+    module = sqlite_dialect if db.get_bind().dialect.name == "sqlite" else postgresql_dialect
+    statement = (
+        module.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(table.c.id)
+    )
+    return db.execute(statement).scalar_one_or_none()

@@ -9,6 +9,7 @@ import reflex as rx
 from starlette.concurrency import run_in_threadpool
 
 from pytake import migrations
+from pytake.jobs import runner
 from pytake.settings import get_settings
 from pytake.ui.guard import AccessGuard
 from pytake.ui.pages.account import ProfileState, SettingsState, profile_page, settings_page
@@ -53,6 +54,13 @@ async def migrate_on_start():
     await run_in_threadpool(migrations.upgrade)
     log.info("database schema is current")
     yield
+
+
+@app.register_lifespan_task
+async def pipeline():
+    """Process stored webhooks and download media here, unless a separate worker does it."""
+    if get_settings().run_workers:
+        await runner.serve()
 
 
 def _page(route: str, title_key: str, component, *on_load) -> None:

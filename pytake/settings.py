@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = Field(default=20, ge=1, le=10000)
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Inbound pipeline: webhooks, their processing and media downloads.
+    webhook_max_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
+    run_workers: bool = True
+    job_max_attempts: int = Field(default=8, ge=1, le=100)
+    media_dir: Path | None = None
+    media_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, le=2 * 1024 * 1024 * 1024)
+    media_hosts: str = "lookaside.fbsbx.com"
 
     @field_validator("database_url")
     @classmethod
@@ -78,6 +85,14 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("use an absolute http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("media_hosts")
+    @classmethod
+    def _media_hosts(cls, value: str) -> str:
+        hosts = [host.strip().lower() for host in value.split(",") if host.strip()]
+        if any(not re.fullmatch(r"[a-z0-9.-]+(:\d+)?", host) for host in hosts):
+            raise ValueError("use comma-separated host names, e.g. lookaside.fbsbx.com")
+        return ",".join(hosts)
 
     @field_validator("graph_api_version")
     @classmethod
@@ -119,6 +134,17 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def media_root(self) -> Path:
+        return self.media_dir or self.data_dir / "media"
+
+    @property
+    def media_download_hosts(self) -> frozenset[str]:
+        """Hosts media may be downloaded from: the Graph API's own, and Meta's CDN."""
+        hosts = {host for host in self.media_hosts.split(",") if host}
+        hosts.add(urlsplit(self.graph_api_url).netloc.lower())
+        return frozenset(hosts)
 
     @property
     def cookie_secure(self) -> bool:

@@ -60,6 +60,15 @@ class Conversation(SQLModel, table=True):
         sa.Index("ix_conversation_team_status", "team_id", "status"),
         # Reusing the open conversation of a contact on a channel.
         sa.Index("ix_conversation_channel_contact_status", "channel_id", "contact_id", "status"),
+        # At most one unresolved conversation per contact and number, even under concurrency.
+        sa.Index(
+            "uq_conversation_channel_contact_unresolved",
+            "channel_id",
+            "contact_id",
+            unique=True,
+            sqlite_where=sa.text("status <> 'resolved'"),
+            postgresql_where=sa.text("status <> 'resolved'"),
+        ),
     )
 
     id: int | None = id_field()
@@ -111,6 +120,8 @@ class Message(SQLModel, table=True):
     reply_to_external_id: str | None = Field(default=None, max_length=160)
     sender_user_id: int | None = fk("app_user.id", nullable=True, index=False, ondelete="SET NULL")
     status: str = Field(default="received", max_length=20)
+    # Who reacted with what: {"contact": {"emoji": "👍", "at": iso}, "user:<id>": {...}}.
+    reactions: dict = json_field()
     error: dict | None = Field(default=None, sa_type=JsonType, nullable=True)
     sent_at: dt.datetime | None = timestamp()
     delivered_at: dt.datetime | None = timestamp()
@@ -120,6 +131,7 @@ class Message(SQLModel, table=True):
 
 class Attachment(SQLModel, table=True):
     __tablename__ = "attachment"
+    __table_args__ = (sa.Index("ix_attachment_state_next_attempt_at", "state", "next_attempt_at"),)
 
     id: int | None = id_field()
     organization_id: int = fk("organization.id", index=False)
@@ -130,7 +142,9 @@ class Attachment(SQLModel, table=True):
     sha256: str | None = Field(default=None, max_length=128)
     filename: str | None = Field(default=None, max_length=255)
     storage_path: str | None = Field(default=None, max_length=500)
-    state: str = Field(default="pending", max_length=20)
+    state: str = Field(default="pending", max_length=20)  # pending|done|failed
+    attempts: int = Field(default=0)
+    next_attempt_at: dt.datetime | None = timestamp()
     error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: dt.datetime = created_at()
 

@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from pytake.models.base import UTCDateTime, created_at, fk, id_field, timestamp
+from pytake.models.base import UTCDateTime, created_at, fk, id_field, json_field, timestamp
 
 
 class WebhookEvent(SQLModel, table=True):
@@ -28,7 +28,22 @@ class WebhookEvent(SQLModel, table=True):
     attempts: int = Field(default=0)
     error: str | None = Field(default=None, sa_type=sa.Text)
     received_at: dt.datetime = created_at()
+    next_attempt_at: dt.datetime | None = timestamp()
     processed_at: dt.datetime | None = timestamp()
+
+
+class ParkedUpdate(SQLModel, table=True):
+    """A status or reaction for a message not stored yet, applied when the message appears."""
+
+    __tablename__ = "parked_update"
+    __table_args__ = (sa.Index("ix_parked_update_channel_external", "channel_id", "external_id"),)
+
+    id: int | None = id_field()
+    channel_id: int = fk("channel.id", index=False)
+    external_id: str = Field(max_length=160)  # the awaited message's platform id
+    kind: str = Field(max_length=20)  # status|reaction
+    payload: dict = json_field()
+    created_at: dt.datetime = created_at()
 
 
 class Outbox(SQLModel, table=True):

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from pytake import db, health
 from pytake.auth import sessions
 from pytake.settings import get_settings
+from pytake.web import webhooks
 
 MAX_AUTH_BODY = 4096
 
@@ -116,5 +117,7 @@ def build() -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/auth/session", create_session_cookie, methods=["POST"]),
             Route("/auth/logout", delete_session_cookie, methods=["POST"]),
+            Route("/webhooks/whatsapp", webhooks.verify, methods=["GET"]),
+            Route("/webhooks/whatsapp", webhooks.receive, methods=["POST"]),
         ]
     )

@@ -1,0 +1,247 @@
+"""What a messaging platform looks like to the core: normalized events in, messages out.
+
+An adapter turns a platform's webhook bodies into the events below and the outbound shapes
+below into API calls. The core (ingest, conversations, outbox) only ever sees these types, so
+a second platform fits by writing its adapter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+class MessageType(enum.StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    AUDIO = "audio"  # content["voice"] tells a recorded voice note from an audio file
+    VIDEO = "video"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACTS = "contacts"
+    BUTTON_REPLY = "button_reply"  # tap on an interactive reply button
+    LIST_REPLY = "list_reply"  # choice of an interactive list row
+    FLOW_REPLY = "flow_reply"  # a completed form (WhatsApp Flow)
+    TEMPLATE_BUTTON = "template_button"  # tap on a template's quick-reply button
+    ORDER = "order"
+    REACTION = "reaction"
+    SYSTEM = "system"  # e.g. the customer changed number
+    UNSUPPORTED = "unsupported"  # kept and shown as such, never dropped
+
+
+MEDIA_TYPES = frozenset(
+    {MessageType.IMAGE, MessageType.AUDIO, MessageType.VIDEO, MessageType.DOCUMENT,
+     MessageType.STICKER}
+)  # fmt: skip
+
+
+class DeliveryStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    PLAYED = "played"
+    FAILED = "failed"
+    RECEIVED = "received"  # inbound messages
+
+
+# Statuses only move forward; ``failed`` is terminal.
+STATUS_RANK = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+    DeliveryStatus.PLAYED: 4,
+    DeliveryStatus.FAILED: 9,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformError:
+    code: int | None
+    title: str
+    details: str = ""
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "title": self.title, "details": self.details}
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRef:
+    """A customer as the platform names them: by phone-based id, scoped id, or both."""
+
+    external_id: str | None = None  # WhatsApp: wa_id (digits)
+    scoped_id: str | None = None  # WhatsApp: business-scoped user id (BSUID)
+    name: str | None = None
+    username: str | None = None
+    # Other spellings of external_id the platform uses for the same person (Brazil's 9th digit).
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        return bool(self.external_id or self.scoped_id)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    media_id: str
+    mime_type: str | None = None
+    sha256: str | None = None
+    filename: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    channel: str  # the platform's id of the receiving number
+    external_id: str
+    sender: ContactRef
+    sent_at: dt.datetime
+    type: MessageType
+    content: dict
+    media: MediaRef | None = None
+    reply_to: str | None = None
+    errors: tuple[PlatformError, ...] = ()
+    # System messages about identity: the customer's new ids.
+    new_identity: ContactRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    channel: str
+    external_id: str
+    sender: ContactRef
+    sent_at: dt.datetime
+    target_id: str
+    emoji: str | None  # None: the reaction was removed
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    channel: str
+    message_id: str
+    status: DeliveryStatus
+    at: dt.datetime
+    recipient: ContactRef | None = None
+    errors: tuple[PlatformError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateStatusUpdate:
+    account: str  # WhatsApp: WABA id
+    template_id: str | None
+    name: str
+    language: str
+    status: str
+    reason: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelError:
+    """A problem the platform reports about the number or the app, not about a message."""
+
+    channel: str
+    errors: tuple[PlatformError, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """An authentic notification the core has no use for (kept in the raw event)."""
+
+    channel: str | None
+    kind: str
+    problem: str | None = None  # set when the item was authentic but malformed
+
+
+Event = InboundMessage | Reaction | StatusUpdate | TemplateStatusUpdate | ChannelError | Ignored
+
+
+class PayloadError(ValueError):
+    """An authentic body that cannot be understood; it is quarantined, not retried."""
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """Which of our channels a webhook body names, read before its signature is checked."""
+
+    numbers: frozenset[str] = frozenset()  # receiving numbers (WhatsApp: phone_number_id)
+    accounts: frozenset[str] = frozenset()  # accounts, for account-level events (WABA ids)
+
+
+# Outbound ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    to: ContactRef
+    type: MessageType | str
+    content: dict
+    reply_to: str | None = None
+    client_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    external_id: str
+    recipient: ContactRef  # the ids the platform reports for the recipient
+
+
+class PlatformCallError(Exception):
+    """A call to the platform failed; ``retryable`` says whether trying again can help."""
+
+    def __init__(
+        self, error: PlatformError, *, retryable: bool, http_status: int | None = None
+    ) -> None:
+        super().__init__(f"{error.code}: {error.title} {error.details}".strip())
+        self.error = error
+        self.retryable = retryable
+        self.http_status = http_status
+
+    @classmethod
+    def refused(cls, title: str, details: str = "") -> PlatformCallError:
+        """Our own refusal (too large, wrong type, untrusted host): trying again won't help."""
+        return cls(PlatformError(None, title, details), retryable=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    path: Path
+    mime_type: str
+    size: int
+    sha256: str  # hex digest of what was stored
+
+
+@dataclass(slots=True)
+class Credentials:
+    """A channel's decrypted secrets; lives only in backend memory."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> str:
+        return self.values.get(key, "")
+
+    def __repr__(self) -> str:  # never print secrets in logs or tracebacks
+        return f"Credentials(keys={sorted(self.values)})"
+
+
+class ChannelAdapter(Protocol):
+    kind: str
+
+    def routing(self, payload: object) -> Routing: ...
+
+    def signature_valid(self, body: bytes, headers: Mapping[str, str], secret: str) -> bool: ...
+
+    def parse(self, body: bytes) -> list[Event]: ...
+
+    async def download_media(
+        self, number: str, credentials: Credentials, media: MediaRef, dest: Path, max_bytes: int
+    ) -> Download: ...
+
+    async def send(
+        self, number: str, credentials: Credentials, message: OutboundMessage
+    ) -> SendResult: ...

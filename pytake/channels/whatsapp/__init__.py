@@ -1,0 +1,1 @@
+"""WhatsApp Business Cloud API: the first channel adapter."""

@@ -1,0 +1,34 @@
+"""Graph API error envelopes, and which of Meta's codes are worth retrying."""
+
+from __future__ import annotations
+
+import httpx
+
+from pytake.channels.base import PlatformCallError, PlatformError
+
+# Throughput, pair rate, transient and maintenance errors: waiting and trying again helps.
+RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057})
+
+
+def from_response(response: httpx.Response) -> PlatformCallError:
+    """Meta's ``{"error": {...}}`` as a PlatformCallError; other bodies by HTTP status."""
+    try:
+        data = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        data = {}
+    details = data.get("error_data") if isinstance(data.get("error_data"), dict) else {}
+    code = data.get("code") if isinstance(data.get("code"), int) else None
+    error = PlatformError(
+        code=code,
+        title=str(data.get("message") or f"HTTP {response.status_code}")[:300],
+        details=str(details.get("details") or "")[:1000],
+    )
+    retryable = code in RETRYABLE_CODES or response.status_code == 429
+    retryable = retryable or (code is None and response.status_code >= 500)
+    return PlatformCallError(error, retryable=retryable, http_status=response.status_code)
+
+
+def network(exc: httpx.HTTPError) -> PlatformCallError:
+    """No answer (timeout, refused connection): always worth another try."""
+    kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "network error"
+    return PlatformCallError(PlatformError(None, kind, str(exc)[:300]), retryable=True)

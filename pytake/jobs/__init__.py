@@ -1,0 +1,1 @@
+"""Background work: processing stored webhooks and downloading media, durably and once."""

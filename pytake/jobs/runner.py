@@ -1,0 +1,280 @@
+"""Running jobs: Redis Streams consumer groups in production, an in-process loop embedded.
+
+Production: a row id is added to the job's stream after its row is committed; consumers of the
+group ``pytake`` (in every web worker and in ``python -m pytake worker``) take ids, run the job,
+and acknowledge only after the job's transaction committed. Entries of a consumer that died are
+reclaimed after ``claim_idle``; an entry delivered more than ``PYTAKE_JOB_MAX_ATTEMPTS`` times is
+given up (dead-lettered, its error kept). One sweeper at a time (a Redis lock) re-adds rows whose
+retry time has come, and rows whose stream entry was lost.
+
+Embedded: one loop per job reads due rows straight from the table, woken at once by
+``enqueue`` in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+
+import redis
+
+from pytake import db, redisio
+from pytake.jobs import media, webhooks
+from pytake.jobs.rows import RowQueue
+from pytake.models import utcnow
+from pytake.realtime import signals
+from pytake.services import inbound
+from pytake.settings import get_settings
+
+log = logging.getLogger("pytake.jobs")
+
+GROUP = "pytake"
+LEASE = dt.timedelta(minutes=5)  # a row handed to the stream is not re-added before this
+SWEEP_SECONDS = 2.0
+IDLE_POLL_SECONDS = 1.0
+STREAM_MAXLEN = 100_000
+PARKED_TTL = dt.timedelta(days=7)
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    name: str
+    queue: RowQueue
+    run: Callable[[int], Awaitable[inbound.Effects | None]]
+    concurrency: int
+    claim_idle: dt.timedelta
+
+    @property
+    def stream(self) -> str:
+        return f"pytake:jobs:{self.name}"
+
+
+async def _process_webhook(event_id: int) -> inbound.Effects | None:
+    return await asyncio.to_thread(webhooks.process, event_id)
+
+
+JOBS = {
+    "webhook": Job("webhook", webhooks.QUEUE, _process_webhook, 2, dt.timedelta(seconds=60)),
+    "media": Job("media", media.QUEUE, media.download, 2, dt.timedelta(minutes=10)),
+}
+_wakeups: dict[str, asyncio.Event] = {}
+
+
+def _wakeup(name: str) -> asyncio.Event:
+    # Events belong to a loop; a new loop (tests, the worker process) gets new ones.
+    event = _wakeups.get(name)
+    if event is None or getattr(event, "_pytake_loop", None) is not asyncio.get_running_loop():
+        event = _wakeups[name] = asyncio.Event()
+        event._pytake_loop = asyncio.get_running_loop()  # type: ignore[attr-defined]
+    return event
+
+
+async def enqueue(name: str, ids: list[int]) -> None:
+    """Hand committed rows to the workers; if Redis fails, the sweeper will find them."""
+    if not ids:
+        return
+    client = redisio.client()
+    if client is None:
+        _wakeup(name).set()
+        return
+    job = JOBS[name]
+    try:
+        async with client.pipeline(transaction=False) as pipe:
+            for row_id in ids:
+                pipe.xadd(job.stream, {"id": row_id}, maxlen=STREAM_MAXLEN, approximate=True)
+            await pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("%s: Redis unavailable (%s); the sweeper will pick the rows up", name, exc)
+        await asyncio.to_thread(_due_now, job, ids)
+
+
+def _due_now(job: Job, ids: list[int]) -> None:
+    with db.session() as s:
+        job.queue.lease(s, ids, utcnow())
+
+
+async def announce(effects: inbound.Effects | None) -> None:
+    """After a job committed: live signals, and the media downloads it scheduled."""
+    if effects is None:
+        return
+    await signals.publish(effects.conversations)
+    await enqueue("media", effects.attachments)
+
+
+async def handle(job: Job, row_id: int) -> None:
+    try:
+        effects = await job.run(row_id)
+    except Exception as exc:
+        log.exception("%s %s failed", job.name, row_id)
+        await asyncio.to_thread(job.queue.fail, row_id, f"{type(exc).__name__}: {exc}")
+        return
+    await announce(effects)
+
+
+# Embedded ---------------------------------------------------------------------------------------
+
+
+async def run_local(job: Job) -> None:
+    wakeup, running = _wakeup(job.name), set[int]()
+    slots = asyncio.Semaphore(job.concurrency if not get_settings().is_sqlite else 1)
+
+    async def one(row_id: int) -> None:
+        try:
+            await handle(job, row_id)
+        finally:
+            running.discard(row_id)
+            slots.release()
+            wakeup.set()
+
+    while True:
+        wakeup.clear()
+        now = utcnow()
+        ids = await asyncio.to_thread(_due, job, now, now + dt.timedelta(seconds=1))
+        fresh = [row_id for row_id in ids if row_id not in running]
+        for row_id in fresh:
+            await slots.acquire()
+            running.add(row_id)
+            asyncio.create_task(one(row_id))  # noqa: RUF006 (tracked by `running`)
+        if not fresh:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), IDLE_POLL_SECONDS)
+
+
+def _due(job: Job, now: dt.datetime, fresh_before: dt.datetime) -> list[int]:
+    with db.session() as s:
+        return job.queue.due(s, 200, now, fresh_before)
+
+
+# Redis Streams ------------------------------------------------------------------------------------
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+async def _ensure_group(client, job: Job) -> None:
+    try:
+        await client.xgroup_create(job.stream, GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def _consume(client, job: Job, consumer: str) -> None:
+    while True:
+        entries = await client.xreadgroup(GROUP, consumer, {job.stream: ">"}, count=1, block=2000)
+        for _stream, items in entries or []:
+            for entry_id, fields in items:
+                await _settle(client, job, entry_id, fields)
+
+
+async def _settle(client, job: Job, entry_id, fields: dict) -> None:
+    try:
+        row_id = int(fields.get(b"id") or fields.get("id"))
+    except (TypeError, ValueError):
+        log.error("%s: dropping malformed stream entry %s", job.name, entry_id)
+    else:
+        await handle(job, row_id)
+    await client.xack(job.stream, GROUP, entry_id)
+
+
+async def reclaim(client, job: Job, consumer: str) -> int:
+    """Take over entries a dead consumer read but never acknowledged."""
+    idle = int(job.claim_idle.total_seconds() * 1000)
+    _next, claimed, _deleted = await client.xautoclaim(
+        job.stream, GROUP, consumer, min_idle_time=idle, start_id="0-0", count=50
+    )
+    limit = get_settings().job_max_attempts
+    for entry_id, fields in claimed:
+        pending = await client.xpending_range(
+            job.stream, GROUP, min=entry_id, max=entry_id, count=1
+        )
+        deliveries = pending[0]["times_delivered"] if pending else 1
+        if deliveries > limit:
+            row = fields.get(b"id") or fields.get("id")
+            if row is not None:
+                await asyncio.to_thread(
+                    job.queue.give_up, int(row), f"its worker died {deliveries} times running it"
+                )
+            await client.xack(job.stream, GROUP, entry_id)
+            continue
+        await _settle(client, job, entry_id, fields)
+    return len(claimed)
+
+
+async def sweep(client, job: Job) -> int:
+    """Re-add rows due for a retry or lost on their way to the stream (one sweeper at a time)."""
+    lock = f"pytake:lock:sweep:{job.name}"
+    if not await client.set(lock, consumer_name(), nx=True, px=int(SWEEP_SECONDS * 1000)):
+        return 0
+    now = utcnow()
+    ids = await asyncio.to_thread(_lease_due, job, now)
+    await enqueue(job.name, ids)
+    return len(ids)
+
+
+def _lease_due(job: Job, now: dt.datetime) -> list[int]:
+    with db.session() as s:
+        ids = job.queue.due(s, 500, now, now - LEASE)
+        job.queue.lease(s, ids, now + LEASE)
+        return ids
+
+
+async def _every(seconds: float, action: Callable[[], Awaitable[object]], what: str) -> None:
+    while True:
+        try:
+            await action()
+        except (redis.RedisError, OSError) as exc:
+            log.warning("%s: %s", what, exc)
+        except Exception:
+            log.exception("%s failed", what)
+        await asyncio.sleep(seconds)
+
+
+async def run_redis(job: Job) -> None:
+    client = redisio.client()
+    consumer = consumer_name()
+    while True:
+        try:
+            await _ensure_group(client, job)
+            break
+        except (redis.RedisError, OSError) as exc:
+            log.warning("%s: waiting for Redis: %s", job.name, exc)
+            await asyncio.sleep(2)
+
+    async def consume_forever(n: int) -> None:
+        await _every(0, lambda: _consume(client, job, f"{consumer}-{n}"), f"{job.name} consumer")
+
+    async with asyncio.TaskGroup() as tasks:
+        for n in range(job.concurrency):
+            tasks.create_task(consume_forever(n))
+        reclaim_every = max(job.claim_idle.total_seconds() / 4, 1.0)
+        tasks.create_task(
+            _every(reclaim_every, lambda: reclaim(client, job, consumer), f"{job.name} reclaim")
+        )
+        tasks.create_task(_every(SWEEP_SECONDS, lambda: sweep(client, job), f"{job.name} sweep"))
+
+
+# Both ---------------------------------------------------------------------------------------------
+
+
+def _purge() -> None:
+    with db.session() as s:
+        purged = inbound.purge_parked(s, PARKED_TTL)
+    if purged:
+        log.info("dropped %s statuses of messages never seen", purged)
+
+
+async def serve() -> None:
+    """Run every job until cancelled (the web app's lifespan, or ``pytake worker``)."""
+    runner = run_redis if get_settings().redis_url else run_local
+    async with asyncio.TaskGroup() as tasks:
+        for job in JOBS.values():
+            tasks.create_task(runner(job))
+        tasks.create_task(_every(3600, lambda: asyncio.to_thread(_purge), "parked purge"))

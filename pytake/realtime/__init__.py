@@ -1,0 +1,1 @@
+"""Telling connected agents that something changed."""

@@ -1,0 +1,1 @@
+"""The Meta simulator used by tests, benchmarks and the sandbox."""

@@ -1,0 +1,597 @@
+"""``GraphSimulator``: a Starlette app answering PyTake's Graph API calls the way Meta does.
+
+It records what it was sent for tests to assert on, and can be told to fail or stall the
+next calls, which is how retries, token expiry and media URL expiry get exercised without
+Meta. Every URL it hands out is built from ``base_url``, so it can be mounted under a prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import collections
+import hashlib
+import json
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pytake.sandbox import payloads
+
+VERSION = re.compile(r"v\d+\.0")
+MEDIA_URL_SECONDS = 300
+# What ``calls`` counts and ``fail_next``/``timeout_next`` target.
+KINDS = frozenset(
+    {"messages", "upload", "media_url", "media_download", "media_delete", "templates"}
+)
+SUBCODES = {100: 33, 190: 463, 131030: 2494010}
+SEND_TYPES = frozenset(
+    {"text", "image", "audio", "video", "document", "sticker", "location", "contacts"}
+    | {"interactive", "template", "reaction"}
+)
+MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
+MAX_TEXT = 4096
+MAX_BUTTONS = 3
+MAX_LIST_ROWS = 10
+TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
+TEMPLATE_CATEGORIES = frozenset({"AUTHENTICATION", "MARKETING", "UTILITY"})
+TEMPLATE_REFUSALS = {"PAUSED": 132015, "DISABLED": 132016}
+DEFAULT_PAGE_SIZE = 25
+
+_MB = 1024 * 1024
+_DOCUMENTS = (
+    "text/plain",
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+)
+# Meta's supported upload types and their size limits (reference §5).
+UPLOAD_LIMITS: dict[str, int] = {
+    **dict.fromkeys(("image/jpeg", "image/png"), 5 * _MB),
+    **dict.fromkeys(("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"), 16 * _MB),
+    **dict.fromkeys(("video/mp4", "video/3gpp"), 16 * _MB),
+    **dict.fromkeys(_DOCUMENTS, 100 * _MB),
+    "image/webp": 500 * 1024,
+}
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Number:
+    phone_number_id: str
+    waba_id: str
+    display_number: str
+    access_token: str
+    app_secret: str
+
+
+@dataclass(frozen=True)
+class Media:
+    content: bytes
+    mime_type: str
+
+    @property
+    def sha256(self) -> str:
+        return base64.b64encode(hashlib.sha256(self.content).digest()).decode()
+
+
+@dataclass(frozen=True)
+class _Fault:
+    code: int | None  # None: stall for ``delay`` seconds, then answer normally
+    delay: float = 0.0
+
+
+class GraphError(Exception):
+    """Raised anywhere in a handler to answer Meta's error envelope for ``code``."""
+
+    def __init__(self, code: int, details: str | None = None) -> None:
+        super().__init__(code, details)
+        self.code = code
+        self.details = details
+
+
+def graph_error(code: int, details: str | None = None) -> JSONResponse:
+    title, known_details, http_status = payloads.ERRORS[code]
+    error: dict[str, Any] = {
+        "message": f"(#{code}) {title}",
+        "type": "OAuthException",
+        "code": code,
+        "error_data": {"messaging_product": "whatsapp", "details": details or known_details},
+    }
+    if code in SUBCODES:
+        error["error_subcode"] = SUBCODES[code]
+    error["fbtrace_id"] = secrets.token_urlsafe(16)
+    return JSONResponse({"error": error}, status_code=http_status)
+
+
+def canonical_wa_id(number: str) -> str:
+    """The wa_id Meta answers for a ``to``; it rewrites Brazil's and Mexico's mobile prefixes."""
+    digits = re.sub(r"[+\s()-]", "", number)
+    if len(digits) == 13 and digits.startswith("55") and digits[4] == "9":
+        return digits[:4] + digits[5:]
+    if len(digits) == 12 and digits.startswith("52"):
+        return "521" + digits[2:]
+    return digits
+
+
+def _missing(object_id: str) -> GraphError:
+    return GraphError(
+        100,
+        f"Unsupported request. Object with ID '{object_id}' does not exist, cannot be loaded "
+        "due to missing permissions, or does not support this operation.",
+    )
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _numeric_id() -> str:
+    return str(10**15 + secrets.randbelow(9 * 10**15))
+
+
+async def _json_object(request: Request) -> dict:
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise GraphError(131009, "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise GraphError(131009, "The request body must be a JSON object.")
+    return body
+
+
+def _require(data: Mapping[str, Any], name: str, where: str = "") -> Any:
+    value = data.get(name)
+    if value is None or value == "" or value == [] or value == {}:
+        raise GraphError(131008, f"The parameter {where}{name} is required.")
+    return value
+
+
+def _check_product(data: Mapping[str, Any]) -> None:
+    if _require(data, "messaging_product") != "whatsapp":
+        raise GraphError(131009, "Param messaging_product must be 'whatsapp'.")
+
+
+def _check_send(body: dict) -> None:
+    _check_product(body)
+    recipient = body.get("to") or body.get("recipient")
+    if not recipient:
+        raise GraphError(131008, "The parameter to is required.")
+    if not isinstance(recipient, str):
+        raise GraphError(131009, "Param to must be a string.")
+    kind = _require(body, "type")
+    if kind not in SEND_TYPES:
+        raise GraphError(131009, f"Param type must be one of {sorted(SEND_TYPES)}.")
+    content = _require(body, kind)
+    if kind == "contacts":
+        return
+    if not isinstance(content, dict):
+        raise GraphError(131009, f"Param {kind} must be an object.")
+    if kind == "text":
+        text = _require(content, "body", "text.")
+        if not isinstance(text, str) or len(text) > MAX_TEXT:
+            raise GraphError(131009, f"Param text.body must be a string of at most {MAX_TEXT}.")
+    elif kind in MEDIA_TYPES and not (content.get("id") or content.get("link")):
+        raise GraphError(131008, f"The parameter {kind}.id or {kind}.link is required.")
+    elif kind == "interactive":
+        _check_interactive(content)
+    elif kind == "reaction":
+        _require(content, "message_id", "reaction.")
+
+
+def _check_interactive(content: dict) -> None:
+    kind = _require(content, "type", "interactive.")
+    action = _require(content, "action", "interactive.")
+    if not isinstance(action, dict):
+        raise GraphError(131009, "Param interactive.action must be an object.")
+    if kind == "button" and not 1 <= len(action.get("buttons") or []) <= MAX_BUTTONS:
+        raise GraphError(131009, f"Param interactive.action.buttons: 1 to {MAX_BUTTONS} buttons.")
+    if kind == "list":
+        rows = sum(len(section.get("rows") or []) for section in action.get("sections") or [])
+        if not 1 <= rows <= MAX_LIST_ROWS:
+            raise GraphError(131009, f"Param interactive.action: 1 to {MAX_LIST_ROWS} list rows.")
+
+
+def _recipient(body: dict) -> dict:
+    """``to`` wins over ``recipient`` (a BSUID), which gets a user_id and no wa_id."""
+    to = body.get("to")
+    if to:
+        return {"input": to, "wa_id": canonical_wa_id(to)}
+    return {"input": body["recipient"], "user_id": body["recipient"]}
+
+
+def _upper_type(item: dict) -> dict:
+    return {**item, "type": str(item.get("type", "")).upper()}
+
+
+def _stored_template(template: dict) -> dict:
+    """Meta lists templates in upper case whatever case they were created in (reference §6)."""
+    components = []
+    for component in template.get("components", []):
+        shaped = _upper_type(component)
+        if "format" in component:
+            shaped["format"] = str(component["format"]).upper()
+        if "buttons" in component:
+            shaped["buttons"] = [_upper_type(button) for button in component["buttons"]]
+        components.append(shaped)
+    return {
+        **template,
+        "parameter_format": str(template.get("parameter_format", "POSITIONAL")).upper(),
+        "components": components,
+        "status": str(template.get("status", "APPROVED")).upper(),
+        "category": str(template.get("category", "UTILITY")).upper(),
+        "id": str(template.get("id") or _numeric_id()),
+    }
+
+
+def _cursor(index: int) -> str:
+    return base64.urlsafe_b64encode(str(index).encode()).decode()
+
+
+def _after(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode())) + 1
+    except (ValueError, binascii.Error):
+        raise GraphError(131009, f"Invalid cursor {cursor!r}.") from None
+
+
+def _page_size(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_PAGE_SIZE
+    if not value.isdigit() or int(value) < 1:
+        raise GraphError(131009, "Param limit must be a positive integer.")
+    return int(value)
+
+
+class GraphSimulator:
+    """The Graph API for PyTake's calls, with the knobs tests need."""
+
+    def __init__(
+        self, base_url: str = "http://graph.simulator", *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.clock = clock
+        self.numbers: dict[str, Number] = {}
+        # Each accepted send body, plus the "wamid" and "phone_number_id" it was given.
+        self.sent: list[dict] = []
+        self.read_marks: list[str] = []
+        self.uploads: list[dict] = []
+        self.calls: collections.Counter[str] = collections.Counter()
+        self._media: dict[str, Media] = {}
+        self._urls: dict[str, tuple[str, float]] = {}
+        self._templates: dict[str, list[dict]] = collections.defaultdict(list)
+        self._faults: dict[str, collections.deque[_Fault]] = collections.defaultdict(
+            collections.deque
+        )
+        self.app = Starlette(
+            routes=[
+                Route(
+                    "/_media/{token}",
+                    self._endpoint("media_download", self._download, versioned=False),
+                    methods=["GET"],
+                ),
+                Route(
+                    "/{version}/{node}/messages",
+                    self._endpoint("messages", self._messages),
+                    methods=["POST"],
+                ),
+                Route(
+                    "/{version}/{node}/media",
+                    self._endpoint("upload", self._upload),
+                    methods=["POST"],
+                ),
+                Route(
+                    "/{version}/{node}/message_templates",
+                    self._endpoint("templates", self._templates_endpoint),
+                    methods=["GET", "POST"],
+                ),
+                Route(
+                    "/{version}/{node}",
+                    self._endpoint("media_url", self._media_url),
+                    methods=["GET"],
+                ),
+                Route(
+                    "/{version}/{node}",
+                    self._endpoint("media_delete", self._delete_media),
+                    methods=["DELETE"],
+                ),
+            ]
+        )
+
+    # State and control, for tests and the sandbox.
+
+    def add_number(
+        self,
+        phone_number_id: str,
+        waba_id: str,
+        display_number: str,
+        access_token: str,
+        app_secret: str,
+    ) -> None:
+        self.numbers[phone_number_id] = Number(
+            phone_number_id, waba_id, display_number, access_token, app_secret
+        )
+
+    def add_media(self, content: bytes, mime_type: str) -> str:
+        """Media a customer sent: the webhook names the id, PyTake downloads it from here."""
+        media_id = _numeric_id()
+        self._media[media_id] = Media(content, mime_type)
+        return media_id
+
+    def add_template(self, waba_id: str, template: dict) -> str:
+        """Register a template (APPROVED unless it says otherwise); returns its id."""
+        stored = _stored_template(template)
+        self._templates[waba_id].append(stored)
+        return stored["id"]
+
+    def set_template_status(self, waba_id: str, name: str, language: str, status: str) -> str:
+        """Meta's review outcome; returns the template id for the status webhook."""
+        template = self._find_template(waba_id, name, language)
+        if template is None:
+            raise KeyError(f"no template {name}/{language} in WABA {waba_id}")
+        template["status"] = status.upper()
+        return template["id"]
+
+    def fail_next(self, code: int, *, count: int = 1, path: str = "messages") -> None:
+        """The next ``count`` calls of kind ``path`` answer Meta's error for ``code``.
+
+        Downloads are not Graph calls: they answer a bare 404 for code 404, else 500.
+        """
+        if path != "media_download" and code not in payloads.ERRORS:
+            raise ValueError(f"error {code} is not in payloads.ERRORS")
+        self._queue(path, [_Fault(code)] * count)
+
+    def timeout_next(self, count: int = 1, *, path: str = "messages", delay: float = 30.0) -> None:
+        """The next ``count`` calls of kind ``path`` stall ``delay`` seconds, past a client's
+        timeout, then answer normally (as Meta may have acted on a call the client gave up on)."""
+        self._queue(path, [_Fault(None, delay)] * count)
+
+    def expire_media_urls(self) -> None:
+        self._urls.clear()
+
+    def _queue(self, path: str, faults: list[_Fault]) -> None:
+        if path not in KINDS:
+            raise ValueError(f"unknown path {path!r}; use one of {sorted(KINDS)}")
+        self._faults[path].extend(faults)
+
+    async def post_webhook(
+        self,
+        url: str,
+        payload: dict | bytes,
+        app_secret: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        signature: str | None = None,
+    ) -> httpx.Response:
+        """Deliver a webhook as Meta does: escaped JSON, signed over exactly those bytes.
+
+        ``signature`` overrides the computed one, to test rejection.
+        """
+        body = payload if isinstance(payload, bytes) else payloads.encode(payload)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature or payloads.sign(body, app_secret),
+        }
+        if client is None:
+            async with httpx.AsyncClient() as own:
+                return await own.post(url, content=body, headers=headers)
+        return await client.post(url, content=body, headers=headers)
+
+    # Plumbing shared by every endpoint.
+
+    def _endpoint(self, kind: str, handler: Handler, *, versioned: bool = True) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            self.calls[kind] += 1
+            try:
+                version = request.path_params.get("version", "")
+                if versioned and not VERSION.fullmatch(version):
+                    raise _missing(version)
+                failure = await self._fault(kind)
+                return failure if failure is not None else await handler(request)
+            except GraphError as exc:
+                return graph_error(exc.code, exc.details)
+
+        return endpoint
+
+    async def _fault(self, kind: str) -> Response | None:
+        queue = self._faults[kind]
+        if not queue:
+            return None
+        fault = queue.popleft()
+        if fault.code is None:
+            await asyncio.sleep(fault.delay)
+            return None
+        if kind == "media_download":
+            return Response(status_code=404 if fault.code == 404 else 500)
+        raise GraphError(fault.code)
+
+    def _known_number(self, phone_number_id: str) -> Number:
+        number = self.numbers.get(phone_number_id)
+        if number is None:
+            raise _missing(phone_number_id)
+        return number
+
+    @staticmethod
+    def _authorize(request: Request, numbers: Collection[Number]) -> None:
+        if _bearer(request) not in {number.access_token for number in numbers}:
+            raise GraphError(190)
+
+    def _path_number(self, request: Request) -> Number:
+        number = self._known_number(request.path_params["node"])
+        self._authorize(request, [number])
+        return number
+
+    def _authorize_media(self, request: Request) -> None:
+        """Any number's token reaches media, unless ``phone_number_id`` names one."""
+        phone_number_id = request.query_params.get("phone_number_id")
+        if phone_number_id:
+            self._authorize(request, [self._known_number(phone_number_id)])
+        else:
+            self._authorize(request, self.numbers.values())
+
+    def _find_template(self, waba_id: str, name: str, language: str) -> dict | None:
+        return next(
+            (t for t in self._templates[waba_id] if (t["name"], t["language"]) == (name, language)),
+            None,
+        )
+
+    # Endpoints.
+
+    async def _messages(self, request: Request) -> Response:
+        number = self._path_number(request)
+        body = await _json_object(request)
+        if body.get("status") == "read":
+            _check_product(body)
+            self.read_marks.append(_require(body, "message_id"))
+            return JSONResponse({"success": True})
+        _check_send(body)
+        if body["type"] == "template":
+            self._check_template(number.waba_id, body["template"])
+        wamid = payloads.new_wamid()
+        self.sent.append({**body, "wamid": wamid, "phone_number_id": number.phone_number_id})
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [_recipient(body)],
+                "messages": [{"id": wamid}],
+            }
+        )
+
+    def _check_template(self, waba_id: str, template: dict) -> None:
+        name = _require(template, "name", "template.")
+        language = _require(template, "language", "template.")
+        if not isinstance(language, dict):
+            raise GraphError(131009, "Param template.language must be an object.")
+        code = _require(language, "code", "template.language.")
+        found = self._find_template(waba_id, name, code)
+        if found is None or found["status"] not in ("APPROVED", *TEMPLATE_REFUSALS):
+            raise GraphError(132001, f"template name ({name}) does not exist in {code}")
+        if found["status"] in TEMPLATE_REFUSALS:
+            raise GraphError(TEMPLATE_REFUSALS[found["status"]])
+
+    async def _upload(self, request: Request) -> Response:
+        number = self._path_number(request)
+        async with request.form() as form:
+            _check_product(form)
+            file = form.get("file")
+            if not isinstance(file, UploadFile):
+                raise GraphError(131008, "The parameter file is required.")
+            mime_type = str(form.get("type") or file.content_type or "")
+            content = await file.read()
+        limit = UPLOAD_LIMITS.get(mime_type.split(";")[0].strip().lower())
+        if limit is None:
+            raise GraphError(131053, f"Param file must be a supported type, not {mime_type!r}.")
+        if len(content) > limit:
+            raise GraphError(131053, f"{mime_type} files may be at most {limit} bytes.")
+        media_id = self.add_media(content, mime_type)
+        self.uploads.append(
+            {
+                "id": media_id,
+                "phone_number_id": number.phone_number_id,
+                "mime_type": mime_type,
+                "filename": file.filename,
+                "file_size": len(content),
+            }
+        )
+        return JSONResponse({"id": media_id})
+
+    async def _media_url(self, request: Request) -> Response:
+        self._authorize_media(request)
+        media_id = request.path_params["node"]
+        media = self._media.get(media_id)
+        if media is None:
+            raise _missing(media_id)
+        token = secrets.token_urlsafe(24)
+        self._urls[token] = (media_id, self.clock() + MEDIA_URL_SECONDS)
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"{self.base_url}/_media/{token}",
+                "mime_type": media.mime_type,
+                "sha256": media.sha256,
+                "file_size": len(media.content),
+                "id": media_id,
+            }
+        )
+
+    async def _download(self, request: Request) -> Response:
+        """The lookaside download: bare statuses, as it is not a Graph endpoint."""
+        if _bearer(request) not in {number.access_token for number in self.numbers.values()}:
+            return Response(status_code=401)
+        media_id, expires_at = self._urls.get(request.path_params["token"], ("", 0.0))
+        media = self._media.get(media_id)
+        if media is None or self.clock() >= expires_at:
+            return Response(status_code=404)
+        return Response(media.content, media_type=media.mime_type)
+
+    async def _delete_media(self, request: Request) -> Response:
+        self._authorize_media(request)
+        media_id = request.path_params["node"]
+        if self._media.pop(media_id, None) is None:
+            raise _missing(media_id)
+        return JSONResponse({"success": True})
+
+    async def _templates_endpoint(self, request: Request) -> Response:
+        waba_id = request.path_params["node"]
+        numbers = [number for number in self.numbers.values() if number.waba_id == waba_id]
+        if not numbers:
+            raise _missing(waba_id)
+        self._authorize(request, numbers)
+        if request.method == "POST":
+            return self._create_template(waba_id, await _json_object(request))
+        return self._list_templates(request, waba_id)
+
+    def _list_templates(self, request: Request, waba_id: str) -> Response:
+        templates = self._templates[waba_id]
+        limit = _page_size(request.query_params.get("limit"))
+        start = _after(request.query_params.get("after"))
+        page = templates[start : start + limit]
+        if not page:
+            return JSONResponse({"data": []})
+        last = start + len(page) - 1
+        paging: dict[str, Any] = {"cursors": {"before": _cursor(start), "after": _cursor(last)}}
+        if last + 1 < len(templates):
+            query = urlencode({"limit": limit, "after": _cursor(last)})
+            version = request.path_params["version"]
+            paging["next"] = f"{self.base_url}/{version}/{waba_id}/message_templates?{query}"
+        return JSONResponse({"data": page, "paging": paging})
+
+    def _create_template(self, waba_id: str, body: dict) -> Response:
+        name = _require(body, "name")
+        language = _require(body, "language")
+        category = str(_require(body, "category")).upper()
+        components = _require(body, "components")
+        if not isinstance(name, str) or not TEMPLATE_NAME.fullmatch(name):
+            raise GraphError(131009, "Param name: lowercase letters, digits and _, up to 512.")
+        if category not in TEMPLATE_CATEGORIES:
+            raise GraphError(131009, f"Param category: one of {sorted(TEMPLATE_CATEGORIES)}.")
+        if not isinstance(components, list) or not all(
+            isinstance(component, dict) and component.get("type") for component in components
+        ):
+            raise GraphError(131009, "Param components must be a list of objects with a type.")
+        if self._find_template(waba_id, name, language) is not None:
+            raise GraphError(131009, f"Template {name} already exists in {language}.")
+        template_id = self.add_template(
+            waba_id, {**body, "category": category, "status": "PENDING"}
+        )
+        return JSONResponse({"id": template_id, "status": "PENDING", "category": category})
