@@ -15,6 +15,8 @@ from pytake.settings import SettingsError, get_settings
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # SQLAlchemy, not the driver, starts transactions (see _sqlite_begin): savepoints work.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the web process read while a worker writes; the timeout queues writers.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -22,6 +24,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    """Writers take the write lock up front: a read-then-write transaction would otherwise
+    fail at once with 'database is locked' when another writer committed in between."""
+    write = connection.get_execution_options().get("pytake_write")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 _engines: dict[str, Engine] = {}
@@ -34,6 +43,7 @@ def engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = sa.create_engine(
             url,
@@ -51,9 +61,16 @@ def get_engine() -> Engine:
 
 
 @contextlib.contextmanager
-def session() -> Iterator[Session]:
-    """A session that commits when the block succeeds and rolls back when it raises."""
-    with Session(get_engine(), expire_on_commit=False) as db:
+def session(*, write: bool = False) -> Iterator[Session]:
+    """A session that commits when the block succeeds and rolls back when it raises.
+
+    ``write=True`` for transactions that read and then write under concurrency (the
+    pipeline): on SQLite they queue for the write lock instead of failing.
+    """
+    engine = get_engine()
+    if write:
+        engine = engine.execution_options(pytake_write=True)
+    with Session(engine, expire_on_commit=False) as db:
         try:
             yield db
             db.commit()

@@ -60,7 +60,7 @@ def _load(attachment_id: int) -> tuple[Attachment, Message, Channel] | None:
 
 def _finish(attachment_id: int, **values) -> inbound.Effects:
     effects = inbound.Effects()
-    with db.session() as s:
+    with db.session(write=True) as s:
         attachment = s.get(Attachment, attachment_id)
         for key, value in values.items():
             setattr(attachment, key, value)

@@ -60,15 +60,16 @@ class RowQueue:
 
     def fail(self, row_id: int, error: str) -> None:
         """A failure outside the job's own handling (it raised, or its worker died)."""
-        with db.session() as s:
+        with db.session(write=True) as s:
             row = s.get(self.model, row_id)
             if row is not None and row.state == PENDING:
                 self.reschedule(row, error)
 
     def give_up(self, row_id: int, error: str) -> None:
-        with db.session() as s:
+        with db.session(write=True) as s:
             row = s.get(self.model, row_id)
             if row is not None and row.state == PENDING:
+                row.attempts += 1
                 row.state, row.error, row.next_attempt_at = self.dead_state, error[:4000], None
                 log.error("%s %s given up: %s", self.model.__tablename__, row_id, error)
 

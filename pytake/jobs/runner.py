@@ -95,7 +95,7 @@ async def enqueue(name: str, ids: list[int]) -> None:
 
 
 def _due_now(job: Job, ids: list[int]) -> None:
-    with db.session() as s:
+    with db.session(write=True) as s:
         job.queue.lease(s, ids, utcnow())
 
 
@@ -220,7 +220,7 @@ async def sweep(client, job: Job) -> int:
 
 
 def _lease_due(job: Job, now: dt.datetime) -> list[int]:
-    with db.session() as s:
+    with db.session(write=True) as s:
         ids = job.queue.due(s, 500, now, now - LEASE)
         job.queue.lease(s, ids, now + LEASE)
         return ids
@@ -265,7 +265,7 @@ async def run_redis(job: Job) -> None:
 
 
 def _purge() -> None:
-    with db.session() as s:
+    with db.session(write=True) as s:
         purged = inbound.purge_parked(s, PARKED_TTL)
     if purged:
         log.info("dropped %s statuses of messages never seen", purged)

@@ -42,7 +42,7 @@ def _channels(s: Session, kind: str, events: list) -> tuple[dict, dict]:
 
 def process(event_id: int) -> inbound.Effects | None:
     """Apply a pending event; None when there was nothing (left) to do."""
-    with db.session() as s:
+    with db.session(write=True) as s:
         # Another worker holding the row is applying it already (PostgreSQL; SQLite serializes).
         query = select(WebhookEvent).where(WebhookEvent.id == event_id)
         event = s.exec(query.with_for_update(skip_locked=True)).first()

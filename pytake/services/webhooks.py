@@ -67,7 +67,7 @@ def accept(kind: str, body: bytes, headers: Mapping[str, str]) -> Verdict:
     if not headers.get("x-hub-signature-256"):
         return Verdict(401, "missing signature")
     try:
-        with db.session() as s:
+        with db.session(write=True) as s:
             routes, problem = _authenticate(s, kind, body, headers)
             if routes is None:
                 return Verdict(403, "invalid signature")
@@ -103,7 +103,7 @@ def accept(kind: str, body: bytes, headers: Mapping[str, str]) -> Verdict:
 
 def retry(event_ids: list[int] | None = None, *, state: str = QUARANTINED) -> list[int]:
     """Put quarantined or dead events back in the queue (after the cause was fixed)."""
-    with db.session() as s:
+    with db.session(write=True) as s:
         query = select(WebhookEvent.id).where(WebhookEvent.state == state)
         if event_ids:
             query = query.where(WebhookEvent.id.in_(event_ids))

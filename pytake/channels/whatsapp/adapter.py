@@ -21,6 +21,7 @@ from pytake.channels.whatsapp.graph import GraphClient
 ACCESS_TOKEN = "access_token"  # noqa: S105 (key names)
 APP_SECRET = "app_secret"  # noqa: S105
 VERIFY_TOKEN = "verify_token"  # noqa: S105
+TOKEN_INVALID = 190
 
 
 class WhatsAppAdapter:
@@ -44,9 +45,15 @@ class WhatsAppAdapter:
         """``GET /{media-id}`` gives a URL valid 5 minutes; an expired one is asked for again."""
         token = credentials[ACCESS_TOKEN]
         for _ in range(2):
-            info = await self.graph.request(
-                "GET", media.media_id, token, params={"phone_number_id": number}
-            )
+            try:
+                info = await self.graph.request(
+                    "GET", media.media_id, token, params={"phone_number_id": number}
+                )
+            except PlatformCallError as exc:
+                if exc.error.code == TOKEN_INVALID or exc.http_status == 401:
+                    # Webhook media lives 7 days: keep trying while an admin renews the token.
+                    exc.retryable = True
+                raise
             url = info.get("url")
             if not isinstance(url, str):
                 raise PlatformCallError(

@@ -1,0 +1,396 @@
+"""Signed webhooks in, conversations out: every type, exactly once, whatever the faults."""
+
+import asyncio
+import datetime as dt
+
+import sqlalchemy as sa
+
+from pytake import db
+from pytake.models import Contact, Conversation, Message, WebhookEvent
+from pytake.realtime import signals
+from pytake.sandbox import payloads as p
+from tests.integration.conftest import ANA, DISPLAY, PNID, VERIFY, WABA, rows
+
+
+async def test_verification_handshake(whatsapp):
+    params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "1158201444"}
+    ok = await whatsapp.http.get("/webhooks/whatsapp", params=params)
+    assert ok.status_code == 200 and ok.text == "1158201444"
+    assert ok.headers["content-type"].startswith("text/plain")
+    for bad in (
+        {"hub.verify_token": "wrong"},
+        {"hub.mode": "unsubscribe"},
+        {"hub.verify_token": ""},
+    ):
+        response = await whatsapp.http.get("/webhooks/whatsapp", params={**params, **bad})
+        assert response.status_code == 403
+    missing = {k: v for k, v in params.items() if k != "hub.verify_token"}
+    assert (await whatsapp.http.get("/webhooks/whatsapp", params=missing)).status_code == 403
+
+
+async def test_text_message_creates_contact_conversation_and_window(whatsapp):
+    sent = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=5)
+    response = await whatsapp.send(
+        p.text(
+            "Olá! ação/teste 😀", sender=ANA, wamid="wamid.1", timestamp=str(int(sent.timestamp()))
+        )
+    )
+    assert response.status_code == 200
+    await whatsapp.drain()
+    (contact,) = rows(Contact)
+    assert (contact.wa_id, contact.name) == (ANA, "Ana Silva")
+    (conversation,) = rows(Conversation)
+    assert conversation.status == "open" and conversation.unread_count == 1
+    assert conversation.last_inbound_at == sent
+    assert conversation.window_expires_at == sent + dt.timedelta(hours=24)
+    (message,) = rows(Message)
+    assert message.content == {"body": "Olá! ação/teste 😀"} and message.direction == "in"
+    assert message.conversation_id == conversation.id and message.sent_at == sent
+    (event,) = rows(WebhookEvent)
+    assert event.state == "done" and event.attempts == 1
+
+
+async def test_every_inbound_type_is_stored_typed(whatsapp):
+    media_id = whatsapp.sim.add_media(b"\xff\xd8jpeg-bytes", "image/jpeg")
+    items = [
+        p.text("hi", sender=ANA),
+        p.image(media_id, caption="box", sender=ANA),
+        p.location(51.5, -0.1, name="Pickup", sender=ANA),
+        p.contacts([{"name": {"formatted_name": "Jo"}}], sender=ANA),
+        p.button_reply("yes", "Yes", sender=ANA),
+        p.list_reply("billing", "Billing", sender=ANA),
+        p.nfm_reply({"rating": "5"}, sender=ANA),
+        p.template_button("reopen", "Reopen", sender=ANA),
+        p.order("77", [{"product_retailer_id": "S", "quantity": 1}], sender=ANA),
+        p.unsupported("poll_creation", sender=ANA),
+        p.unknown("hologram", {"x": 1}, sender=ANA),
+    ]
+    assert (await whatsapp.send(*items)).status_code == 200
+    await whatsapp.drain()
+    types = [m.type for m in rows(Message)]
+    assert types == [
+        "text",
+        "image",
+        "location",
+        "contacts",
+        "button_reply",
+        "list_reply",
+        "flow_reply",
+        "template_button",
+        "order",
+        "unsupported",
+        "unsupported",
+    ]
+    assert len(rows(Conversation)) == 1 and rows(Conversation)[0].unread_count == 11
+
+
+async def test_batched_post_applies_every_item_once(whatsapp):
+    def change(tag):
+        messages = [p.text(f"{tag}-{i}", sender=ANA, wamid=f"wamid.{tag}.{i}") for i in range(3)]
+        return p.change(p.messages_value(PNID, DISPLAY, messages, [p.profile(ANA, "Ana")]))
+
+    payload = p.envelope(
+        p.entry(WABA, change("a"), change("b")), p.entry(WABA, change("c"), change("d"))
+    )
+    assert (await whatsapp.post(payload)).status_code == 200
+    await whatsapp.drain()
+    assert len(rows(Message)) == 12
+
+
+async def test_the_same_post_three_times_concurrently_is_one_message(whatsapp):
+    body = p.encode(
+        p.envelope(
+            p.entry(
+                WABA,
+                p.change(
+                    p.messages_value(
+                        PNID,
+                        DISPLAY,
+                        [p.text("once", sender=ANA, wamid="wamid.once")],
+                        [p.profile(ANA, "Ana")],
+                    )
+                ),
+            )
+        )
+    )
+    responses = await asyncio.gather(*(whatsapp.post(body) for _ in range(3)))
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    await whatsapp.drain()
+    # Re-sent with different bytes (Meta re-batches): the item is still applied once.
+    await whatsapp.send(
+        p.text("once", sender=ANA, wamid="wamid.once"), p.text("new", sender=ANA, wamid="wamid.new")
+    )
+    await whatsapp.drain()
+    assert [m.external_id for m in rows(Message)] == ["wamid.once", "wamid.new"]
+    assert rows(Conversation)[0].unread_count == 2
+    assert len(rows(WebhookEvent)) == 2
+
+
+async def test_concurrent_workers_apply_an_event_once(whatsapp):
+    await whatsapp.send(*(p.text(str(i), sender=ANA) for i in range(5)))
+    (event,) = rows(WebhookEvent)
+    # Two workers race on the same row (a reclaim racing a slow consumer).
+    from pytake.jobs import webhooks
+
+    await asyncio.gather(*(asyncio.to_thread(webhooks.process, event.id) for _ in range(3)))
+    assert len(rows(Message)) == 5 and rows(Conversation)[0].unread_count == 5
+
+
+async def test_statuses_are_monotonic_whatever_their_order(whatsapp):
+    await _outbound(whatsapp, "wamid.out")
+    for status in ("read", "delivered", "sent", "delivered"):
+        await whatsapp.statuses(p.status("wamid.out", status, ANA))
+    await whatsapp.drain()
+    (message,) = rows(Message, Message.external_id == "wamid.out")
+    assert message.status == "read"
+    assert message.read_at and message.delivered_at and message.sent_at
+
+
+async def test_failed_is_terminal_and_131047_closes_the_window(whatsapp):
+    await whatsapp.send(p.text("hi", sender=ANA))
+    await whatsapp.drain()
+    await _outbound(whatsapp, "wamid.f")
+    failed = p.status("wamid.f", "failed", ANA, errors=[p.error(131047)])
+    await whatsapp.statuses(failed)
+    await whatsapp.statuses(p.status("wamid.f", "delivered", ANA))
+    await whatsapp.drain()
+    (message,) = rows(Message, Message.external_id == "wamid.f")
+    assert message.status == "failed"
+    assert message.error["errors"][0]["code"] == 131047
+    conversation = rows(Conversation)[0]
+    assert conversation.window_expires_at <= dt.datetime.now(dt.UTC)
+
+
+async def test_status_before_its_message_is_parked_then_applied(whatsapp):
+    await whatsapp.statuses(p.status("wamid.later", "delivered", ANA))
+    await whatsapp.drain()
+    assert rows(WebhookEvent)[0].state == "done"
+    await _outbound(whatsapp, "wamid.later")
+    (message,) = rows(Message, Message.external_id == "wamid.later")
+    assert message.status == "delivered"
+
+
+async def test_reactions_apply_to_their_message_in_any_order(whatsapp):
+    await whatsapp.send(p.text("target", sender=ANA, wamid="wamid.t"))
+    await whatsapp.send(p.reaction("wamid.t", "👍", sender=ANA, timestamp="2000000000"))
+    await whatsapp.drain()
+    assert rows(Message, Message.external_id == "wamid.t")[0].reactions["contact"]["emoji"] == "👍"
+    # An older reaction arriving late does not replace the newer one; a newer removal does.
+    await whatsapp.send(p.reaction("wamid.t", "❤️", sender=ANA, timestamp="1900000000"))
+    await whatsapp.drain()
+    assert rows(Message, Message.external_id == "wamid.t")[0].reactions["contact"]["emoji"] == "👍"
+    await whatsapp.send(p.reaction("wamid.t", None, sender=ANA, timestamp="2000000100"))
+    await whatsapp.drain()
+    assert rows(Message, Message.external_id == "wamid.t")[0].reactions == {}
+    # Reaction to a message not stored yet waits for it.
+    await whatsapp.send(p.reaction("wamid.future", "🎉", sender=ANA))
+    await whatsapp.drain()
+    await whatsapp.send(p.text("arrives late", sender=ANA, wamid="wamid.future"))
+    await whatsapp.drain()
+    (late,) = rows(Message, Message.external_id == "wamid.future")
+    assert late.reactions["contact"]["emoji"] == "🎉"
+
+
+async def test_bsuid_only_contact_then_number_revealed(whatsapp):
+    contacts = [p.profile(None, "Ana S.", user_id="GB.20394857261738495061", username="@ana.s")]
+    await whatsapp.send(
+        p.text("hello", sender=None, sender_user_id="GB.20394857261738495061"), contacts=contacts
+    )
+    await whatsapp.drain()
+    (contact,) = rows(Contact)
+    assert contact.wa_id is None and contact.bsuid == "GB.20394857261738495061"
+    assert contact.username == "@ana.s"
+    revealed = [p.profile(ANA, "Ana S.", user_id="GB.20394857261738495061")]
+    await whatsapp.send(
+        p.text("my number", sender=ANA, sender_user_id="GB.20394857261738495061"), contacts=revealed
+    )
+    await whatsapp.drain()
+    (contact,) = rows(Contact)
+    assert contact.wa_id == ANA
+    assert len(rows(Conversation)) == 1
+
+
+async def test_brazilian_ninth_digit_is_one_customer(whatsapp):
+    await whatsapp.send(
+        p.text("a", sender="5511987654321"), contacts=[p.profile("5511987654321", "Bia")]
+    )
+    await whatsapp.send(
+        p.text("b", sender="551187654321"), contacts=[p.profile("551187654321", "Bia")]
+    )
+    await whatsapp.drain()
+    assert len(rows(Contact)) == 1 and len(rows(Conversation)) == 1
+
+
+async def test_system_number_change_moves_the_contact(whatsapp):
+    await whatsapp.send(p.text("hi", sender=ANA))
+    await whatsapp.send(p.system("changed", "447700900999", sender=ANA), contacts=[])
+    await whatsapp.drain()
+    (contact,) = rows(Contact)
+    assert contact.wa_id == "447700900999" and contact.attributes["previous_wa_id"] == ANA
+    assert [m.type for m in rows(Message)] == ["text", "system"]
+
+
+async def test_resolved_conversation_reopens_within_the_window_else_a_new_one(whatsapp):
+    await whatsapp.send(p.text("first", sender=ANA))
+    await whatsapp.drain()
+    _resolve(dt.timedelta(hours=1))
+    await whatsapp.send(p.text("again", sender=ANA))
+    await whatsapp.drain()
+    assert [c.status for c in rows(Conversation)] == ["open"]
+    _resolve(dt.timedelta(days=3))
+    await whatsapp.send(p.text("much later", sender=ANA))
+    await whatsapp.drain()
+    assert [c.status for c in rows(Conversation)] == ["resolved", "open"]
+
+
+async def test_template_status_update_changes_the_template(whatsapp):
+    from pytake.models import MessageTemplate
+
+    with db.session() as s:
+        s.add(
+            MessageTemplate(
+                organization_id=whatsapp.organization_id,
+                account_id=WABA,
+                name="ticket_update",
+                language="en_US",
+                category="UTILITY",
+                status="APPROVED",
+            )
+        )
+    value = p.template_status_value("REJECTED", 1, "ticket_update", "en-US", reason="SCAM")
+    await whatsapp.post(
+        p.envelope(
+            p.entry(WABA, p.change(value, "message_template_status_update"), time=1767227000)
+        )
+    )
+    await whatsapp.drain()
+    (template,) = rows(MessageTemplate)
+    assert (template.status, template.rejected_reason) == ("REJECTED", "SCAM")
+
+
+async def test_value_errors_and_unknown_fields_are_acknowledged_and_recorded(whatsapp):
+    from pytake.models import Channel
+
+    errors = p.change(p.errors_value(PNID, DISPLAY, [p.error(131000)]))
+    unknown = p.change({"whatever": True}, "account_update")
+    assert (await whatsapp.post(p.envelope(p.entry(WABA, errors, unknown)))).status_code == 200
+    await whatsapp.drain()
+    assert rows(WebhookEvent)[0].state == "done"
+    assert rows(Channel)[0].last_error.startswith("131000")
+
+
+async def test_signatures_missing_wrong_or_over_reserialized_json_write_nothing(whatsapp):
+    body = p.encode(
+        p.envelope(
+            p.entry(
+                WABA,
+                p.change(
+                    p.messages_value(PNID, DISPLAY, [p.text("ação \\/ 😀", sender=ANA)], None)
+                ),
+            )
+        )
+    )
+    missing = await whatsapp.http.post("/webhooks/whatsapp", content=body)
+    assert missing.status_code == 401
+    wrong = await whatsapp.post(body, secret="not-the-secret")
+    assert wrong.status_code == 403
+    import json
+
+    reserialized = json.dumps(json.loads(body), ensure_ascii=False).encode()
+    forged = await whatsapp.post(reserialized, signature=p.sign(body, "app-secret-1"))
+    assert forged.status_code == 403
+    assert rows(WebhookEvent) == []
+
+
+async def test_oversized_body_is_refused_before_reading_it(whatsapp, settings_env):
+    settings_env(webhook_max_bytes=str(64 * 1024))
+    big = p.text("x" * (70 * 1024), sender=ANA)
+    response = await whatsapp.send(big)
+    assert response.status_code == 413
+    assert rows(WebhookEvent) == []
+
+
+async def test_malformed_json_with_a_valid_signature_is_quarantined(whatsapp):
+    response = await whatsapp.post(b'{"object":"whatsapp_business_account","entry":[{')
+    assert response.status_code == 200
+    (event,) = rows(WebhookEvent)
+    assert event.state == "quarantined" and "JSON" in event.error
+    # An authentic body naming a number we do not have is kept too, for an admin to replay.
+    other = p.envelope(
+        p.entry(
+            WABA, p.change(p.messages_value("999999999", DISPLAY, [p.text("hi", sender=ANA)], None))
+        )
+    )
+    assert (await whatsapp.post(other)).status_code == 200
+    assert rows(WebhookEvent)[1].state == "quarantined"
+    await whatsapp.drain()
+    assert rows(Message) == []
+
+
+async def test_database_down_answers_503_then_recovers(whatsapp, settings_env, environment):
+    message = p.text("kept", sender=ANA, wamid="wamid.kept")
+    settings_env(database_url="postgresql://nobody@127.0.0.1:1/none")
+    assert (await whatsapp.send(message)).status_code == 503  # Meta will retry
+    settings_env(database_url=environment)
+    assert (await whatsapp.send(message)).status_code == 200
+    await whatsapp.drain()
+    assert [m.external_id for m in rows(Message)] == ["wamid.kept"]
+
+
+async def test_agents_are_signalled_after_the_commit(whatsapp):
+    received = []
+
+    async def listen():
+        async for change in signals.subscribe():
+            received.append(change)
+            return
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0.05)  # subscribed before anything is published
+    await whatsapp.send(p.text("ping", sender=ANA))
+    await whatsapp.drain()
+    await asyncio.wait_for(listener, 5)
+    (conversation,) = rows(Conversation)
+    assert received == [signals.ConversationChanged(whatsapp.organization_id, conversation.id)]
+
+
+async def _outbound(whatsapp, wamid: str) -> None:
+    """An agent's message as the outbox will store it (the outbound issue sends it)."""
+    from pytake.services import inbound
+
+    with db.session() as s:
+        conversation = s.exec(sa.select(Conversation)).scalars().first()
+        if conversation is None:
+            return await _outbound_after_contact(whatsapp, wamid)
+        s.add(
+            Message(
+                organization_id=whatsapp.organization_id,
+                conversation_id=conversation.id,
+                channel_id=whatsapp.channel_id,
+                direction="out",
+                type="text",
+                content={"body": "hello"},
+                external_id=wamid,
+                status="queued",
+            )
+        )
+        s.flush()
+        from pytake.models import Channel
+
+        effects = inbound.Effects()
+        inbound.apply_parked(s, s.get(Channel, whatsapp.channel_id), wamid, effects)
+
+
+async def _outbound_after_contact(whatsapp, wamid):
+    await whatsapp.send(p.text("hi", sender=ANA))
+    await whatsapp.drain()
+    await _outbound(whatsapp, wamid)
+
+
+def _resolve(ago: dt.timedelta) -> None:
+    with db.session() as s:
+        s.execute(
+            sa.update(Conversation).values(
+                status="resolved", resolved_at=dt.datetime.now(dt.UTC) - ago
+            )
+        )

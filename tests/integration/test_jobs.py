@@ -1,0 +1,114 @@
+"""The job runners for real: the in-process loop, and Redis Streams consumer groups
+(acknowledged after commit, reclaimed from dead consumers, dead-lettered, swept)."""
+
+import asyncio
+import dataclasses
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from pytake import db, redisio
+from pytake.jobs import runner
+from pytake.models import Message, WebhookEvent
+from pytake.sandbox import payloads as p
+from tests.integration.conftest import ANA, rows
+
+WEBHOOK = runner.JOBS["webhook"]
+
+
+async def _until(predicate) -> None:
+    async with asyncio.timeout(10):
+        while not predicate():  # noqa: ASYNC110 (the database is polled)
+            await asyncio.sleep(0.05)
+
+
+async def _serving(whatsapp, *messages):
+    task = asyncio.create_task(runner.serve())
+    try:
+        await whatsapp.send(*messages)
+        await _until(lambda: len(rows(Message)) == len(messages))
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_embedded_runner_processes_webhooks_as_they_arrive(whatsapp, settings_env):
+    settings_env(redis_url=None)
+    media_id = whatsapp.sim.add_media(b"\xff\xd8jpeg", "image/jpeg")
+    await _serving(whatsapp, p.text("hi", sender=ANA), p.image(media_id, sender=ANA))
+    assert rows(WebhookEvent)[0].state == "done"
+
+
+@pytest.fixture
+async def streams(whatsapp, settings_env, redis_url):
+    settings_env(redis_url=redis_url)
+    client = redisio.client()
+    await runner._ensure_group(client, WEBHOOK)
+    yield client
+    await redisio.close()
+
+
+async def test_redis_runner_processes_webhooks(whatsapp, streams):
+    media_id = whatsapp.sim.add_media(b"\xff\xd8jpeg", "image/jpeg")
+    await _serving(whatsapp, p.text("hi", sender=ANA), p.image(media_id, sender=ANA))
+    await _until(lambda: rows(WebhookEvent)[0].state == "done")
+    pending = await streams.xpending(WEBHOOK.stream, runner.GROUP)
+    assert pending["pending"] == 0  # acknowledged after the commit
+
+
+async def test_entry_of_a_killed_consumer_is_reclaimed_and_applied_once(whatsapp, streams):
+    await whatsapp.send(p.text("survives", sender=ANA))
+    # A consumer reads the entry and dies before processing and acknowledging it.
+    read = await streams.xreadgroup(runner.GROUP, "dead-worker", {WEBHOOK.stream: ">"}, count=10)
+    assert len(read[0][1]) == 1
+    assert rows(Message) == []
+    impatient = dataclasses.replace(WEBHOOK, claim_idle=dt.timedelta(0))
+    assert await runner.reclaim(streams, impatient, "live-worker") == 1
+    assert [m.content["body"] for m in rows(Message)] == ["survives"]
+    assert (await streams.xpending(WEBHOOK.stream, runner.GROUP))["pending"] == 0
+    assert await runner.reclaim(streams, impatient, "live-worker") == 0
+    assert len(rows(Message)) == 1
+
+
+async def test_entry_that_keeps_killing_workers_is_dead_lettered(whatsapp, streams, settings_env):
+    settings_env(job_max_attempts="2")
+    await whatsapp.send(p.text("poison", sender=ANA))
+    ((entry_id, _fields),) = (
+        await streams.xreadgroup(runner.GROUP, "w1", {WEBHOOK.stream: ">"}, count=1)
+    )[0][1]
+    await streams.xclaim(WEBHOOK.stream, runner.GROUP, "w2", 0, [entry_id])
+    impatient = dataclasses.replace(WEBHOOK, claim_idle=dt.timedelta(0))
+    await runner.reclaim(streams, impatient, "w3")
+    (event,) = rows(WebhookEvent)
+    assert event.state == "dead" and "died" in event.error
+    assert rows(Message) == []
+    assert (await streams.xpending(WEBHOOK.stream, runner.GROUP))["pending"] == 0
+
+
+async def test_sweeper_requeues_due_retries_once_at_a_time(whatsapp, streams):
+    await whatsapp.send(p.text("retry me", sender=ANA))
+    await streams.xtrim(WEBHOOK.stream, maxlen=0)  # as if the stream entry were lost
+    with db.session() as s:
+        s.execute(
+            sa.update(WebhookEvent).values(
+                next_attempt_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+            )
+        )
+    assert await runner.sweep(streams, WEBHOOK) == 1
+    assert await runner.sweep(streams, WEBHOOK) == 0  # another sweeper holds the lock
+    assert await streams.xlen(WEBHOOK.stream) == 1
+    (event,) = rows(WebhookEvent)
+    assert event.next_attempt_at > dt.datetime.now(dt.UTC)  # leased, not swept again soon
+
+
+async def test_enqueue_without_redis_leaves_the_row_due_for_the_sweeper(whatsapp, settings_env):
+    settings_env(redis_url="redis://127.0.0.1:1/0")
+    assert (await whatsapp.send(p.text("not lost", sender=ANA))).status_code == 200
+    (event,) = rows(WebhookEvent)
+    assert event.state == "pending" and event.next_attempt_at is not None
+    now = dt.datetime.now(dt.UTC)
+    with db.session() as s:
+        assert WEBHOOK.queue.due(s, 10, now, now - runner.LEASE) == [event.id]
+    await redisio.close()
