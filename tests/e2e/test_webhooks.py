@@ -1,0 +1,72 @@
+"""Meta's side of a real deployment: a number connected with the CLI, the verification
+handshake, and signed webhooks processed by the running server's own pipeline."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from pytake.sandbox import payloads as p
+from pytake.settings import normalize_database_url
+from tests.e2e.conftest import OWNER
+
+pytestmark = pytest.mark.e2e
+PNID, WABA, DISPLAY = "120033445566778", "990011223344556", "15550002222"
+SECRET, VERIFY = "e2e-app-secret", "e2e-verify-token"
+
+
+def _wait_for(query: str, url: str, expected: int, timeout: float = 30.0) -> int:
+    engine = sa.create_engine(normalize_database_url(url))
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as connection:
+                found = connection.execute(sa.text(query)).scalar_one()
+            if found == expected or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+
+
+def test_connected_number_receives_and_processes_signed_webhooks(server, organization):
+    added = server.cli(
+        "channel", "add-whatsapp", "--org", OWNER["org"], "--phone-number-id", PNID,
+        "--waba-id", WABA, "--display-number", "+1 555 000 2222",
+        "--access-token", "-", "--app-secret", "-", "--verify-token", "-",
+        stdin=f"EAAe2e\n{SECRET}\n{VERIFY}\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip().isdigit()
+    again = server.cli(
+        "channel", "add-whatsapp", "--org", OWNER["org"], "--phone-number-id", PNID,
+        "--waba-id", WABA, "--display-number", "+1 555 000 2222", "--access-token", "x",
+        "--app-secret", "y", "--verify-token", "zzzzzzzz",
+    )  # fmt: skip
+    assert again.returncode == 1 and "already connected" in again.stderr
+
+    url = server.base_url + "/webhooks/whatsapp"
+    params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "8642"}
+    assert httpx.get(url, params=params).text == "8642"
+    assert httpx.get(url, params={**params, "hub.verify_token": "nope"}).status_code == 403
+
+    messages = [p.text(f"olá {n} / ção 😀", sender="5511987654321") for n in range(3)]
+    value = p.messages_value(PNID, DISPLAY, messages, [p.profile("5511987654321", "Bia")])
+    body = p.encode(p.envelope(p.entry(WABA, p.change(value))))
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": p.sign(body, SECRET)}
+    for _ in range(3):  # Meta's retries of one POST
+        assert httpx.post(url, content=body, headers=headers).status_code == 200
+    forged = {**headers, "X-Hub-Signature-256": p.sign(body, "other-secret")}
+    assert httpx.post(url, content=body, headers=forged).status_code == 403
+
+    database = server.env["PYTAKE_DATABASE_URL"]
+    assert _wait_for("SELECT count(*) FROM message", database, 3) == 3
+    assert _wait_for("SELECT count(*) FROM webhook_event WHERE state = 'done'", database, 1) == 1
+    assert _wait_for("SELECT count(*) FROM conversation", database, 1) == 1
+    listing = server.cli("channel", "list", "--org", OWNER["org"])
+    assert PNID in listing.stdout and "never" not in listing.stdout
+    events = server.cli("events", "list")
+    assert events.returncode == 0 and " done " in events.stdout
