@@ -207,8 +207,10 @@ def cmd_channel_list(args: argparse.Namespace) -> str:
     with db.session() as s:
         org_id = accounts.find_organization(s, args.org).id if args.org else None
         rows = channels.list_channels(s, org_id)
-        lines = ["ID  ORG  KIND      NUMBER ID         WABA ID           DISPLAY          ACTIVE  "
-                 "LAST WEBHOOK"]  # fmt: skip
+        lines = [
+            "ID  ORG  KIND      NUMBER ID         WABA ID           DISPLAY          ACTIVE  "
+            "LAST WEBHOOK"
+        ]
         for c in rows:
             seen = f"{c.last_webhook_at:%Y-%m-%d %H:%M:%S}" if c.last_webhook_at else "never"
             lines.append(

@@ -35,9 +35,14 @@ class MessageType(enum.StrEnum):
 
 
 MEDIA_TYPES = frozenset(
-    {MessageType.IMAGE, MessageType.AUDIO, MessageType.VIDEO, MessageType.DOCUMENT,
-     MessageType.STICKER}
-)  # fmt: skip
+    {
+        MessageType.IMAGE,
+        MessageType.AUDIO,
+        MessageType.VIDEO,
+        MessageType.DOCUMENT,
+        MessageType.STICKER,
+    }
+)
 
 
 class DeliveryStatus(enum.StrEnum):

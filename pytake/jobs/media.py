@@ -35,10 +35,20 @@ MAX_BYTES = {
     "document": 100 * 1024 * 1024,
 }
 # What each kind may be; documents may be anything except what a browser would run.
-MIME_PREFIX = {"image": ("image/",), "sticker": ("image/",), "audio": ("audio/",),
-               "video": ("video/",)}  # fmt: skip
-ACTIVE_CONTENT = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/javascript",
-                  "application/javascript", "application/x-msdownload")  # fmt: skip
+MIME_PREFIX = {
+    "image": ("image/",),
+    "sticker": ("image/",),
+    "audio": ("audio/",),
+    "video": ("video/",),
+}
+ACTIVE_CONTENT = (
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/javascript",
+    "application/javascript",
+    "application/x-msdownload",
+)
 
 
 def mime_allowed(kind: str, mime: str) -> bool:

@@ -53,8 +53,13 @@ class RowQueue:
         row.error = error[:4000]
         if row.attempts >= get_settings().job_max_attempts:
             row.state, row.next_attempt_at = self.dead_state, None
-            log.error("%s %s given up after %s attempts: %s", self.model.__tablename__, row.id,
-                      row.attempts, error)  # fmt: skip
+            log.error(
+                "%s %s given up after %s attempts: %s",
+                self.model.__tablename__,
+                row.id,
+                row.attempts,
+                error,
+            )
         else:
             row.next_attempt_at = utcnow() + backoff(row.attempts)
 

@@ -49,6 +49,7 @@ class Job:
     run: Callable[[int], Awaitable[inbound.Effects | None]]
     concurrency: int
     claim_idle: dt.timedelta
+    writes_while_running: bool = False  # one at a time on SQLite (a single writer)
 
     @property
     def stream(self) -> str:
@@ -60,7 +61,7 @@ async def _process_webhook(event_id: int) -> inbound.Effects | None:
 
 
 JOBS = {
-    "webhook": Job("webhook", webhooks.QUEUE, _process_webhook, 2, dt.timedelta(seconds=60)),
+    "webhook": Job("webhook", webhooks.QUEUE, _process_webhook, 2, dt.timedelta(seconds=60), True),
     "media": Job("media", media.QUEUE, media.download, 2, dt.timedelta(minutes=10)),
 }
 _wakeups: dict[str, asyncio.Event] = {}
@@ -122,7 +123,8 @@ async def handle(job: Job, row_id: int) -> None:
 
 async def run_local(job: Job) -> None:
     wakeup, running = _wakeup(job.name), set[int]()
-    slots = asyncio.Semaphore(job.concurrency if not get_settings().is_sqlite else 1)
+    serial = job.writes_while_running and get_settings().is_sqlite
+    slots = asyncio.Semaphore(1 if serial else job.concurrency)
 
     async def one(row_id: int) -> None:
         try:

@@ -61,6 +61,8 @@ def process(event_id: int) -> inbound.Effects | None:
             else:
                 channel = by_number.get(getattr(item, "channel", None))
                 targets = [channel] if channel is not None else []
+                if channel is None and getattr(item, "channel", None):
+                    effects.problems.append(f"number {item.channel} is not connected")
             for channel in targets:
                 try:
                     with s.begin_nested():

@@ -109,8 +109,9 @@ def upsert_contact(s: Session, organization_id: int, ref: ContactRef) -> Contact
         )
         found = list(s.exec(query))
     # Prefer the record keyed by the scoped id: numbers change hands, scoped ids do not.
-    found.sort(key=lambda c: (not ref.scoped_id or c.bsuid != ref.scoped_id,
-                              c.wa_id != ref.external_id))  # fmt: skip
+    found.sort(
+        key=lambda c: (not ref.scoped_id or c.bsuid != ref.scoped_id, c.wa_id != ref.external_id)
+    )
     contact, others = found[0], found[1:]
     _refresh_contact(contact, ref, taken={c.wa_id for c in others} | {c.bsuid for c in others})
     return contact
@@ -294,8 +295,9 @@ def _change_identity(s: Session, contact: Contact, new: ContactRef) -> None:
             contact.attributes = {**(contact.attributes or {}), f"previous_{attribute}": previous}
             contact.updated_at = utcnow()
         else:
-            log.warning("contact %s changed %s to one contact %s already has", contact.id,
-                        attribute, holder)  # fmt: skip
+            log.warning(
+                "contact %s changed %s to one contact %s already has", contact.id, attribute, holder
+            )
 
 
 # Reactions and statuses: they refer to another message, which may not be stored yet ----------
@@ -367,9 +369,13 @@ def _status(
     ).first()
     if target is None:
         # Sent from elsewhere, or its send has not recorded the id yet: wait for it.
-        park(s, channel.id, message_id, "status", {
-            "status": status.value, "at": at.isoformat(), "errors": [e.as_dict() for e in errors]
-        })  # fmt: skip
+        park(
+            s,
+            channel.id,
+            message_id,
+            "status",
+            {"status": status.value, "at": at.isoformat(), "errors": [e.as_dict() for e in errors]},
+        )
         return
     row_id, conversation_id, organization_id = target
     rank = STATUS_RANK[status]

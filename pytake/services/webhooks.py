@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Mapping
 
 import sqlalchemy as sa
@@ -63,6 +64,20 @@ def _authenticate(
     return None, None
 
 
+STAMP_EVERY = 10.0  # seconds; "last webhook received" needs no finer grain
+_stamped: dict[int, float] = {}
+
+
+def _stamp(s: Session, channel_ids: list[int]) -> None:
+    """Record when a channel last heard from its platform, without making every POST of a
+    busy number update (and lock) the same row."""
+    now = time.monotonic()
+    due = [i for i in channel_ids if now - _stamped.get(i, float("-inf")) >= STAMP_EVERY]
+    if due:
+        s.execute(sa.update(Channel).where(Channel.id.in_(due)).values(last_webhook_at=utcnow()))
+        _stamped.update(dict.fromkeys(due, now))
+
+
 def accept(kind: str, body: bytes, headers: Mapping[str, str]) -> Verdict:
     if not headers.get("x-hub-signature-256"):
         return Verdict(401, "missing signature")
@@ -85,11 +100,7 @@ def accept(kind: str, body: bytes, headers: Mapping[str, str]) -> Verdict:
                 },
                 ["source", "body_sha256"],
             )
-            s.execute(
-                sa.update(Channel)
-                .where(Channel.id.in_([route.channel_id for route in routes]))
-                .values(last_webhook_at=utcnow())
-            )
+            _stamp(s, [route.channel_id for route in routes])
     except sa.exc.SQLAlchemyError as exc:
         log.error("webhook not stored, asking the platform to retry: %s", exc.__class__.__name__)
         return Verdict(503, "cannot store the event now")

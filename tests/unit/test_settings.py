@@ -43,6 +43,11 @@ def test_database_urls_are_normalized(given, expected):
         ("port", "70000", "PYTAKE_PORT:"),
         ("secret_key", "short", "PYTAKE_SECRET_KEY: use at least 32"),
         ("log_level", "loud", "PYTAKE_LOG_LEVEL:"),
+        ("webhook_max_bytes", "100", "PYTAKE_WEBHOOK_MAX_BYTES:"),
+        ("media_max_bytes", "lots", "PYTAKE_MEDIA_MAX_BYTES:"),
+        ("media_hosts", "https://cdn.example", "PYTAKE_MEDIA_HOSTS: use comma-separated host"),
+        ("job_max_attempts", "0", "PYTAKE_JOB_MAX_ATTEMPTS:"),
+        ("run_workers", "perhaps", "PYTAKE_RUN_WORKERS:"),
     ],
 )
 def test_a_wrong_value_names_its_variable_in_one_line(settings_env, name, value, fragment):
@@ -87,3 +92,19 @@ def test_dotenv_file_is_read(settings_env, tmp_path, monkeypatch):
     assert get_settings().graph_api_version == "v25.0"
     assert get_settings().port == 8123
     assert os.environ.get("PYTAKE_PORT") is None  # read, not exported
+
+
+def test_media_is_downloaded_only_from_meta_and_the_graph_host(settings_env, tmp_path):
+    settings_env(
+        graph_api_url="http://127.0.0.1:9000/sandbox/graph",
+        media_hosts=" Lookaside.fbsbx.com , cdn.example.net",
+        data_dir=str(tmp_path),
+        media_dir=None,
+    )
+    settings = get_settings()
+    assert settings.media_download_hosts == {
+        "lookaside.fbsbx.com",
+        "cdn.example.net",
+        "127.0.0.1:9000",
+    }
+    assert settings.media_root == tmp_path / "media"

@@ -33,9 +33,16 @@ from pytake.channels.whatsapp import numbers
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
-STATUSES = {s.value: s for s in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED,
-                                 DeliveryStatus.READ, DeliveryStatus.PLAYED,
-                                 DeliveryStatus.FAILED)}  # fmt: skip
+STATUSES = {
+    s.value: s
+    for s in (
+        DeliveryStatus.SENT,
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.READ,
+        DeliveryStatus.PLAYED,
+        DeliveryStatus.FAILED,
+    )
+}
 INTERACTIVE = {
     "button_reply": MessageType.BUTTON_REPLY,
     "list_reply": MessageType.LIST_REPLY,
