@@ -126,6 +126,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _someone_runs_the_pipeline(self) -> Settings:
+        if not self.run_workers and not self.redis_url:
+            raise ValueError(
+                "PYTAKE_RUN_WORKERS=false needs PYTAKE_REDIS_URL: in embedded mode nothing else "
+                "would process webhooks"
+            )
+        return self
+
     @property
     def production(self) -> bool:
         """Production mode is PostgreSQL/Redis with several workers; Redis is what allows them."""

@@ -75,6 +75,12 @@ def test_several_workers_need_redis(settings_env):
     assert get_settings().workers == 3
 
 
+def test_the_pipeline_is_never_left_without_workers(settings_env):
+    settings_env(redis_url=None, run_workers="false")
+    with pytest.raises(SettingsError, match="PYTAKE_RUN_WORKERS=false needs PYTAKE_REDIS_URL"):
+        get_settings()
+
+
 def test_generated_secret_key_is_kept_private_and_reused(settings_env, tmp_path):
     settings_env(secret_key=None, redis_url=None, data_dir=str(tmp_path / "data"))
     first = get_settings().resolved_secret_key()
