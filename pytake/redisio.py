@@ -8,7 +8,7 @@ import redis.asyncio as aioredis
 
 from pytake.settings import get_settings
 
-_clients: dict[tuple[int, str], aioredis.Redis] = {}
+_clients: dict[str, tuple[asyncio.AbstractEventLoop, aioredis.Redis]] = {}
 
 
 def client() -> aioredis.Redis | None:
@@ -16,16 +16,19 @@ def client() -> aioredis.Redis | None:
     url = get_settings().redis_url
     if url is None:
         return None
-    key = (id(asyncio.get_running_loop()), url)
-    found = _clients.get(key)
-    if found is None:
-        found = _clients[key] = aioredis.Redis.from_url(
-            url, socket_connect_timeout=3, socket_timeout=10, health_check_interval=30
+    loop = asyncio.get_running_loop()
+    found = _clients.get(url)
+    if found is None or found[0] is not loop:  # a client of a finished loop cannot be reused
+        found = _clients[url] = (
+            loop,
+            aioredis.Redis.from_url(
+                url, socket_connect_timeout=3, socket_timeout=10, health_check_interval=30
+            ),
         )
-    return found
+    return found[1]
 
 
 async def close() -> None:
-    loop = id(asyncio.get_running_loop())
-    for key in [key for key in _clients if key[0] == loop]:
-        await _clients.pop(key).aclose()
+    loop = asyncio.get_running_loop()
+    for url in [url for url, (owner, _) in _clients.items() if owner is loop]:
+        await _clients.pop(url)[1].aclose()

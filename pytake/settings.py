@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     @classmethod
     def _media_hosts(cls, value: str) -> str:
         hosts = [host.strip().lower() for host in value.split(",") if host.strip()]
-        if any(not re.fullmatch(r"[a-z0-9.-]+(:\d+)?", host) for host in hosts):
+        if any(not re.fullmatch(r"[a-z0-9.-]+", host) for host in hosts):
             raise ValueError("use comma-separated host names, e.g. lookaside.fbsbx.com")
         return ",".join(hosts)
 

@@ -72,12 +72,14 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("webhook_event", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("signature", sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column("next_attempt_at", UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("webhook_event", schema=None) as batch_op:
         batch_op.drop_column("next_attempt_at")
+        batch_op.drop_column("signature")
 
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.drop_column("reactions")

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from pytake import db
 from pytake.channels import adapter
-from pytake.channels.base import MediaRef, PlatformCallError
+from pytake.channels.base import Credentials, MediaRef, PlatformCallError
 from pytake.jobs.rows import RowQueue
 from pytake.models import Attachment, Channel, Message, utcnow
 from pytake.services import channels, inbound
@@ -58,14 +58,14 @@ def mime_allowed(kind: str, mime: str) -> bool:
     return prefixes is None or mime.startswith(prefixes)
 
 
-def _load(attachment_id: int) -> tuple[Attachment, Message, Channel] | None:
+def _load(attachment_id: int) -> tuple[Attachment, Message, Channel, Credentials] | None:
     with db.session() as s:
         attachment = s.get(Attachment, attachment_id)
         if attachment is None or attachment.state != PENDING:
             return None
         message = s.get(Message, attachment.message_id)
         channel = s.get(Channel, message.channel_id)
-        return attachment, message, channel
+        return attachment, message, channel, channels.credentials(channel)
 
 
 def _finish(attachment_id: int, **values) -> inbound.Effects:
@@ -83,26 +83,29 @@ async def download(attachment_id: int) -> inbound.Effects | None:
     loaded = await asyncio.to_thread(_load, attachment_id)
     if loaded is None:
         return None
-    attachment, message, channel = loaded
+    attachment, message, channel, credentials = loaded
     settings = get_settings()
     kind = message.type
     limit = min(MAX_BYTES.get(kind, settings.media_max_bytes), settings.media_max_bytes)
-    now = utcnow()
-    suffix = mimetypes.guess_extension(attachment.mime_type or "") or ".bin"
-    relative = Path(str(channel.organization_id), f"{now:%Y/%m}", f"{attachment.id}{suffix}")
-    dest = settings.media_root / relative
+    # Named by our ids only; the extension comes from the type checked below, never from
+    # what the payload declared.
+    folder = Path(str(channel.organization_id), f"{utcnow():%Y/%m}")
+    partial = settings.media_root / folder / f"{attachment.id}.download"
     attempts = attachment.attempts + 1
     try:
         result = await adapter(channel.kind).download_media(
             channel.external_id,
-            channels.credentials(channel),
+            credentials,
             MediaRef(attachment.external_media_id or "", attachment.mime_type),
-            dest,
+            partial,
             limit,
         )
         if not mime_allowed(kind, result.mime_type):
-            dest.unlink(missing_ok=True)
+            partial.unlink(missing_ok=True)
             raise PlatformCallError.refused(f"a {kind} cannot be of type {result.mime_type}")
+        suffix = mimetypes.guess_extension(result.mime_type) or ".bin"
+        relative = folder / f"{attachment.id}{suffix}"
+        partial.replace(settings.media_root / relative)
     except PlatformCallError as exc:
         log.warning("attachment %s: %s (attempt %s)", attachment_id, exc, attempts)
         settle = QUEUE.fail if exc.retryable else QUEUE.give_up

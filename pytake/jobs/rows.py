@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import logging
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from pytake import db
@@ -81,5 +82,8 @@ class RowQueue:
     def lease(self, s: Session, ids: list[int], until: dt.datetime) -> None:
         """Handed to a worker: not due again before ``until`` unless it fails first."""
         if ids:
-            for row in s.exec(select(self.model).where(col(self.model.id).in_(ids))):
-                row.next_attempt_at = until
+            s.execute(
+                sa.update(self.model)
+                .where(col(self.model.id).in_(ids), self.model.state == PENDING)
+                .values(next_attempt_at=until)
+            )

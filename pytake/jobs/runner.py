@@ -37,6 +37,8 @@ log = logging.getLogger("pytake.jobs")
 GROUP = "pytake"
 LEASE = dt.timedelta(minutes=5)  # a row handed to the stream is not re-added before this
 SWEEP_SECONDS = 2.0
+SWEEP_LOCK_SECONDS = 30
+ERROR_PAUSE_SECONDS = 1.0
 IDLE_POLL_SECONDS = 1.0
 STREAM_MAXLEN = 100_000
 PARKED_TTL = dt.timedelta(days=7)
@@ -122,30 +124,43 @@ async def handle(job: Job, row_id: int) -> None:
 
 
 async def run_local(job: Job) -> None:
-    wakeup, running = _wakeup(job.name), set[int]()
+    wakeup, running, tasks = _wakeup(job.name), set[int](), set[asyncio.Task]()
     serial = job.writes_while_running and get_settings().is_sqlite
     slots = asyncio.Semaphore(1 if serial else job.concurrency)
 
     async def one(row_id: int) -> None:
         try:
             await handle(job, row_id)
+        except Exception:
+            log.exception("%s %s: could not record the outcome", job.name, row_id)
         finally:
             running.discard(row_id)
             slots.release()
             wakeup.set()
 
-    while True:
-        wakeup.clear()
-        now = utcnow()
-        ids = await asyncio.to_thread(_due, job, now, now + dt.timedelta(seconds=1))
-        fresh = [row_id for row_id in ids if row_id not in running]
-        for row_id in fresh:
-            await slots.acquire()
-            running.add(row_id)
-            asyncio.create_task(one(row_id))  # noqa: RUF006 (tracked by `running`)
-        if not fresh:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), IDLE_POLL_SECONDS)
+    try:
+        while True:
+            wakeup.clear()
+            now = utcnow()
+            try:
+                ids = await asyncio.to_thread(_due, job, now, now + dt.timedelta(seconds=1))
+            except Exception as exc:  # the database is away: keep waiting for it
+                log.warning("%s: cannot read the queue: %s", job.name, exc)
+                await asyncio.sleep(ERROR_PAUSE_SECONDS)
+                continue
+            fresh = [row_id for row_id in ids if row_id not in running]
+            for row_id in fresh:
+                await slots.acquire()
+                running.add(row_id)
+                task = asyncio.create_task(one(row_id))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            if not fresh:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), IDLE_POLL_SECONDS)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def _due(job: Job, now: dt.datetime, fresh_before: dt.datetime) -> list[int]:
@@ -170,16 +185,32 @@ async def _ensure_group(client, job: Job) -> None:
 
 async def _consume(client, job: Job, consumer: str) -> None:
     while True:
-        entries = await client.xreadgroup(GROUP, consumer, {job.stream: ">"}, count=1, block=2000)
+        try:
+            entries = await client.xreadgroup(
+                GROUP, consumer, {job.stream: ">"}, count=1, block=2000
+            )
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis restarted empty or the key was evicted: the rows are safe, recreate.
+            log.warning("%s: consumer group lost, recreating it", job.name)
+            await _ensure_group(client, job)
+            continue
         for _stream, items in entries or []:
             for entry_id, fields in items:
                 await _settle(client, job, entry_id, fields)
 
 
-async def _settle(client, job: Job, entry_id, fields: dict) -> None:
+def _row_id(fields: dict) -> int | None:
     try:
-        row_id = int(fields.get(b"id") or fields.get("id"))
+        return int(fields.get(b"id") or fields.get("id"))
     except (TypeError, ValueError):
+        return None
+
+
+async def _settle(client, job: Job, entry_id, fields: dict) -> None:
+    row_id = _row_id(fields)
+    if row_id is None:
         log.error("%s: dropping malformed stream entry %s", job.name, entry_id)
     else:
         await handle(job, row_id)
@@ -187,38 +218,39 @@ async def _settle(client, job: Job, entry_id, fields: dict) -> None:
 
 
 async def reclaim(client, job: Job, consumer: str) -> int:
-    """Take over entries a dead consumer read but never acknowledged."""
+    """Take over entries a dead consumer read but never acknowledged.
+
+    The attempt is counted on the row before anything runs again, so an entry that kills
+    every worker ends up given up (with ``PYTAKE_JOB_MAX_ATTEMPTS``) instead of looping;
+    the sweeper brings the row back when its retry time comes.
+    """
     idle = int(job.claim_idle.total_seconds() * 1000)
-    _next, claimed, _deleted = await client.xautoclaim(
+    _next, claimed, *_deleted = await client.xautoclaim(
         job.stream, GROUP, consumer, min_idle_time=idle, start_id="0-0", count=50
     )
-    limit = get_settings().job_max_attempts
     for entry_id, fields in claimed:
-        pending = await client.xpending_range(
-            job.stream, GROUP, min=entry_id, max=entry_id, count=1
-        )
-        deliveries = pending[0]["times_delivered"] if pending else 1
-        if deliveries > limit:
-            row = fields.get(b"id") or fields.get("id")
-            if row is not None:
-                await asyncio.to_thread(
-                    job.queue.give_up, int(row), f"its worker died {deliveries} times running it"
-                )
-            await client.xack(job.stream, GROUP, entry_id)
-            continue
-        await _settle(client, job, entry_id, fields)
+        row_id = _row_id(fields)
+        if row_id is not None:
+            await asyncio.to_thread(
+                job.queue.fail, row_id, "its worker stopped before finishing it"
+            )
+        await client.xack(job.stream, GROUP, entry_id)
     return len(claimed)
 
 
 async def sweep(client, job: Job) -> int:
-    """Re-add rows due for a retry or lost on their way to the stream (one sweeper at a time)."""
-    lock = f"pytake:lock:sweep:{job.name}"
-    if not await client.set(lock, consumer_name(), nx=True, px=int(SWEEP_SECONDS * 1000)):
+    """Re-add rows due for a retry, or lost on their way to the stream; one sweeper at a
+    time across all workers."""
+    lock = client.lock(f"pytake:lock:sweep:{job.name}", timeout=SWEEP_LOCK_SECONDS)
+    if not await lock.acquire(blocking=False):
         return 0
-    now = utcnow()
-    ids = await asyncio.to_thread(_lease_due, job, now)
-    await enqueue(job.name, ids)
-    return len(ids)
+    try:
+        ids = await asyncio.to_thread(_lease_due, job, utcnow())
+        await enqueue(job.name, ids)
+        return len(ids)
+    finally:
+        with contextlib.suppress(redis.exceptions.LockError):
+            await lock.release()
 
 
 def _lease_due(job: Job, now: dt.datetime) -> list[int]:
@@ -229,14 +261,28 @@ def _lease_due(job: Job, now: dt.datetime) -> list[int]:
 
 
 async def _every(seconds: float, action: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run ``action`` forever, ``seconds`` apart, and never let an error end the loop."""
     while True:
+        pause = seconds
         try:
             await action()
         except (redis.RedisError, OSError) as exc:
             log.warning("%s: %s", what, exc)
+            pause = max(seconds, ERROR_PAUSE_SECONDS)
         except Exception:
             log.exception("%s failed", what)
-        await asyncio.sleep(seconds)
+            pause = max(seconds, ERROR_PAUSE_SECONDS)
+        await asyncio.sleep(pause)
+
+
+async def _reclaim_or_regroup(client, job: Job, consumer: str) -> int:
+    try:
+        return await reclaim(client, job, consumer)
+    except redis.ResponseError as exc:
+        if "NOGROUP" not in str(exc):
+            raise
+        await _ensure_group(client, job)
+        return 0
 
 
 async def run_redis(job: Job) -> None:
@@ -258,7 +304,11 @@ async def run_redis(job: Job) -> None:
             tasks.create_task(consume_forever(n))
         reclaim_every = max(job.claim_idle.total_seconds() / 4, 1.0)
         tasks.create_task(
-            _every(reclaim_every, lambda: reclaim(client, job, consumer), f"{job.name} reclaim")
+            _every(
+                reclaim_every,
+                lambda: _reclaim_or_regroup(client, job, consumer),
+                f"{job.name} reclaim",
+            )
         )
         tasks.create_task(_every(SWEEP_SECONDS, lambda: sweep(client, job), f"{job.name} sweep"))
 
@@ -273,10 +323,21 @@ def _purge() -> None:
         log.info("dropped %s statuses of messages never seen", purged)
 
 
+async def apply_waiting() -> None:
+    def run() -> inbound.Effects:
+        effects = inbound.Effects()
+        with db.session(write=True) as s:
+            inbound.apply_waiting(s, effects)
+        return effects
+
+    await announce(await asyncio.to_thread(run))
+
+
 async def serve() -> None:
     """Run every job until cancelled (the web app's lifespan, or ``pytake worker``)."""
     runner = run_redis if get_settings().redis_url else run_local
     async with asyncio.TaskGroup() as tasks:
         for job in JOBS.values():
             tasks.create_task(runner(job))
+        tasks.create_task(_every(30, apply_waiting, "parked updates"))
         tasks.create_task(_every(3600, lambda: asyncio.to_thread(_purge), "parked purge"))

@@ -14,9 +14,10 @@ from sqlmodel import Session, col, select
 from pytake import db
 from pytake.channels import adapter
 from pytake.channels.base import PayloadError, TemplateStatusUpdate
+from pytake.crypto import DecryptionError
 from pytake.jobs.rows import RowQueue
 from pytake.models import Channel, WebhookEvent, utcnow
-from pytake.services import inbound
+from pytake.services import channels, inbound
 from pytake.services.webhooks import DEAD, DONE, PENDING, QUARANTINED
 
 log = logging.getLogger("pytake.jobs")
@@ -40,6 +41,27 @@ def _channels(s: Session, kind: str, events: list) -> tuple[dict, dict]:
     return by_number, by_account
 
 
+class _Signatures:
+    """Whether the event was signed by each channel's own app (checked again here, so a
+    quarantined body replayed later cannot reach a channel whose app did not sign it)."""
+
+    def __init__(self, event: WebhookEvent) -> None:
+        self.event = event
+        self.adapter = adapter(event.source)
+        self.known: dict[int, bool] = {}
+
+    def by(self, channel: Channel) -> bool:
+        if channel.id not in self.known:
+            try:
+                secret = self.adapter.webhook_secret(channels.credentials(channel))
+            except DecryptionError:
+                secret = ""
+            self.known[channel.id] = self.adapter.signature_valid(
+                self.event.body, self.event.signature, secret
+            )
+        return self.known[channel.id]
+
+
 def process(event_id: int) -> inbound.Effects | None:
     """Apply a pending event; None when there was nothing (left) to do."""
     with db.session(write=True) as s:
@@ -54,6 +76,7 @@ def process(event_id: int) -> inbound.Effects | None:
             event.state, event.error = QUARANTINED, str(exc)
             return None
         by_number, by_account = _channels(s, event.source, items)
+        signed = _Signatures(event)
         effects, failures = inbound.Effects(), []
         for item in items:
             if isinstance(item, TemplateStatusUpdate):
@@ -64,6 +87,9 @@ def process(event_id: int) -> inbound.Effects | None:
                 if channel is None and getattr(item, "channel", None):
                     effects.problems.append(f"number {item.channel} is not connected")
             for channel in targets:
+                if not signed.by(channel):
+                    effects.problems.append(f"not signed by the app of channel {channel.id}")
+                    continue
                 try:
                     with s.begin_nested():
                         inbound.apply(s, channel, item, effects)

@@ -120,7 +120,8 @@ class Message(SQLModel, table=True):
     reply_to_external_id: str | None = Field(default=None, max_length=160)
     sender_user_id: int | None = fk("app_user.id", nullable=True, index=False, ondelete="SET NULL")
     status: str = Field(default="received", max_length=20)
-    # Who reacted with what: {"contact": {"emoji": "👍", "at": iso}, "user:<id>": {...}}.
+    # Who reacted with what: {"contact": {"emoji": "👍", "at": iso}, "user:<id>": {...}};
+    # a removed reaction stays as {"emoji": None, "at": iso} so a late older one cannot return.
     reactions: dict = json_field()
     error: dict | None = Field(default=None, sa_type=JsonType, nullable=True)
     sent_at: dt.datetime | None = timestamp()

@@ -24,6 +24,8 @@ class WebhookEvent(SQLModel, table=True):
     source: str = Field(max_length=20)  # "whatsapp"
     body: bytes = Field(sa_type=sa.LargeBinary)
     body_sha256: str = Field(max_length=64)
+    # Kept so processing re-checks it against the app secret of every channel it applies to.
+    signature: str | None = Field(default=None, max_length=100)
     state: str = Field(default="pending", max_length=20)  # pending|done|quarantined|dead
     attempts: int = Field(default=0)
     error: str | None = Field(default=None, sa_type=sa.Text)

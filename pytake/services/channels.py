@@ -71,6 +71,16 @@ def add_whatsapp(
     ).first()
     if taken is not None:
         raise AccessError("channel.number_taken", number=number_id)
+    # A business account's events (templates) are applied to the organization owning it.
+    owner = db.exec(
+        select(Channel.organization_id).where(
+            Channel.kind == WHATSAPP,
+            Channel.account_id == account_id,
+            Channel.organization_id != organization_id,
+        )
+    ).first()
+    if owner is not None:
+        raise AccessError("channel.account_taken", account=account_id)
     channel = Channel(
         organization_id=organization_id,
         kind=WHATSAPP,
@@ -114,8 +124,8 @@ class Route:
     kind: str
     number: str
     account: str | None
-    app_secret: str
-    verify_token: str
+    app_secret: str = dataclasses.field(repr=False)
+    verify_token: str = dataclasses.field(repr=False)
 
 
 class Directory:

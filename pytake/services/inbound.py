@@ -1,9 +1,10 @@
 """Applying normalized inbound events: contacts, conversations, messages, statuses.
 
-Every function here is idempotent: the unique constraints (message per channel and platform
+Applying an event is idempotent: the unique constraints (message per channel and platform
 id, contact per organization and id, one unresolved conversation per contact and number)
-decide races, so the same event applied twice, or by two workers at once, changes nothing the
-second time. Callers run each event in its own savepoint.
+decide races, statuses only move forward and reactions keep their latest time, so the same
+event applied twice, or by two workers at once, changes nothing the second time. Callers run
+each event in its own savepoint.
 """
 
 from __future__ import annotations
@@ -307,7 +308,7 @@ def _reaction(s: Session, channel: Channel, event: Reaction, effects: Effects) -
     if _known(s, channel.id, event.external_id):
         return
     contact = upsert_contact(s, channel.organization_id, event.sender)
-    conversation = conversation_for(s, channel, contact)
+    conversation = _reaction_conversation(s, channel, contact, event.target_id)
     stored = _store(
         s,
         channel,
@@ -333,7 +334,29 @@ def _reaction(s: Session, channel: Channel, event: Reaction, effects: Effects) -
         park(s, channel.id, event.target_id, "reaction", payload)
 
 
+def _reaction_conversation(
+    s: Session, channel: Channel, contact: Contact, target_id: str
+) -> Conversation:
+    """A reaction belongs with its message and never reopens a resolved conversation."""
+    target = s.exec(
+        select(Conversation)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(Message.channel_id == channel.id, Message.external_id == target_id)
+    ).first()
+    latest = (
+        target
+        or s.exec(
+            select(Conversation)
+            .where(Conversation.channel_id == channel.id, Conversation.contact_id == contact.id)
+            .order_by(Conversation.id.desc())
+        ).first()
+    )
+    return latest or conversation_for(s, channel, contact)
+
+
 def _react(s: Session, channel_id: int, target_id: str, payload: dict, effects: Effects) -> bool:
+    """Keep the customer's latest reaction; a removal stays as a dated tombstone so an older
+    reaction arriving late cannot come back."""
     target = s.exec(
         select(Message)
         .where(Message.channel_id == channel_id, Message.external_id == target_id)
@@ -343,12 +366,7 @@ def _react(s: Session, channel_id: int, target_id: str, payload: dict, effects: 
         return False
     current = (target.reactions or {}).get(CONTACT)
     if current is None or current.get("at", "") <= payload["at"]:
-        reactions = dict(target.reactions or {})
-        if payload["emoji"]:
-            reactions[CONTACT] = payload
-        else:
-            reactions.pop(CONTACT, None)
-        target.reactions = reactions
+        target.reactions = {**(target.reactions or {}), CONTACT: payload}
         effects.touch(target)
     return True
 
@@ -379,13 +397,14 @@ def _status(
         return
     row_id, conversation_id, organization_id = target
     rank = STATUS_RANK[status]
-    lower = [value.value for value, r in STATUS_RANK.items() if r < rank]
+    settled = [value.value for value, r in STATUS_RANK.items() if r >= rank]
+    settled.append(DeliveryStatus.FAILED.value)  # terminal
     values: dict = {"status": status.value}
     if status is DeliveryStatus.FAILED:
         values["error"] = {"errors": [e.as_dict() for e in errors]}
     s.execute(
         sa.update(Message)
-        .where(Message.id == row_id, col(Message.status).in_(lower))
+        .where(Message.id == row_id, col(Message.status).not_in(settled))
         .values(**values)
     )
     stamp = {
@@ -408,7 +427,17 @@ def _status(
 
 
 def park(s: Session, channel_id: int, external_id: str, kind: str, payload: dict) -> None:
-    s.add(ParkedUpdate(channel_id=channel_id, external_id=external_id, kind=kind, payload=payload))
+    waiting = s.exec(
+        select(ParkedUpdate.payload).where(
+            ParkedUpdate.channel_id == channel_id,
+            ParkedUpdate.external_id == external_id,
+            ParkedUpdate.kind == kind,
+        )
+    )
+    if payload not in list(waiting):  # a replayed event parks nothing twice
+        s.add(
+            ParkedUpdate(channel_id=channel_id, external_id=external_id, kind=kind, payload=payload)
+        )
 
 
 def apply_parked(s: Session, channel: Channel, external_id: str, effects: Effects) -> None:
@@ -434,6 +463,24 @@ def apply_parked(s: Session, channel: Channel, external_id: str, effects: Effect
         s.delete(update)
 
 
+def apply_waiting(s: Session, effects: Effects, limit: int = 500) -> int:
+    """Parked updates whose message has appeared since: its id was recorded by a transaction
+    that could not see the update being parked at the same moment."""
+    found = s.exec(
+        select(ParkedUpdate.channel_id, ParkedUpdate.external_id)
+        .join(
+            Message,
+            (Message.channel_id == ParkedUpdate.channel_id)
+            & (Message.external_id == ParkedUpdate.external_id),
+        )
+        .distinct()
+        .limit(limit)
+    ).all()
+    for channel_id, external_id in found:
+        apply_parked(s, s.get(Channel, channel_id), external_id, effects)
+    return len(found)
+
+
 def purge_parked(s: Session, older_than: dt.timedelta) -> int:
     """Statuses of messages we will never see (sent from the phone app, say) are dropped."""
     result = s.execute(
@@ -451,12 +498,12 @@ def _template_status(s: Session, channel: Channel, event: TemplateStatusUpdate) 
             MessageTemplate.organization_id == channel.organization_id,
             MessageTemplate.account_id == event.account,
             MessageTemplate.name == event.name,
+            MessageTemplate.language == event.language,  # both in the adapter's normal form
         )
     )
     for template in templates:
-        if template.language.replace("-", "_") == event.language:
-            template.status = event.status
-            template.rejected_reason = event.reason if event.reason not in (None, "NONE") else None
+        template.status = event.status
+        template.rejected_reason = event.reason if event.reason not in (None, "NONE") else None
 
 
 def _channel_error(s: Session, channel: Channel, errors: tuple[PlatformError, ...]) -> None:

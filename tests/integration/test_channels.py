@@ -76,6 +76,13 @@ def test_a_number_connects_once_across_organizations(org_id):
     with pytest.raises(AccessError) as refused, db.session() as s:
         channels.add_whatsapp(s, organization_id=other.id, **{**GOOD, "verify_token": "x" * 9})
     assert refused.value.code == "channel.number_taken"
+    # Another organization cannot claim the same business account either (its template
+    # events are applied to the account's organization).
+    with pytest.raises(AccessError) as refused, db.session() as s:
+        channels.add_whatsapp(
+            s, organization_id=other.id, **{**GOOD, "phone_number_id": "120000000000002"}
+        )
+    assert refused.value.code == "channel.account_taken"
 
 
 def test_cli_adds_with_secrets_from_the_environment_and_lists(org_id, monkeypatch, capsys):

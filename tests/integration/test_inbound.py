@@ -6,7 +6,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from pytake import db
-from pytake.models import Contact, Conversation, Message, WebhookEvent
+from pytake.models import Attachment, Contact, Conversation, Message, WebhookEvent
 from pytake.realtime import signals
 from pytake.sandbox import payloads as p
 from tests.integration.conftest import ANA, DISPLAY, PNID, VERIFY, WABA, rows
@@ -51,10 +51,14 @@ async def test_text_message_creates_contact_conversation_and_window(whatsapp):
 
 
 async def test_every_inbound_type_is_stored_typed(whatsapp):
-    media_id = whatsapp.sim.add_media(b"\xff\xd8jpeg-bytes", "image/jpeg")
+    sim = whatsapp.sim
     items = [
         p.text("hi", sender=ANA),
-        p.image(media_id, caption="box", sender=ANA),
+        p.image(sim.add_media(b"\xff\xd8jpeg", "image/jpeg"), caption="box", sender=ANA),
+        p.audio(sim.add_media(b"OggS", "audio/ogg"), voice=True, sender=ANA),
+        p.video(sim.add_media(b"mp4", "video/mp4"), sender=ANA),
+        p.document(sim.add_media(b"%PDF", "application/pdf"), "a.pdf", sender=ANA),
+        p.sticker(sim.add_media(b"RIFFWEBP", "image/webp"), sender=ANA),
         p.location(51.5, -0.1, name="Pickup", sender=ANA),
         p.contacts([{"name": {"formatted_name": "Jo"}}], sender=ANA),
         p.button_reply("yes", "Yes", sender=ANA),
@@ -71,6 +75,10 @@ async def test_every_inbound_type_is_stored_typed(whatsapp):
     assert types == [
         "text",
         "image",
+        "audio",
+        "video",
+        "document",
+        "sticker",
         "location",
         "contacts",
         "button_reply",
@@ -81,7 +89,8 @@ async def test_every_inbound_type_is_stored_typed(whatsapp):
         "unsupported",
         "unsupported",
     ]
-    assert len(rows(Conversation)) == 1 and rows(Conversation)[0].unread_count == 11
+    assert len(rows(Conversation)) == 1 and rows(Conversation)[0].unread_count == 15
+    assert [a.state for a in rows(Attachment)] == ["done"] * 5
 
 
 async def test_batched_post_applies_every_item_once(whatsapp):
@@ -136,6 +145,22 @@ async def test_concurrent_workers_apply_an_event_once(whatsapp):
     assert len(rows(Message)) == 5 and rows(Conversation)[0].unread_count == 5
 
 
+async def test_a_new_customer_racing_on_two_workers_is_one_contact_and_conversation(whatsapp):
+    from pytake.jobs import webhooks
+
+    for n in range(4):  # four separate POSTs from a customer nobody has seen yet
+        await whatsapp.send(
+            p.text(f"part {n}", sender="5511912345678"),
+            contacts=[p.profile("5511912345678", "Caio")],
+        )
+    events = [event.id for event in rows(WebhookEvent)]
+    await asyncio.gather(*(asyncio.to_thread(webhooks.process, e) for e in events))
+    assert len(rows(Contact)) == 1
+    (conversation,) = rows(Conversation)
+    assert conversation.unread_count == 4 and len(rows(Message)) == 4
+    assert {e.state for e in rows(WebhookEvent)} == {"done"}
+
+
 async def test_statuses_are_monotonic_whatever_their_order(whatsapp):
     await _outbound(whatsapp, "wamid.out")
     for status in ("read", "delivered", "sent", "delivered"):
@@ -170,6 +195,36 @@ async def test_status_before_its_message_is_parked_then_applied(whatsapp):
     assert message.status == "delivered"
 
 
+async def test_an_update_parked_while_its_message_was_being_stored_is_applied(whatsapp):
+    from pytake.models import ParkedUpdate
+    from pytake.services import inbound
+
+    await whatsapp.statuses(p.status("wamid.race", "read", ANA))
+    await whatsapp.drain()
+    # The message's id was recorded by a transaction that could not see the parked status.
+    await whatsapp.send(p.text("hi", sender=ANA))
+    await whatsapp.drain()
+    (conversation,) = rows(Conversation)
+    with db.session() as s:
+        s.add(
+            Message(
+                organization_id=whatsapp.organization_id,
+                conversation_id=conversation.id,
+                channel_id=whatsapp.channel_id,
+                direction="out",
+                type="text",
+                content={"body": "x"},
+                external_id="wamid.race",
+                status="queued",
+            )
+        )
+    with db.session() as s:
+        effects = inbound.Effects()
+        assert inbound.apply_waiting(s, effects) == 1
+    assert rows(Message, Message.external_id == "wamid.race")[0].status == "read"
+    assert rows(ParkedUpdate) == []
+
+
 async def test_reactions_apply_to_their_message_in_any_order(whatsapp):
     await whatsapp.send(p.text("target", sender=ANA, wamid="wamid.t"))
     await whatsapp.send(p.reaction("wamid.t", "👍", sender=ANA, timestamp="2000000000"))
@@ -181,7 +236,11 @@ async def test_reactions_apply_to_their_message_in_any_order(whatsapp):
     assert rows(Message, Message.external_id == "wamid.t")[0].reactions["contact"]["emoji"] == "👍"
     await whatsapp.send(p.reaction("wamid.t", None, sender=ANA, timestamp="2000000100"))
     await whatsapp.drain()
-    assert rows(Message, Message.external_id == "wamid.t")[0].reactions == {}
+    assert rows(Message, Message.external_id == "wamid.t")[0].reactions["contact"]["emoji"] is None
+    # …and the older reaction replayed after the removal does not come back.
+    await whatsapp.send(p.reaction("wamid.t", "😡", sender=ANA, timestamp="2000000050"))
+    await whatsapp.drain()
+    assert rows(Message, Message.external_id == "wamid.t")[0].reactions["contact"]["emoji"] is None
     # Reaction to a message not stored yet waits for it.
     await whatsapp.send(p.reaction("wamid.future", "🎉", sender=ANA))
     await whatsapp.drain()
@@ -394,3 +453,95 @@ def _resolve(ago: dt.timedelta) -> None:
                 status="resolved", resolved_at=dt.datetime.now(dt.UTC) - ago
             )
         )
+
+
+def _second_tenant(number: str, waba: str, secret: str) -> int:
+    """Another organization with its own number and app."""
+    from pytake.models import Organization
+    from pytake.services import channels
+
+    with db.session() as s:
+        other = Organization(name="Rival", slug="rival")
+        s.add(other)
+        s.flush()
+        channels.add_whatsapp(
+            s,
+            organization_id=other.id,
+            phone_number_id=number,
+            waba_id=waba,
+            display_number="+1 555 0199",
+            access_token="tok",
+            app_secret=secret,
+            verify_token="rival-verify",
+        )
+        return other.id
+
+
+async def test_a_tenant_cannot_sign_events_for_another_tenants_account(whatsapp):
+    from pytake.models import MessageTemplate
+
+    _second_tenant("130000000000001", "990000000000001", "rival-secret")
+    with db.session() as s:
+        s.add(
+            MessageTemplate(
+                organization_id=whatsapp.organization_id,
+                account_id=WABA,
+                name="promo",
+                language="en_US",
+                category="MARKETING",
+                status="APPROVED",
+            )
+        )
+    # The rival names its own number in metadata but Acme's account in the entry.
+    value = p.template_status_value("DISABLED", 7, "promo", "en_US")
+    value["metadata"] = {"display_phone_number": "15550199", "phone_number_id": "130000000000001"}
+    forged = p.envelope(p.entry(WABA, p.change(value, "message_template_status_update")))
+    assert (await whatsapp.post(forged, secret="rival-secret")).status_code == 403
+    await whatsapp.drain()
+    assert rows(MessageTemplate)[0].status == "APPROVED"
+
+
+async def test_a_quarantined_body_is_checked_again_when_replayed(whatsapp):
+    from pytake.services import channels, webhooks
+
+    _second_tenant("130000000000001", "990000000000001", "rival-secret")
+    target = "140000000000004"  # a number nobody has connected yet
+    value = p.messages_value(target, DISPLAY, [p.text("forged", sender=ANA)], None)
+    body = p.envelope(p.entry(WABA, p.change(value)))
+    assert (await whatsapp.post(body, secret="rival-secret")).status_code == 200
+    assert rows(WebhookEvent)[0].state == "quarantined"
+    with db.session() as s:  # Acme connects that number with its own app
+        channels.add_whatsapp(
+            s,
+            organization_id=whatsapp.organization_id,
+            phone_number_id=target,
+            waba_id=WABA,
+            display_number="+1 555 0100",
+            access_token="t",
+            app_secret="app-secret-1",
+            verify_token="verify-token-2",
+        )
+    assert webhooks.retry() == [rows(WebhookEvent)[0].id]
+    await whatsapp.drain()
+    assert rows(Message) == []
+    (event,) = rows(WebhookEvent)
+    assert event.state == "quarantined" and "not signed by the app" in event.error
+
+
+async def test_hostile_headers_and_bodies_get_clear_answers(whatsapp):
+    body = p.encode(
+        p.envelope(
+            p.entry(
+                WABA, p.change(p.messages_value(PNID, DISPLAY, [p.text("x", sender=ANA)], None))
+            )
+        )
+    )
+    for signature in (b"sha256=\xc3\xa9" + b"0" * 62, b"sha256=zz", b"sha1=" + b"0" * 40):
+        response = await whatsapp.http.post(
+            "/webhooks/whatsapp", content=body, headers={"X-Hub-Signature-256": signature}
+        )
+        assert response.status_code == 403
+    nested = b"[" * 100_000 + b"]" * 100_000
+    assert (await whatsapp.post(nested)).status_code == 200  # authentic, kept, not crashing
+    (event,) = rows(WebhookEvent)
+    assert event.state == "quarantined" and "not JSON" in event.error

@@ -58,33 +58,80 @@ async def test_redis_runner_processes_webhooks(whatsapp, streams):
     assert pending["pending"] == 0  # acknowledged after the commit
 
 
+async def _dies_reading(client, consumer: str):
+    """A consumer takes the next entry and dies before finishing and acknowledging it."""
+    (entry,) = (await client.xreadgroup(runner.GROUP, consumer, {WEBHOOK.stream: ">"}))[0][1]
+    return entry
+
+
+async def _retry_time_comes(client) -> None:
+    with db.session() as s:
+        s.execute(sa.update(WebhookEvent).values(next_attempt_at=dt.datetime.now(dt.UTC)))
+    assert await runner.sweep(client, WEBHOOK) == 1
+
+
 async def test_entry_of_a_killed_consumer_is_reclaimed_and_applied_once(whatsapp, streams):
     await whatsapp.send(p.text("survives", sender=ANA))
-    # A consumer reads the entry and dies before processing and acknowledging it.
-    read = await streams.xreadgroup(runner.GROUP, "dead-worker", {WEBHOOK.stream: ">"}, count=10)
-    assert len(read[0][1]) == 1
-    assert rows(Message) == []
+    await _dies_reading(streams, "dead-worker")
     impatient = dataclasses.replace(WEBHOOK, claim_idle=dt.timedelta(0))
     assert await runner.reclaim(streams, impatient, "live-worker") == 1
+    (event,) = rows(WebhookEvent)
+    assert (event.state, event.attempts) == ("pending", 1)  # the lost attempt is counted
+    assert (await streams.xpending(WEBHOOK.stream, runner.GROUP))["pending"] == 0
+    await _retry_time_comes(streams)
+    entry_id, fields = await _dies_reading(streams, "live-worker")
+    await runner._settle(streams, WEBHOOK, entry_id, fields)
     assert [m.content["body"] for m in rows(Message)] == ["survives"]
+    assert rows(WebhookEvent)[0].state == "done"
     assert (await streams.xpending(WEBHOOK.stream, runner.GROUP))["pending"] == 0
     assert await runner.reclaim(streams, impatient, "live-worker") == 0
-    assert len(rows(Message)) == 1
 
 
 async def test_entry_that_keeps_killing_workers_is_dead_lettered(whatsapp, streams, settings_env):
     settings_env(job_max_attempts="2")
     await whatsapp.send(p.text("poison", sender=ANA))
-    ((entry_id, _fields),) = (
-        await streams.xreadgroup(runner.GROUP, "w1", {WEBHOOK.stream: ">"}, count=1)
-    )[0][1]
-    await streams.xclaim(WEBHOOK.stream, runner.GROUP, "w2", 0, [entry_id])
     impatient = dataclasses.replace(WEBHOOK, claim_idle=dt.timedelta(0))
+    await _dies_reading(streams, "w1")
+    await runner.reclaim(streams, impatient, "w2")
+    await _retry_time_comes(streams)
+    await _dies_reading(streams, "w2")
     await runner.reclaim(streams, impatient, "w3")
     (event,) = rows(WebhookEvent)
-    assert event.state == "dead" and "died" in event.error
+    assert (event.state, event.attempts) == ("dead", 2)
+    assert "stopped before finishing" in event.error
     assert rows(Message) == []
     assert (await streams.xpending(WEBHOOK.stream, runner.GROUP))["pending"] == 0
+
+
+async def test_consumers_recreate_a_lost_group(whatsapp, streams):
+    task = asyncio.create_task(runner.serve())
+    try:
+        await asyncio.sleep(0.3)
+        await streams.delete(WEBHOOK.stream)  # Redis restarted empty
+        await whatsapp.send(p.text("after the loss", sender=ANA))
+        await _until(lambda: len(rows(Message)) == 1)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_embedded_runner_survives_the_database_going_away(
+    whatsapp, settings_env, environment
+):
+    settings_env(redis_url=None)
+    task = asyncio.create_task(runner.serve())
+    try:
+        settings_env(database_url="postgresql://nobody@127.0.0.1:1/none")
+        await asyncio.sleep(1.5)  # the loops hit errors meanwhile
+        settings_env(database_url=environment)
+        await whatsapp.send(p.text("back again", sender=ANA))
+        await _until(lambda: len(rows(Message)) == 1)
+        assert not task.done()
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
 
 
 async def test_sweeper_requeues_due_retries_once_at_a_time(whatsapp, streams):

@@ -30,11 +30,17 @@ class WhatsAppAdapter:
     def __init__(self, graph: GraphClient | None = None) -> None:
         self.graph = graph or GraphClient()
 
-    def routing(self, payload: object) -> Routing:
-        return webhook.routing(payload)
+    def inspect(self, body: bytes) -> tuple[Routing, str | None]:
+        return webhook.inspect(body)
 
-    def signature_valid(self, body: bytes, headers: Mapping[str, str], secret: str) -> bool:
-        return webhook.signature_valid(body, headers, secret)
+    def signature(self, headers: Mapping[str, str]) -> str | None:
+        return webhook.signature(headers)
+
+    def signature_valid(self, body: bytes, signature: str | None, secret: str) -> bool:
+        return webhook.signature_valid(body, signature, secret)
+
+    def webhook_secret(self, credentials: Credentials) -> str:
+        return credentials[APP_SECRET]
 
     def parse(self, body: bytes) -> list[Event]:
         return webhook.parse(body)

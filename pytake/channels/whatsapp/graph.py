@@ -70,9 +70,13 @@ class GraphClient:
             ) as response:
                 if response.status_code == 404:
                     return None
-                if response.status_code >= 400:
+                if response.status_code != 200:
                     await response.aread()
-                    raise errors.from_response(response)
+                    error = errors.from_response(response)
+                    # 401: the token expired (an admin renews it); 3xx: not how Meta answers.
+                    error.retryable = error.retryable or response.status_code in (401, 403)
+                    error.retryable = error.retryable or 300 <= response.status_code < 400
+                    raise error
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > max_bytes:
                     raise _too_large(int(declared), max_bytes)

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -51,13 +52,22 @@ INTERACTIVE = {
 MAX_RAW_CHARS = 20_000  # an unknown object kept for display is capped
 
 
-def signature_valid(body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+_SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
+
+
+def signature(headers: Mapping[str, str]) -> str | None:
+    """The signature header as sent (capped), or None when there is none."""
+    value = headers.get(SIGNATURE_HEADER)
+    return value.strip()[:100] if value else None
+
+
+def signature_valid(body: bytes, signature: str | None, secret: str) -> bool:
     """HMAC-SHA256 of the raw bytes with the app secret, compared in constant time."""
-    header = headers.get(SIGNATURE_HEADER) or ""
-    if not header.startswith("sha256=") or not secret:
+    found = _SIGNATURE.fullmatch(signature or "")
+    if found is None or not secret:
         return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(header[7:].strip().lower(), expected)
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    return hmac.compare_digest(found.group(1).lower().encode(), expected)
 
 
 def _dicts(value: Any) -> list[dict]:
@@ -75,6 +85,11 @@ def _changes(payload: Any) -> Iterator[tuple[str, str, dict]]:
             yield account, str(change.get("field") or ""), value if isinstance(value, dict) else {}
 
 
+def _routed_by_number(field: str) -> bool:
+    """Message changes belong to a number; the others (templates…) to the account."""
+    return field == "messages"
+
+
 def _number(value: dict) -> str | None:
     metadata = value.get("metadata")
     number = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
@@ -83,8 +98,9 @@ def _number(value: dict) -> str | None:
 
 def routing(payload: Any) -> Routing:
     found_numbers, found_accounts = set(), set()
-    for account, _field, value in _changes(payload):
-        number = _number(value)
+    for account, field, value in _changes(payload):
+        # Each change is authenticated by the very id it will be applied with.
+        number = _number(value) if _routed_by_number(field) else None
         if number:
             found_numbers.add(number)
         elif account:
@@ -92,11 +108,19 @@ def routing(payload: Any) -> Routing:
     return Routing(numbers=frozenset(found_numbers), accounts=frozenset(found_accounts))
 
 
+def inspect(body: bytes) -> tuple[Routing, str | None]:
+    """The channels a body names, and why it cannot be processed (None when it can)."""
+    try:
+        return routing(load(body)), None
+    except PayloadError as exc:
+        return Routing(), str(exc)
+
+
 def load(body: bytes) -> dict:
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise PayloadError(f"not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise PayloadError(f"not JSON: {str(exc)[:200]}") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
         raise PayloadError("not a WhatsApp webhook: no entry list")
     if payload.get("object") not in (None, "whatsapp_business_account"):
@@ -108,12 +132,12 @@ def parse(body: bytes) -> list[Event]:
     payload = load(body)
     events: list[Event] = []
     for account, field, value in _changes(payload):
-        if field == "messages":
+        if _routed_by_number(field):
             events.extend(_messages_change(value))
         elif field == "message_template_status_update":
             events.append(_template_status(account, value))
         else:
-            events.append(Ignored(_number(value), field or "(no field)"))
+            events.append(Ignored(None, field or "(no field)"))
     return events
 
 
