@@ -32,46 +32,22 @@ def _wait_for(query: str, url: str, expected: int, timeout: float = 30.0) -> int
         engine.dispose()
 
 
-def test_connected_number_receives_and_processes_signed_webhooks(server, organization):
-    added = server.cli(
-        "channel",
-        "add-whatsapp",
-        "--org",
-        OWNER["org"],
-        "--phone-number-id",
-        PNID,
-        "--waba-id",
-        WABA,
-        "--display-number",
-        "+1 555 000 2222",
-        "--access-token",
-        "-",
-        "--app-secret",
-        "-",
-        "--verify-token",
-        "-",
-        stdin=f"EAAe2e\n{SECRET}\n{VERIFY}\n",
+def _add_number(server, *secrets: str, stdin: str | None = None):
+    return server.cli(
+        *("channel", "add-whatsapp", "--org", OWNER["org"], "--phone-number-id", PNID),
+        *("--waba-id", WABA, "--display-number", "+1 555 000 2222"),
+        *secrets,
+        stdin=stdin,
     )
+
+
+def test_connected_number_receives_and_processes_signed_webhooks(server, organization):
+    dash = ("--access-token", "-", "--app-secret", "-", "--verify-token", "-")
+    added = _add_number(server, *dash, stdin=f"EAAe2e\n{SECRET}\n{VERIFY}\n")
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip().isdigit()
-    again = server.cli(
-        "channel",
-        "add-whatsapp",
-        "--org",
-        OWNER["org"],
-        "--phone-number-id",
-        PNID,
-        "--waba-id",
-        WABA,
-        "--display-number",
-        "+1 555 000 2222",
-        "--access-token",
-        "x",
-        "--app-secret",
-        "y",
-        "--verify-token",
-        "zzzzzzzz",
-    )
+    others = ("--access-token", "x", "--app-secret", "y", "--verify-token", "z" * 8)
+    again = _add_number(server, *others)
     assert again.returncode == 1 and "already connected" in again.stderr
 
     url = server.base_url + "/webhooks/whatsapp"

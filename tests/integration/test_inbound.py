@@ -2,13 +2,26 @@
 
 import asyncio
 import datetime as dt
+import json
 
 import sqlalchemy as sa
 
 from pytake import db
-from pytake.models import Attachment, Contact, Conversation, Message, WebhookEvent
+from pytake.jobs import webhooks as processing
+from pytake.models import (
+    Attachment,
+    Channel,
+    Contact,
+    Conversation,
+    Message,
+    MessageTemplate,
+    Organization,
+    ParkedUpdate,
+    WebhookEvent,
+)
 from pytake.realtime import signals
 from pytake.sandbox import payloads as p
+from pytake.services import channels, inbound, webhooks
 from tests.integration.conftest import ANA, DISPLAY, PNID, VERIFY, WABA, rows
 
 
@@ -139,22 +152,18 @@ async def test_concurrent_workers_apply_an_event_once(whatsapp):
     await whatsapp.send(*(p.text(str(i), sender=ANA) for i in range(5)))
     (event,) = rows(WebhookEvent)
     # Two workers race on the same row (a reclaim racing a slow consumer).
-    from pytake.jobs import webhooks
-
-    await asyncio.gather(*(asyncio.to_thread(webhooks.process, event.id) for _ in range(3)))
+    await asyncio.gather(*(asyncio.to_thread(processing.process, event.id) for _ in range(3)))
     assert len(rows(Message)) == 5 and rows(Conversation)[0].unread_count == 5
 
 
 async def test_a_new_customer_racing_on_two_workers_is_one_contact_and_conversation(whatsapp):
-    from pytake.jobs import webhooks
-
     for n in range(4):  # four separate POSTs from a customer nobody has seen yet
         await whatsapp.send(
             p.text(f"part {n}", sender="5511912345678"),
             contacts=[p.profile("5511912345678", "Caio")],
         )
     events = [event.id for event in rows(WebhookEvent)]
-    await asyncio.gather(*(asyncio.to_thread(webhooks.process, e) for e in events))
+    await asyncio.gather(*(asyncio.to_thread(processing.process, e) for e in events))
     assert len(rows(Contact)) == 1
     (conversation,) = rows(Conversation)
     assert conversation.unread_count == 4 and len(rows(Message)) == 4
@@ -196,28 +205,10 @@ async def test_status_before_its_message_is_parked_then_applied(whatsapp):
 
 
 async def test_an_update_parked_while_its_message_was_being_stored_is_applied(whatsapp):
-    from pytake.models import ParkedUpdate
-    from pytake.services import inbound
-
     await whatsapp.statuses(p.status("wamid.race", "read", ANA))
     await whatsapp.drain()
     # The message's id was recorded by a transaction that could not see the parked status.
-    await whatsapp.send(p.text("hi", sender=ANA))
-    await whatsapp.drain()
-    (conversation,) = rows(Conversation)
-    with db.session() as s:
-        s.add(
-            Message(
-                organization_id=whatsapp.organization_id,
-                conversation_id=conversation.id,
-                channel_id=whatsapp.channel_id,
-                direction="out",
-                type="text",
-                content={"body": "x"},
-                external_id="wamid.race",
-                status="queued",
-            )
-        )
+    await _outbound(whatsapp, "wamid.race", recorded_by_outbox=False)
     with db.session() as s:
         effects = inbound.Effects()
         assert inbound.apply_waiting(s, effects) == 1
@@ -303,19 +294,7 @@ async def test_resolved_conversation_reopens_within_the_window_else_a_new_one(wh
 
 
 async def test_template_status_update_changes_the_template(whatsapp):
-    from pytake.models import MessageTemplate
-
-    with db.session() as s:
-        s.add(
-            MessageTemplate(
-                organization_id=whatsapp.organization_id,
-                account_id=WABA,
-                name="ticket_update",
-                language="en_US",
-                category="UTILITY",
-                status="APPROVED",
-            )
-        )
+    _template(whatsapp.organization_id, "ticket_update")
     value = p.template_status_value("REJECTED", 1, "ticket_update", "en-US", reason="SCAM")
     await whatsapp.post(
         p.envelope(
@@ -328,8 +307,6 @@ async def test_template_status_update_changes_the_template(whatsapp):
 
 
 async def test_value_errors_and_unknown_fields_are_acknowledged_and_recorded(whatsapp):
-    from pytake.models import Channel
-
     errors = p.change(p.errors_value(PNID, DISPLAY, [p.error(131000)]))
     unknown = p.change({"whatever": True}, "account_update")
     assert (await whatsapp.post(p.envelope(p.entry(WABA, errors, unknown)))).status_code == 200
@@ -353,8 +330,6 @@ async def test_signatures_missing_wrong_or_over_reserialized_json_write_nothing(
     assert missing.status_code == 401
     wrong = await whatsapp.post(body, secret="not-the-secret")
     assert wrong.status_code == 403
-    import json
-
     reserialized = json.dumps(json.loads(body), ensure_ascii=False).encode()
     forged = await whatsapp.post(reserialized, signature=p.sign(body, "app-secret-1"))
     assert forged.status_code == 403
@@ -413,14 +388,13 @@ async def test_agents_are_signalled_after_the_commit(whatsapp):
     assert received == [signals.ConversationChanged(whatsapp.organization_id, conversation.id)]
 
 
-async def _outbound(whatsapp, wamid: str) -> None:
+async def _outbound(whatsapp, wamid: str, *, recorded_by_outbox: bool = True) -> None:
     """An agent's message as the outbox will store it (the outbound issue sends it)."""
-    from pytake.services import inbound
-
+    if not rows(Conversation):
+        await whatsapp.send(p.text("hi", sender=ANA))
+        await whatsapp.drain()
+    (conversation,) = rows(Conversation)
     with db.session() as s:
-        conversation = s.exec(sa.select(Conversation)).scalars().first()
-        if conversation is None:
-            return await _outbound_after_contact(whatsapp, wamid)
         s.add(
             Message(
                 organization_id=whatsapp.organization_id,
@@ -434,16 +408,23 @@ async def _outbound(whatsapp, wamid: str) -> None:
             )
         )
         s.flush()
-        from pytake.models import Channel
+        if recorded_by_outbox:  # the outbox applies what waited for the id it records
+            channel = s.get(Channel, whatsapp.channel_id)
+            inbound.apply_parked(s, channel, wamid, inbound.Effects())
 
-        effects = inbound.Effects()
-        inbound.apply_parked(s, s.get(Channel, whatsapp.channel_id), wamid, effects)
 
-
-async def _outbound_after_contact(whatsapp, wamid):
-    await whatsapp.send(p.text("hi", sender=ANA))
-    await whatsapp.drain()
-    await _outbound(whatsapp, wamid)
+def _template(organization_id: int, name: str) -> None:
+    with db.session() as s:
+        s.add(
+            MessageTemplate(
+                organization_id=organization_id,
+                account_id=WABA,
+                name=name,
+                language="en_US",
+                category="UTILITY",
+                status="APPROVED",
+            )
+        )
 
 
 def _resolve(ago: dt.timedelta) -> None:
@@ -457,9 +438,6 @@ def _resolve(ago: dt.timedelta) -> None:
 
 def _second_tenant(number: str, waba: str, secret: str) -> int:
     """Another organization with its own number and app."""
-    from pytake.models import Organization
-    from pytake.services import channels
-
     with db.session() as s:
         other = Organization(name="Rival", slug="rival")
         s.add(other)
@@ -478,20 +456,8 @@ def _second_tenant(number: str, waba: str, secret: str) -> int:
 
 
 async def test_a_tenant_cannot_sign_events_for_another_tenants_account(whatsapp):
-    from pytake.models import MessageTemplate
-
     _second_tenant("130000000000001", "990000000000001", "rival-secret")
-    with db.session() as s:
-        s.add(
-            MessageTemplate(
-                organization_id=whatsapp.organization_id,
-                account_id=WABA,
-                name="promo",
-                language="en_US",
-                category="MARKETING",
-                status="APPROVED",
-            )
-        )
+    _template(whatsapp.organization_id, "promo")
     # The rival names its own number in metadata but Acme's account in the entry.
     value = p.template_status_value("DISABLED", 7, "promo", "en_US")
     value["metadata"] = {"display_phone_number": "15550199", "phone_number_id": "130000000000001"}
@@ -502,8 +468,6 @@ async def test_a_tenant_cannot_sign_events_for_another_tenants_account(whatsapp)
 
 
 async def test_a_quarantined_body_is_checked_again_when_replayed(whatsapp):
-    from pytake.services import channels, webhooks
-
     _second_tenant("130000000000001", "990000000000001", "rival-secret")
     target = "140000000000004"  # a number nobody has connected yet
     value = p.messages_value(target, DISPLAY, [p.text("forged", sender=ANA)], None)
