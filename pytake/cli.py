@@ -6,8 +6,10 @@ Exit codes: 0 success, 1 the operation was refused or failed, 2 bad arguments or
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -234,9 +236,17 @@ def cmd_worker(_args: argparse.Namespace) -> str:
         )
     _preflight()
     migrations.upgrade()
-    print("pytake: worker running (Ctrl+C to stop)", flush=True)
-    asyncio.run(runner.serve())
-    return ""
+
+    async def serve_until_stopped() -> None:
+        main = asyncio.current_task()
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(stop, main.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner.serve()
+
+    print("pytake: worker running (Ctrl+C or SIGTERM to stop)", flush=True)
+    asyncio.run(serve_until_stopped())
+    return "worker stopped"
 
 
 def cmd_events_list(args: argparse.Namespace) -> str:

@@ -4,6 +4,10 @@
 import asyncio
 import dataclasses
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
@@ -159,3 +163,30 @@ async def test_enqueue_without_redis_leaves_the_row_due_for_the_sweeper(whatsapp
     with db.session() as s:
         assert WEBHOOK.queue.due(s, 10, now, now - runner.LEASE) == [event.id]
     await redisio.close()
+
+
+async def test_worker_process_consumes_what_the_web_process_accepted(
+    whatsapp, streams, environment, redis_url, tmp_path
+):
+    env = {
+        **os.environ,
+        "PYTAKE_DATABASE_URL": environment,
+        "PYTAKE_REDIS_URL": redis_url,
+        "PYTAKE_DATA_DIR": str(tmp_path),
+    }
+    worker = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "pytake", "worker"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        await whatsapp.send(p.text("for the worker", sender=ANA))
+        await _until(lambda: rows(WebhookEvent)[0].state == "done")
+        assert [m.content["body"] for m in rows(Message)] == ["for the worker"]
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(20):
+            output, _ = await worker.communicate()
+    assert worker.returncode == 0, output
+    assert b"worker stopped" in output
