@@ -174,6 +174,14 @@ def cmd_user_list(s, org, _args) -> str:
     return "\n".join(lines)
 
 
+@_with_org
+def cmd_org_set(s, org, args) -> str:
+    from pytake.services import accounts
+
+    accounts.set_reopen_hours(s, org.id, args.reopen_hours)
+    return f"{org.name}: a resolved conversation reopens for {args.reopen_hours:g} hour(s)"
+
+
 CHANNEL_SECRETS = (
     ("access_token", "PYTAKE_ACCESS_TOKEN", "access token"),
     ("app_secret", "PYTAKE_APP_SECRET", "app secret"),
@@ -376,6 +384,19 @@ def build_parser() -> argparse.ArgumentParser:
     listing = user.add_parser("list", help="list an organization's users")
     listing.add_argument("--org", required=True)
     listing.set_defaults(handler=cmd_user_list)
+
+    org = commands.add_parser("org", help="organization settings")
+    org_actions = org.add_subparsers(dest="org_command", metavar="ACTION", required=True)
+    org_set = org_actions.add_parser("set", help="change an organization's settings")
+    org_set.add_argument("--org", required=True, help="organization name or slug")
+    org_set.add_argument(
+        "--reopen-hours",
+        type=float,
+        required=True,
+        help="a customer writing within this many hours of resolution reopens the "
+        "conversation; later, a new one starts (default 24; 0 always starts a new one)",
+    )
+    org_set.set_defaults(handler=cmd_org_set)
 
     channel = commands.add_parser("channel", help="manage channels (phone numbers)")
     channel_actions = channel.add_subparsers(

@@ -346,3 +346,14 @@ def reset_password(db: Session, *, organization_id: int, user_id: int, password:
     audit.record(
         db, "user.password_reset", organization_id=organization_id, subject=f"user:{user_id}"
     )
+
+
+MAX_REOPEN_HOURS = 24 * 30
+
+
+def set_reopen_hours(db: Session, organization_id: int, hours: float) -> None:
+    """How long after resolving a customer's new message reopens the same conversation."""
+    if not 0 <= hours <= MAX_REOPEN_HOURS:
+        raise AccessError("organization.bad_reopen_hours", max=MAX_REOPEN_HOURS)
+    org = db.get(Organization, organization_id)
+    org.settings = {**(org.settings or {}), "reopen_hours": hours}

@@ -6,7 +6,7 @@ import json
 
 import sqlalchemy as sa
 
-from pytake import db
+from pytake import cli, db
 from pytake.jobs import webhooks as processing
 from pytake.models import (
     Attachment,
@@ -291,6 +291,13 @@ async def test_resolved_conversation_reopens_within_the_window_else_a_new_one(wh
     await whatsapp.send(p.text("much later", sender=ANA))
     await whatsapp.drain()
     assert [c.status for c in rows(Conversation)] == ["resolved", "open"]
+    # The organization chooses the window: with 0, a resolved conversation stays resolved.
+    assert cli.main(["org", "set", "--org", "Acme", "--reopen-hours", "0"]) == 0
+    assert cli.main(["org", "set", "--org", "Acme", "--reopen-hours", "9999"]) == 1
+    _resolve(dt.timedelta(minutes=1))
+    await whatsapp.send(p.text("just after", sender=ANA))
+    await whatsapp.drain()
+    assert [c.status for c in rows(Conversation)] == ["resolved", "resolved", "open"]
 
 
 async def test_template_status_update_changes_the_template(whatsapp):
