@@ -63,8 +63,17 @@ async def _process_webhook(event_id: int) -> inbound.Effects | None:
 
 
 JOBS = {
-    "webhook": Job("webhook", webhooks.QUEUE, _process_webhook, 2, dt.timedelta(seconds=60), True),
-    "media": Job("media", media.QUEUE, media.download, 2, dt.timedelta(minutes=10)),
+    "webhook": Job(
+        "webhook",
+        webhooks.QUEUE,
+        _process_webhook,
+        concurrency=2,
+        claim_idle=dt.timedelta(seconds=60),
+        writes_while_running=True,
+    ),
+    "media": Job(
+        "media", media.QUEUE, media.download, concurrency=2, claim_idle=dt.timedelta(minutes=10)
+    ),
 }
 _wakeups: dict[str, asyncio.Event] = {}
 
@@ -94,7 +103,10 @@ async def enqueue(name: str, ids: list[int]) -> None:
             await pipe.execute()
     except redis.RedisError as exc:
         log.warning("%s: Redis unavailable (%s); the sweeper will pick the rows up", name, exc)
-        await asyncio.to_thread(_due_now, job, ids)
+        try:
+            await asyncio.to_thread(_due_now, job, ids)
+        except Exception as db_exc:  # committed rows are found by the sweeper's lease check
+            log.warning("%s: rows %s wait for the sweeper: %s", name, ids, db_exc)
 
 
 def _due_now(job: Job, ids: list[int]) -> None:
