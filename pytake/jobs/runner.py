@@ -168,8 +168,11 @@ async def run_local(job: Job) -> None:
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             if not fresh:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that arrives as the wakeup fires, and shutdown would then hang.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakeup.wait(), IDLE_POLL_SECONDS)
+                    async with asyncio.timeout(IDLE_POLL_SECONDS):
+                        await wakeup.wait()
     finally:
         for task in tasks:
             task.cancel()

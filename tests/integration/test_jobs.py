@@ -27,15 +27,21 @@ async def _until(predicate) -> None:
             await asyncio.sleep(0.05)
 
 
+async def _stop(task: asyncio.Task) -> None:
+    """Cancel the runner; it must stop promptly (a swallowed cancellation would hang)."""
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(10):
+            await task
+
+
 async def _serving(whatsapp, *messages):
     task = asyncio.create_task(runner.serve())
     try:
         await whatsapp.send(*messages)
         await _until(lambda: len(rows(Message)) == len(messages))
     finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        await _stop(task)
 
 
 async def test_embedded_runner_processes_webhooks_as_they_arrive(whatsapp, settings_env):
@@ -115,9 +121,7 @@ async def test_consumers_recreate_a_lost_group(whatsapp, streams):
         await whatsapp.send(p.text("after the loss", sender=ANA))
         await _until(lambda: len(rows(Message)) == 1)
     finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        await _stop(task)
 
 
 async def test_embedded_runner_survives_the_database_going_away(
@@ -133,9 +137,7 @@ async def test_embedded_runner_survives_the_database_going_away(
         await _until(lambda: len(rows(Message)) == 1)
         assert not task.done()
     finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        await _stop(task)
 
 
 async def test_sweeper_requeues_due_retries_once_at_a_time(whatsapp, streams):
