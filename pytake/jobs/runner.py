@@ -39,6 +39,7 @@ LEASE = dt.timedelta(minutes=5)  # a row handed to the stream is not re-added be
 SWEEP_SECONDS = 2.0
 SWEEP_LOCK_SECONDS = 30
 ERROR_PAUSE_SECONDS = 1.0
+ENQUEUE_TIMEOUT_SECONDS = 3.0
 IDLE_POLL_SECONDS = 1.0
 STREAM_MAXLEN = 100_000
 PARKED_TTL = dt.timedelta(days=7)
@@ -97,11 +98,13 @@ async def enqueue(name: str, ids: list[int]) -> None:
         return
     job = JOBS[name]
     try:
-        async with client.pipeline(transaction=False) as pipe:
-            for row_id in ids:
-                pipe.xadd(job.stream, {"id": row_id}, maxlen=STREAM_MAXLEN, approximate=True)
-            await pipe.execute()
-    except redis.RedisError as exc:
+        # A webhook's answer must never wait on a sick Redis: the rows are committed already.
+        async with asyncio.timeout(ENQUEUE_TIMEOUT_SECONDS):
+            async with client.pipeline(transaction=False) as pipe:
+                for row_id in ids:
+                    pipe.xadd(job.stream, {"id": row_id}, maxlen=STREAM_MAXLEN, approximate=True)
+                await pipe.execute()
+    except (redis.RedisError, TimeoutError) as exc:
         log.warning("%s: Redis unavailable (%s); the sweeper will pick the rows up", name, exc)
         try:
             await asyncio.to_thread(_due_now, job, ids)

@@ -3,6 +3,7 @@ to run the pipeline's jobs to completion."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import httpx
@@ -35,9 +36,10 @@ class WhatsApp:
     channel_id: int
 
     async def post(self, payload: dict | bytes, *, secret: str = SECRET, **kw) -> httpx.Response:
-        return await self.sim.post_webhook(
-            "http://pytake.test/webhooks/whatsapp", payload, secret, client=self.http, **kw
-        )
+        async with asyncio.timeout(30):  # in-process transports ignore httpx's timeouts
+            return await self.sim.post_webhook(
+                "http://pytake.test/webhooks/whatsapp", payload, secret, client=self.http, **kw
+            )
 
     async def send(self, *messages: dict, contacts: list | None = None) -> httpx.Response:
         contacts = [p.profile(ANA, "Ana Silva")] if contacts is None else contacts
