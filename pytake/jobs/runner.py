@@ -135,6 +135,15 @@ async def handle(job: Job, row_id: int) -> None:
     await announce(effects)
 
 
+def _stop_if_cancelled() -> None:
+    """Python 3.11's asyncio.timeout (used inside redis-py) can turn a cancellation that
+    arrives as its own deadline expires into TimeoutError; our loops catch errors, so they
+    check for a pending cancellation themselves or shutdown would wait forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 # Embedded ---------------------------------------------------------------------------------------
 
 
@@ -155,6 +164,7 @@ async def run_local(job: Job) -> None:
 
     try:
         while True:
+            _stop_if_cancelled()
             wakeup.clear()
             now = utcnow()
             try:
@@ -281,6 +291,7 @@ def _lease_due(job: Job, now: dt.datetime) -> list[int]:
 async def _every(seconds: float, action: Callable[[], Awaitable[object]], what: str) -> None:
     """Run ``action`` forever, ``seconds`` apart, and never let an error end the loop."""
     while True:
+        _stop_if_cancelled()
         pause = seconds
         try:
             await action()
