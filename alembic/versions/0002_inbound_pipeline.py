@@ -61,6 +61,9 @@ def upgrade() -> None:
             postgresql_where=sa.text("status <> 'resolved'"),
         )
 
+    with op.batch_alter_table("message_template", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("status_at", UTCDateTime(), nullable=True))
+
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -83,6 +86,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.drop_column("reactions")
+
+    with op.batch_alter_table("message_template", schema=None) as batch_op:
+        batch_op.drop_column("status_at")
 
     with op.batch_alter_table("conversation", schema=None) as batch_op:
         batch_op.drop_index(

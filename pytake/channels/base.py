@@ -144,6 +144,7 @@ class TemplateStatusUpdate:
     status: str
     reason: str | None = None
     category: str | None = None
+    at: dt.datetime | None = None  # when the platform decided it
 
 
 @dataclass(frozen=True, slots=True)

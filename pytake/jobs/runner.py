@@ -43,6 +43,7 @@ ENQUEUE_TIMEOUT_SECONDS = 3.0
 IDLE_POLL_SECONDS = 1.0
 STREAM_MAXLEN = 100_000
 PARKED_TTL = dt.timedelta(days=7)
+CONSUMER_FORGET_AFTER = dt.timedelta(hours=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,7 +264,17 @@ async def reclaim(client, job: Job, consumer: str) -> int:
                 job.queue.fail, row_id, "its worker stopped before finishing it"
             )
         await client.xack(job.stream, GROUP, entry_id)
+    await _forget_gone_consumers(client, job)
     return len(claimed)
+
+
+async def _forget_gone_consumers(client, job: Job) -> None:
+    """Restarted workers leave their consumer names behind; drop those holding nothing.
+    (A live consumer deleted while idle is recreated by its next read.)"""
+    idle_ms = CONSUMER_FORGET_AFTER.total_seconds() * 1000
+    for consumer in await client.xinfo_consumers(job.stream, GROUP):
+        if consumer["pending"] == 0 and consumer["idle"] > idle_ms:
+            await client.xgroup_delconsumer(job.stream, GROUP, consumer["name"])
 
 
 async def sweep(client, job: Job) -> int:

@@ -39,5 +39,7 @@ class MessageTemplate(SQLModel, table=True):
     status: str = Field(max_length=30)
     components: list = json_field(list)
     rejected_reason: str | None = Field(default=None, sa_type=sa.Text)
+    # When Meta reported the status: a late, older status webhook must not override it.
+    status_at: dt.datetime | None = timestamp()
     created_at: dt.datetime = created_at()
     updated_at: dt.datetime | None = timestamp()

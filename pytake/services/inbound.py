@@ -502,8 +502,11 @@ def _template_status(s: Session, channel: Channel, event: TemplateStatusUpdate) 
         )
     )
     for template in templates:
+        if event.at and template.status_at and template.status_at > event.at:
+            continue  # a replayed or delayed webhook older than what we know
         template.status = event.status
         template.rejected_reason = event.reason if event.reason not in (None, "NONE") else None
+        template.status_at = event.at or template.status_at
 
 
 def _channel_error(s: Session, channel: Channel, errors: tuple[PlatformError, ...]) -> None:

@@ -300,17 +300,25 @@ async def test_resolved_conversation_reopens_within_the_window_else_a_new_one(wh
     assert [c.status for c in rows(Conversation)] == ["resolved", "resolved", "open"]
 
 
-async def test_template_status_update_changes_the_template(whatsapp):
+async def test_template_status_updates_apply_in_meta_time_order(whatsapp):
     _template(whatsapp.organization_id, "ticket_update")
-    value = p.template_status_value("REJECTED", 1, "ticket_update", "en-US", reason="SCAM")
-    await whatsapp.post(
-        p.envelope(
-            p.entry(WABA, p.change(value, "message_template_status_update"), time=1767227000)
-        )
-    )
-    await whatsapp.drain()
+
+    async def update(event: str, time: int, **extra) -> None:
+        value = p.template_status_value(event, 1, "ticket_update", "en-US", **extra)
+        change = p.change(value, "message_template_status_update")
+        await whatsapp.post(p.envelope(p.entry(WABA, change, time=time)))
+        await whatsapp.drain()
+
+    await update("REJECTED", 1767227000, reason="SCAM")
     (template,) = rows(MessageTemplate)
     assert (template.status, template.rejected_reason) == ("REJECTED", "SCAM")
+    await update("PAUSED", 1767226000)  # delayed, older than what we know
+    assert rows(MessageTemplate)[0].status == "REJECTED"
+    await update("APPROVED", 1767228000)
+    assert (rows(MessageTemplate)[0].status, rows(MessageTemplate)[0].rejected_reason) == (
+        "APPROVED",
+        None,
+    )
 
 
 async def test_value_errors_and_unknown_fields_are_acknowledged_and_recorded(whatsapp):

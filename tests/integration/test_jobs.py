@@ -96,6 +96,24 @@ async def test_entry_of_a_killed_consumer_is_reclaimed_and_applied_once(whatsapp
     assert rows(WebhookEvent)[0].state == "done"
     assert (await streams.xpending(WEBHOOK.stream, runner.GROUP))["pending"] == 0
     assert await runner.reclaim(streams, impatient, "live-worker") == 0
+    assert b"dead-worker" in await _consumers(streams)
+
+
+async def _consumers(client) -> set[bytes]:
+    return {c["name"] for c in await client.xinfo_consumers(WEBHOOK.stream, runner.GROUP)}
+
+
+async def test_consumers_of_restarted_workers_are_forgotten(whatsapp, streams, monkeypatch):
+    await whatsapp.send(p.text("hello", sender=ANA))
+    entry_id, fields = await _dies_reading(streams, "worker-before-restart")
+    await runner._settle(streams, WEBHOOK, entry_id, fields)  # holds nothing any more
+    impatient = dataclasses.replace(WEBHOOK, claim_idle=dt.timedelta(0))
+    await runner.reclaim(streams, impatient, "new-worker")
+    assert b"worker-before-restart" in await _consumers(streams)  # idle only briefly
+    monkeypatch.setattr(runner, "CONSUMER_FORGET_AFTER", dt.timedelta(0))
+    await asyncio.sleep(0.01)
+    await runner.reclaim(streams, impatient, "new-worker")
+    assert b"worker-before-restart" not in await _consumers(streams)
 
 
 async def test_entry_that_keeps_killing_workers_is_dead_lettered(whatsapp, streams, settings_env):

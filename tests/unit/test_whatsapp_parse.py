@@ -197,6 +197,7 @@ def test_value_errors_template_status_and_unknown_fields():
     channel_error, status, ignored = webhook.parse(p.encode(payload))
     assert isinstance(channel_error, ChannelError) and channel_error.errors[0].code == 131000
     assert isinstance(status, TemplateStatusUpdate)
+    assert status.at == dt.datetime.fromtimestamp(1767227000, dt.UTC)
     assert (status.account, status.name, status.language, status.status) == (
         WABA,
         "ticket_update",

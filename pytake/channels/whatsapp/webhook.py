@@ -74,15 +74,14 @@ def _dicts(value: Any) -> list[dict]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _changes(payload: Any) -> Iterator[tuple[str, str, dict]]:
-    """(account id, field, value) for every change of every entry."""
+def _changes(payload: Any) -> Iterator[tuple[dict, str, dict]]:
+    """(entry, field, value) for every change of every entry."""
     if not isinstance(payload, dict):
         return
     for entry in _dicts(payload.get("entry")):
-        account = str(entry.get("id") or "")
         for change in _dicts(entry.get("changes")):
             value = change.get("value")
-            yield account, str(change.get("field") or ""), value if isinstance(value, dict) else {}
+            yield entry, str(change.get("field") or ""), value if isinstance(value, dict) else {}
 
 
 def _routed_by_number(field: str) -> bool:
@@ -98,13 +97,13 @@ def _number(value: dict) -> str | None:
 
 def routing(payload: Any) -> Routing:
     found_numbers, found_accounts = set(), set()
-    for account, field, value in _changes(payload):
+    for entry, field, value in _changes(payload):
         # Each change is authenticated by the very id it will be applied with.
         number = _number(value) if _routed_by_number(field) else None
         if number:
             found_numbers.add(number)
-        elif account:
-            found_accounts.add(account)
+        elif entry.get("id"):
+            found_accounts.add(str(entry["id"]))
     return Routing(numbers=frozenset(found_numbers), accounts=frozenset(found_accounts))
 
 
@@ -131,11 +130,11 @@ def load(body: bytes) -> dict:
 def parse(body: bytes) -> list[Event]:
     payload = load(body)
     events: list[Event] = []
-    for account, field, value in _changes(payload):
+    for entry, field, value in _changes(payload):
         if _routed_by_number(field):
             events.extend(_messages_change(value))
         elif field == "message_template_status_update":
-            events.append(_template_status(account, value))
+            events.append(_template_status(entry, value))
         else:
             events.append(Ignored(None, field or "(no field)"))
     return events
@@ -363,19 +362,20 @@ def _status(number: str, item: dict) -> StatusUpdate | Ignored:
     )
 
 
-def _template_status(account: str, value: dict) -> Event:
+def _template_status(entry: dict, value: dict) -> Event:
     name, event = value.get("message_template_name"), value.get("event")
     if not name or not event:
         return Ignored(None, "message_template_status_update", problem="no template name/event")
     template_id = value.get("message_template_id")
     return TemplateStatusUpdate(
-        account=account,
+        account=str(entry.get("id") or ""),
         template_id=str(template_id) if template_id is not None else None,
         name=str(name),
         language=normalize_language(str(value.get("message_template_language") or "")),
         status=str(event).upper(),
         reason=_text(value.get("reason"), 300),
         category=_text(value.get("message_template_category"), 40),
+        at=_time(entry.get("time")),
     )
 
 
