@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     media_dir: Path | None = None
     media_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, le=2 * 1024 * 1024 * 1024)
     media_hosts: str = "lookaside.fbsbx.com"
+    # Outbound: messages to one customer per window (Meta's pair limit averages one per 6 s
+    # and allows short bursts); a channel's config may override both.
+    pair_limit: int = Field(default=10, ge=1, le=1000)
+    pair_window_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("database_url")
     @classmethod

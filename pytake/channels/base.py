@@ -30,6 +30,8 @@ class MessageType(enum.StrEnum):
     TEMPLATE_BUTTON = "template_button"  # tap on a template's quick-reply button
     ORDER = "order"
     REACTION = "reaction"
+    INTERACTIVE = "interactive"  # sent by us: reply buttons or a list
+    TEMPLATE = "template"  # sent by us: a pre-approved template
     SYSTEM = "system"  # e.g. the customer changed number
     UNSUPPORTED = "unsupported"  # kept and shown as such, never dropped
 
@@ -53,11 +55,14 @@ class DeliveryStatus(enum.StrEnum):
     PLAYED = "played"
     FAILED = "failed"
     RECEIVED = "received"  # inbound messages
+    # The request may have reached the platform, but no answer came: never resent blindly.
+    UNKNOWN = "unknown"
 
 
 # Statuses only move forward; ``failed`` is terminal.
 STATUS_RANK = {
     DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.UNKNOWN: 0,
     DeliveryStatus.SENT: 1,
     DeliveryStatus.DELIVERED: 2,
     DeliveryStatus.READ: 3,
@@ -133,6 +138,7 @@ class StatusUpdate:
     at: dt.datetime
     recipient: ContactRef | None = None
     errors: tuple[PlatformError, ...] = ()
+    reference: str | None = None  # our own id, echoed back (WhatsApp: biz_opaque_callback_data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +190,14 @@ class Routing:
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
+    """A message as stored (the same content shapes as inbound), ready for an adapter."""
+
     to: ContactRef
     type: MessageType | str
     content: dict
-    reply_to: str | None = None
-    client_key: str | None = None
+    reply_to: str | None = None  # the quoted message's platform id
+    reference: str | None = None  # our id, for the platform to echo in its statuses
+    media_id: str | None = None  # the platform's id of the uploaded file
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,15 +207,33 @@ class SendResult:
 
 
 class PlatformCallError(Exception):
-    """A call to the platform failed; ``retryable`` says whether trying again can help."""
+    """A call to the platform failed; ``retryable`` says whether trying again can help.
+
+    ``ambiguous``: the request may have been acted on (no answer after it was sent), so
+    repeating it could deliver twice. ``retry_after``: seconds the platform asked us to wait.
+    ``throttle``: the limit hit, "number" (throughput) or "recipient" (pair rate).
+    ``credentials_rejected``: the channel's token is no longer accepted.
+    """
 
     def __init__(
-        self, error: PlatformError, *, retryable: bool, http_status: int | None = None
+        self,
+        error: PlatformError,
+        *,
+        retryable: bool,
+        http_status: int | None = None,
+        ambiguous: bool = False,
+        retry_after: float | None = None,
+        throttle: str | None = None,
+        credentials_rejected: bool = False,
     ) -> None:
         super().__init__(f"{error.code}: {error.title} {error.details}".strip())
         self.error = error
         self.retryable = retryable
         self.http_status = http_status
+        self.ambiguous = ambiguous
+        self.retry_after = retry_after
+        self.throttle = throttle
+        self.credentials_rejected = credentials_rejected
 
     @classmethod
     def refused(cls, title: str, details: str = "") -> PlatformCallError:
@@ -252,6 +279,18 @@ class ChannelAdapter(Protocol):
         self, number: str, credentials: Credentials, media: MediaRef, dest: Path, max_bytes: int
     ) -> Download: ...
 
+    def check(self, kind: str, content: dict) -> dict:
+        """A composed message validated against the platform's rules (raises AccessError)."""
+        ...
+
+    async def upload_media(
+        self, number: str, credentials: Credentials, path: Path, mime_type: str, filename: str
+    ) -> str: ...
+
     async def send(
         self, number: str, credentials: Credentials, message: OutboundMessage
     ) -> SendResult: ...
+
+    async def mark_read(
+        self, number: str, credentials: Credentials, message_id: str, *, typing: bool = False
+    ) -> None: ...

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 import redis
 
 from pytake import db, redisio
-from pytake.jobs import media, webhooks
+from pytake.jobs import media, outbox, webhooks
 from pytake.jobs.rows import RowQueue
 from pytake.models import utcnow
 from pytake.realtime import signals
@@ -76,6 +76,10 @@ JOBS = {
     "media": Job(
         "media", media.QUEUE, media.download, concurrency=2, claim_idle=dt.timedelta(minutes=10)
     ),
+    # Sends wait on the network and on rate limits, not on the database.
+    "outbox": Job(
+        "outbox", outbox.QUEUE, outbox.deliver, concurrency=8, claim_idle=dt.timedelta(minutes=2)
+    ),
 }
 _wakeups: dict[str, asyncio.Event] = {}
 
@@ -119,11 +123,12 @@ def _due_now(job: Job, ids: list[int]) -> None:
 
 
 async def announce(effects: inbound.Effects | None) -> None:
-    """After a job committed: live signals, and the media downloads it scheduled."""
+    """After a job committed: live signals, and the downloads and sends it scheduled."""
     if effects is None:
         return
     await signals.publish(effects.conversations)
     await enqueue("media", effects.attachments)
+    await enqueue("outbox", effects.outbox)
 
 
 async def handle(job: Job, row_id: int) -> None:
@@ -373,6 +378,10 @@ async def apply_waiting() -> None:
     await announce(await asyncio.to_thread(run))
 
 
+async def recover_stuck_sends() -> None:
+    await announce(await asyncio.to_thread(outbox.recover_stuck))
+
+
 async def serve() -> None:
     """Run every job until cancelled (the web app's lifespan, or ``pytake worker``)."""
     runner = run_redis if get_settings().redis_url else run_local
@@ -380,4 +389,5 @@ async def serve() -> None:
         for job in JOBS.values():
             tasks.create_task(runner(job))
         tasks.create_task(_every(30, apply_waiting, "parked updates"))
+        tasks.create_task(_every(30, recover_stuck_sends, "stuck sends"))
         tasks.create_task(_every(3600, lambda: asyncio.to_thread(_purge), "parked purge"))

@@ -22,7 +22,7 @@ from pytake.models.conversations import (
     Message,
     Note,
 )
-from pytake.models.pipeline import Outbox, ParkedUpdate, WebhookEvent
+from pytake.models.pipeline import Outbox, OutboxState, ParkedUpdate, WebhookEvent
 from pytake.models.templates import MessageTemplate, QuickReply
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "Note",
     "Organization",
     "Outbox",
+    "OutboxState",
     "ParkedUpdate",
     "QuickReply",
     "Role",

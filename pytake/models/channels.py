@@ -29,4 +29,6 @@ class Channel(SQLModel, table=True):
     config: dict = json_field()
     last_webhook_at: dt.datetime | None = timestamp()
     last_error: str | None = Field(default=None, sa_type=sa.Text)
+    # Set when the platform rejected the access token (Meta 190); cleared when it works again.
+    token_invalid_at: dt.datetime | None = timestamp()
     created_at: dt.datetime = created_at()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from pytake.models.base import UTCDateTime, created_at, fk, id_field, json_field, timestamp
+from pytake.models.base import created_at, fk, id_field, json_field, timestamp
 
 
 class WebhookEvent(SQLModel, table=True):
@@ -48,19 +49,33 @@ class ParkedUpdate(SQLModel, table=True):
     created_at: dt.datetime = created_at()
 
 
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # committed before the API call
+    DONE = "done"
+    FAILED = "failed"  # refused, by us or by the platform
+    DEAD = "dead"  # retries exhausted
+    UNKNOWN = "unknown"  # the request went out and no answer came back
+
+
 class Outbox(SQLModel, table=True):
+    """A message waiting to be sent: written with the message, before any API call."""
+
     __tablename__ = "outbox"
     __table_args__ = (
         sa.Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        # Messages to one customer leave in the order agents sent them.
+        sa.Index("ix_outbox_conversation_state", "conversation_id", "state"),
         sa.UniqueConstraint("message_id"),
     )
 
     id: int | None = id_field()
     message_id: int = fk("message.id", index=False)
+    conversation_id: int = fk("conversation.id", index=False)
     channel_id: int = fk("channel.id")
-    state: str = Field(default="pending", max_length=20)  # pending|sending|done|unknown|dead
+    state: str = Field(default=OutboxState.PENDING, max_length=20)
     attempts: int = Field(default=0)
-    next_attempt_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
-    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    next_attempt_at: dt.datetime | None = timestamp()
+    error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: dt.datetime = created_at()
     updated_at: dt.datetime | None = timestamp()

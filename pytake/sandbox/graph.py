@@ -96,18 +96,22 @@ class Media:
 class _Fault:
     code: int | None  # None: stall for ``delay`` seconds, then answer normally
     delay: float = 0.0
+    retry_after: int | None = None
 
 
 class GraphError(Exception):
     """Raised anywhere in a handler to answer Meta's error envelope for ``code``."""
 
-    def __init__(self, code: int, details: str | None = None) -> None:
+    def __init__(self, code: int, details: str | None = None, retry_after: int | None = None):
         super().__init__(code, details)
         self.code = code
         self.details = details
+        self.retry_after = retry_after
 
 
-def graph_error(code: int, details: str | None = None) -> JSONResponse:
+def graph_error(
+    code: int, details: str | None = None, retry_after: int | None = None
+) -> JSONResponse:
     title, known_details, http_status = payloads.ERRORS[code]
     error: dict[str, Any] = {
         "message": f"(#{code}) {title}",
@@ -118,7 +122,8 @@ def graph_error(code: int, details: str | None = None) -> JSONResponse:
     if code in SUBCODES:
         error["error_subcode"] = SUBCODES[code]
     error["fbtrace_id"] = secrets.token_urlsafe(16)
-    return JSONResponse({"error": error}, status_code=http_status)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return JSONResponse({"error": error}, status_code=http_status, headers=headers)
 
 
 def canonical_wa_id(number: str) -> str:
@@ -272,9 +277,10 @@ class GraphSimulator:
         self.base_url = base_url.rstrip("/")
         self.clock = clock
         self.numbers: dict[str, Number] = {}
-        # Each accepted send body, plus the "wamid" and "phone_number_id" it was given.
+        # Each accepted send body, plus the "wamid", "phone_number_id" and arrival time "at".
         self.sent: list[dict] = []
         self.read_marks: list[str] = []
+        self.typing: list[str] = []
         self.uploads: list[dict] = []
         self.calls: collections.Counter[str] = collections.Counter()
         self._media: dict[str, Media] = {}
@@ -352,18 +358,27 @@ class GraphSimulator:
         template["status"] = status.upper()
         return template["id"]
 
-    def fail_next(self, code: int, *, count: int = 1, path: str = "messages") -> None:
-        """The next ``count`` calls of kind ``path`` answer Meta's error for ``code``.
+    def fail_next(
+        self,
+        code: int,
+        *,
+        count: int = 1,
+        path: str = "messages",
+        retry_after: int | None = None,
+    ) -> None:
+        """The next ``count`` calls of kind ``path`` answer Meta's error for ``code``
+        (with a ``Retry-After`` header when given).
 
         Downloads are not Graph calls: they answer a bare 404 for code 404, else 500.
         """
         if path != "media_download" and code not in payloads.ERRORS:
             raise ValueError(f"error {code} is not in payloads.ERRORS")
-        self._queue(path, [_Fault(code)] * count)
+        self._queue(path, [_Fault(code, retry_after=retry_after)] * count)
 
     def timeout_next(self, count: int = 1, *, path: str = "messages", delay: float = 30.0) -> None:
-        """The next ``count`` calls of kind ``path`` stall ``delay`` seconds, past a client's
-        timeout, then answer normally (as Meta may have acted on a call the client gave up on)."""
+        """The next ``count`` calls of kind ``path`` are carried out, then stall ``delay``
+        seconds before answering: past a client's timeout, as Meta may act on a call the
+        client gave up on."""
         self._queue(path, [_Fault(None, delay)] * count)
 
     def expire_media_urls(self) -> None:
@@ -406,24 +421,26 @@ class GraphSimulator:
                 version = request.path_params.get("version", "")
                 if versioned and not VERSION.fullmatch(version):
                     raise _missing(version)
-                failure = await self._fault(kind)
-                return failure if failure is not None else await handler(request)
+                queue = self._faults[kind]
+                fault = queue.popleft() if queue else None
+                if fault is not None and fault.code is not None:
+                    return self._failure(kind, fault)
+                response = await handler(request)
+                if fault is not None:
+                    # Acted on, then silent: what a client that gives up cannot tell apart
+                    # from a call that never arrived.
+                    await asyncio.sleep(fault.delay)
+                return response
             except GraphError as exc:
-                return graph_error(exc.code, exc.details)
+                return graph_error(exc.code, exc.details, exc.retry_after)
 
         return endpoint
 
-    async def _fault(self, kind: str) -> Response | None:
-        queue = self._faults[kind]
-        if not queue:
-            return None
-        fault = queue.popleft()
-        if fault.code is None:
-            await asyncio.sleep(fault.delay)
-            return None
+    @staticmethod
+    def _failure(kind: str, fault: _Fault) -> Response:
         if kind == "media_download":
             return Response(status_code=404 if fault.code == 404 else 500)
-        raise GraphError(fault.code)
+        raise GraphError(fault.code, retry_after=fault.retry_after)
 
     def _known_number(self, phone_number_id: str) -> Number:
         number = self.numbers.get(phone_number_id)
@@ -462,13 +479,23 @@ class GraphSimulator:
         body = await _json_object(request)
         if body.get("status") == "read":
             _check_product(body)
-            self.read_marks.append(_require(body, "message_id"))
+            message_id = _require(body, "message_id")
+            self.read_marks.append(message_id)
+            if body.get("typing_indicator"):
+                self.typing.append(message_id)
             return JSONResponse({"success": True})
         _check_send(body)
         if body["type"] == "template":
             self._check_template(number.waba_id, body["template"])
         wamid = payloads.new_wamid()
-        self.sent.append({**body, "wamid": wamid, "phone_number_id": number.phone_number_id})
+        self.sent.append(
+            {
+                **body,
+                "wamid": wamid,
+                "phone_number_id": number.phone_number_id,
+                "at": self.clock(),
+            }
+        )
         return JSONResponse(
             {
                 "messaging_product": "whatsapp",

@@ -26,6 +26,7 @@ ERRORS: dict[int, tuple[str, str, int]] = {
     190: ("Error validating access token", "Session has expired.", 401),
     130429: ("Rate limit hit", "Cloud API message throughput has been reached.", 429),
     131000: ("Something went wrong", "Message failed to send because of an unknown error.", 500),
+    131016: ("Service unavailable", "A service is temporarily unavailable.", 503),
     131008: ("Required parameter is missing", "The request is missing a required parameter.", 400),
     131009: ("Parameter value is not valid", "One or more parameter values are invalid.", 400),
     131026: (

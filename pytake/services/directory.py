@@ -21,6 +21,7 @@ from pytake.models import (
     User,
     utcnow,
 )
+from pytake.services.conversations import visible_to
 
 PAGE_SIZE = 50
 
@@ -35,16 +36,12 @@ def conversations(db: Session, identity: Identity, *, status: str = "open") -> l
         select(Conversation, Contact, Channel)
         .join(Contact, Contact.id == Conversation.contact_id)
         .join(Channel, Channel.id == Conversation.channel_id)
-        .where(Conversation.organization_id == identity.organization_id)
+        .where(visible_to(identity))
         .order_by(Conversation.last_activity_at.desc().nulls_last(), Conversation.id.desc())
         .limit(PAGE_SIZE)
     )
     if status in ConversationStatus.__members__.values():
         query = query.where(Conversation.status == status)
-    if not identity.at_least(Role.SUPERVISOR):
-        query = query.where(
-            (Conversation.assignee_id == identity.user_id) | Conversation.assignee_id.is_(None)
-        )
     now = utcnow()
     return [
         {

@@ -41,9 +41,12 @@ from pytake.models import (
     Message,
     MessageTemplate,
     Organization,
+    Outbox,
+    OutboxState,
     ParkedUpdate,
     utcnow,
 )
+from pytake.services import outbound
 
 log = logging.getLogger("pytake.inbound")
 
@@ -59,6 +62,7 @@ class Effects:
 
     conversations: set[tuple[int, int]] = dataclasses.field(default_factory=set)  # (org, id)
     attachments: list[int] = dataclasses.field(default_factory=list)
+    outbox: list[int] = dataclasses.field(default_factory=list)  # sends to wake up
     problems: list[str] = dataclasses.field(default_factory=list)
 
     def touch(self, conversation: Conversation | Message) -> None:
@@ -72,6 +76,8 @@ def apply(s: Session, channel: Channel, event: Event, effects: Effects) -> None:
     elif isinstance(event, Reaction):
         _reaction(s, channel, event, effects)
     elif isinstance(event, StatusUpdate):
+        if event.reference:
+            _reconcile(s, channel, event.message_id, event.reference)
         _status(s, channel, event.message_id, event.status, event.at, event.errors, effects)
     elif isinstance(event, TemplateStatusUpdate):
         _template_status(s, channel, event)
@@ -424,6 +430,35 @@ def _status(
             .values(window_expires_at=_earlier(Conversation.window_expires_at, at))
         )
     effects.conversations.add((organization_id, conversation_id))
+
+
+def _reconcile(s: Session, channel: Channel, external_id: str, reference: str) -> None:
+    """A send we never heard back from (timeout, crash) reported by its status webhook,
+    which echoes our message id: it did go out, under this platform id."""
+    message_id = outbound.referenced_id(reference)
+    if message_id is None or _known(s, channel.id, external_id):
+        return
+    updated = s.execute(
+        sa.update(Message)
+        .where(
+            Message.id == message_id,
+            Message.channel_id == channel.id,
+            Message.direction == "out",
+            col(Message.external_id).is_(None),
+        )
+        .values(external_id=external_id, error=None)
+    )
+    if updated.rowcount:
+        s.execute(
+            sa.update(Outbox)
+            .where(
+                Outbox.message_id == message_id,
+                col(Outbox.state).in_(
+                    [OutboxState.UNKNOWN, OutboxState.SENDING, OutboxState.PENDING]
+                ),
+            )
+            .values(state=OutboxState.DONE, error=None, updated_at=utcnow())
+        )
 
 
 def park(s: Session, channel_id: int, external_id: str, kind: str, payload: dict) -> None:

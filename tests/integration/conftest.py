@@ -8,18 +8,20 @@ import dataclasses
 
 import httpx
 import pytest
+import redis as redis_lib
 from sqlmodel import select
 
 from pytake import channels as adapters
 from pytake import db
 from pytake.channels.whatsapp.adapter import WhatsAppAdapter
 from pytake.channels.whatsapp.graph import GraphClient
-from pytake.jobs import runner
+from pytake.jobs import limits, runner
 from pytake.models import utcnow
 from pytake.sandbox import payloads as p
 from pytake.sandbox.graph import GraphSimulator
 from pytake.services import accounts, channels
 from pytake.services.channels import directory
+from pytake.settings import get_settings
 from pytake.web import routes
 
 GRAPH_URL = "http://graph.simulator"
@@ -66,6 +68,18 @@ class WhatsApp:
         raise AssertionError("jobs kept coming")
 
 
+def _forget_rate_limits() -> None:
+    """Ids restart in every test: windows of an earlier test's channel must not count."""
+    limits._local = limits.LocalLimiter()
+    url = get_settings().redis_url
+    if url:
+        client = redis_lib.Redis.from_url(url)
+        keys = list(client.scan_iter(f"{limits.PREFIX}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
 def rows(model, *where):
     with db.session() as s:
         return list(s.exec(select(model).where(*where).order_by(model.id)))
@@ -93,6 +107,7 @@ async def whatsapp(settings_env, tmp_path):
             verify_token=VERIFY,
         )
     directory.invalidate()
+    _forget_rate_limits()
     transport = httpx.ASGITransport(app=routes.build())
     async with httpx.AsyncClient(transport=transport, base_url="http://pytake.test") as http:
         yield WhatsApp(sim, http, org.id, channel.id)

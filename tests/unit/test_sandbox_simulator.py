@@ -522,7 +522,9 @@ async def test_timeout_next_stalls_past_a_client_timeout(sim, graph):
     sim.timeout_next(path="messages", delay=0.5)
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(graph.post(f"{V}/{PNID}/messages", json=_text()), 0.05)
+    assert len(sim.sent) == 1  # carried out although its answer never came
     assert (await graph.post(f"{V}/{PNID}/messages", json=_text())).is_success
+    assert len(sim.sent) == 2
 
 
 # Media

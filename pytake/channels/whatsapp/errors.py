@@ -8,6 +8,12 @@ from pytake.channels.base import PlatformCallError, PlatformError
 
 # Throughput, pair rate, transient and maintenance errors: waiting and trying again helps.
 RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057})
+THROUGHPUT_EXCEEDED = 130429  # the number's messages per second
+PAIR_RATE_EXCEEDED = 131056  # messages to one customer
+TOKEN_INVALID = 190
+THROTTLES = {THROUGHPUT_EXCEEDED: "number", PAIR_RATE_EXCEEDED: "recipient"}
+# Failures before the request left this machine: sending it again cannot deliver twice.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
 def from_response(response: httpx.Response) -> PlatformCallError:
@@ -25,10 +31,30 @@ def from_response(response: httpx.Response) -> PlatformCallError:
     )
     retryable = code in RETRYABLE_CODES or response.status_code == 429
     retryable = retryable or (code is None and response.status_code >= 500)
-    return PlatformCallError(error, retryable=retryable, http_status=response.status_code)
+    return PlatformCallError(
+        error,
+        retryable=retryable,
+        http_status=response.status_code,
+        retry_after=_retry_after(response.headers.get("retry-after")),
+        throttle=THROTTLES.get(code),
+        credentials_rejected=code == TOKEN_INVALID,
+    )
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (an HTTP date is not what Meta sends)."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), 3600.0) if seconds is not None else None
 
 
 def network(exc: httpx.HTTPError) -> PlatformCallError:
-    """No answer (timeout, refused connection): always worth another try."""
+    """No answer. Worth another try; but if the request had left, Meta may have acted on it."""
     kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "network error"
-    return PlatformCallError(PlatformError(None, kind, str(exc)[:300]), retryable=True)
+    return PlatformCallError(
+        PlatformError(None, kind, str(exc)[:300]),
+        retryable=True,
+        ambiguous=not isinstance(exc, NOT_SENT),
+    )

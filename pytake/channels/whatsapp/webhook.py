@@ -359,6 +359,7 @@ def _status(number: str, item: dict) -> StatusUpdate | Ignored:
         at=_time(item.get("timestamp")),
         recipient=recipient,
         errors=_errors(item.get("errors")),
+        reference=_text(item.get("biz_opaque_callback_data"), 512),
     )
 
 
