@@ -284,11 +284,11 @@ async def test_reaction_and_its_removal(whatsapp, owner):
                 "body": "b",
                 "buttons": [{"id": str(i), "title": str(i)} for i in range(4)],
             },
-        ),  # noqa: E501
+        ),
         (
             "interactive",
             {"kind": "button", "body": "b", "buttons": [{"id": "a", "title": "x" * 21}]},
-        ),  # noqa: E501
+        ),
         (
             "interactive",
             {
@@ -296,7 +296,7 @@ async def test_reaction_and_its_removal(whatsapp, owner):
                 "body": "b",
                 "buttons": [{"id": "a", "title": "Same"}, {"id": "b", "title": "Same"}],
             },
-        ),  # noqa: E501
+        ),
         (
             "interactive",
             {
@@ -305,7 +305,7 @@ async def test_reaction_and_its_removal(whatsapp, owner):
                 "button": "Go",
                 "sections": [{"rows": [{"id": str(i), "title": str(i)} for i in range(11)]}],
             },
-        ),  # noqa: E501
+        ),
         ("location", {"latitude": 91, "longitude": 0}),
         ("location", {"latitude": "nan", "longitude": 0}),
         ("contacts", {"cards": [{"name": {"formatted_name": "No phone"}}]}),
@@ -316,7 +316,7 @@ async def test_reaction_and_its_removal(whatsapp, owner):
                 "language": "en_US",
                 "components": [{"type": "body", "parameters": [{"type": "text", "text": " "}]}],
             },
-        ),  # noqa: E501
+        ),
         ("order", {}),
         ("nonsense", {}),
     ],
