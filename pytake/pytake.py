@@ -6,13 +6,16 @@ import contextlib
 import logging
 
 import reflex as rx
+from reflex_base.utils.format import format_event_handler
 from starlette.concurrency import run_in_threadpool
 
 from pytake import migrations
 from pytake.jobs import runner
+from pytake.realtime import push
 from pytake.settings import get_settings
 from pytake.ui.guard import AccessGuard
 from pytake.ui.pages.account import ProfileState, SettingsState, profile_page, settings_page
+from pytake.ui.pages.conversation import ConversationState, conversation_page
 from pytake.ui.pages.login import LoginState, login_page
 from pytake.ui.pages.setup import SetupState, setup_page
 from pytake.ui.pages.workspace import (
@@ -63,6 +66,16 @@ async def pipeline():
         await runner.serve()
 
 
+@app.register_lifespan_task
+async def live_updates():
+    """Changes to a conversation reach the tabs of this worker that show it."""
+    await push.relay(
+        app,
+        format_event_handler(ConversationState.on_changed),
+        lambda token: token in app.event_namespace.token_to_sid,
+    )
+
+
 def _page(route: str, title_key: str, component, *on_load) -> None:
     """The tab's title follows the user's language, like the page itself."""
     title = t(title_key) + " · PyTake"
@@ -80,6 +93,7 @@ def _public(route: str, title_key: str, component, state) -> None:
 
 _public("/login", "login.title", login_page, LoginState)
 _public("/setup", "setup.page_title", setup_page, SetupState)
+_protected("/inbox/[conversation_id]", "nav.conversation", conversation_page, ConversationState)
 _protected("/inbox", "nav.inbox", inbox_page, InboxState)
 _protected("/contacts", "nav.contacts", contacts_page, ContactsState)
 _protected("/templates", "nav.templates", templates_page, TemplatesState)

@@ -270,6 +270,12 @@ def read_receipt(s: Session, identity: Identity, conversation_id: object) -> tup
     if not conversation.unread_count:
         return None  # already read here, and on WhatsApp
     conversation.unread_count = 0
+    return latest_inbound(s, identity, conversation.id)
+
+
+def latest_inbound(s: Session, identity: Identity, conversation_id: object):
+    """(channel id, platform id) of the customer's latest message, for receipts and typing."""
+    conversation = conversations.get(s, identity, conversation_id)
     latest = s.exec(
         select(Message.external_id)
         .where(

@@ -44,6 +44,11 @@ class SessionState(GuardedState):
         return catalog(self.language)
 
     @rx.var
+    def moment_locale(self) -> str:
+        """The language as moment.js names its locales (dates drawn in the browser)."""
+        return self.language.lower()
+
+    @rx.var
     def signed_in(self) -> bool:
         return bool(self.user_email)
 

@@ -1,4 +1,5 @@
-"""HTTP routes beside Reflex: health, and the cookie half of signing in and out."""
+"""HTTP routes beside Reflex: health, the cookie half of signing in and out, webhooks, and
+message files."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from starlette.routing import Route
 from pytake import db, health
 from pytake.auth import sessions
 from pytake.settings import get_settings
-from pytake.web import webhooks
+from pytake.web import media, webhooks
 
 MAX_AUTH_BODY = 4096
 
@@ -119,5 +120,6 @@ def build() -> Starlette:
             Route("/auth/logout", delete_session_cookie, methods=["POST"]),
             Route("/webhooks/whatsapp", webhooks.verify, methods=["GET"]),
             Route("/webhooks/whatsapp", webhooks.receive, methods=["POST"]),
+            Route("/media/{attachment_id}", media.serve, methods=["GET"]),
         ]
     )

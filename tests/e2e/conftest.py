@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +22,10 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+import uvicorn
 from playwright.sync_api import expect
 
+from pytake.sandbox.graph import GraphSimulator
 from tests.conftest import POSTGRES_ADMIN_URL, TEST_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,8 +89,35 @@ class Server:
         )
 
 
+class _Uvicorn(threading.Thread):
+    """The Meta simulator on a real port, in this process so tests can read what it got."""
+
+    def __init__(self, app, port: int) -> None:
+        super().__init__(daemon=True)
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+
+    def run(self) -> None:
+        self.server.run()
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[Server]:
+def graph() -> Iterator[GraphSimulator]:
+    port = _free_port()
+    simulator = GraphSimulator(f"http://127.0.0.1:{port}")
+    thread = _Uvicorn(simulator.app, port)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not thread.server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield simulator
+    thread.server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, graph) -> Iterator[Server]:
     if not Path(CHROMIUM).exists():
         message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("PYTAKE_REQUIRE_E2E") == "1":
@@ -102,6 +132,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
             "PYTAKE_DATA_DIR": str(tmp / "data"),
             "PYTAKE_SECRET_KEY": TEST_SECRET_KEY,
             "PYTAKE_PORT": str(port),
+            "PYTAKE_GRAPH_API_URL": graph.base_url,
         }
         if env.get("PYTAKE_REDIS_URL"):
             env["PYTAKE_WORKERS"] = "2"  # production mode: several workers share Redis

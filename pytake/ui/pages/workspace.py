@@ -7,7 +7,7 @@ import reflex as rx
 from pytake.services import directory
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, empty_state, shell
-from pytake.ui.session import in_transaction, t
+from pytake.ui.session import SessionState, in_transaction, t
 
 STATUSES = ["open", "pending", "snoozed", "resolved"]
 
@@ -15,7 +15,13 @@ STATUSES = ["open", "pending", "snoozed", "resolved"]
 def _when(value: rx.Var) -> rx.Component:
     return rx.cond(
         value != "",
-        rx.moment(value, from_now=True, font_size="12px", color=rx.color("gray", 10)),
+        rx.moment(
+            value,
+            from_now=True,
+            locale=SessionState.moment_locale,
+            font_size="12px",
+            color=rx.color("gray", 10),
+        ),
         rx.text("—", size="1", color=rx.color("gray", 10)),
     )
 
@@ -39,6 +45,16 @@ class InboxState(GuardedState):
 
 
 def _conversation_row(row: rx.Var) -> rx.Component:
+    return rx.link(
+        _conversation_summary(row),
+        href="/inbox/" + row["id"].to(str),
+        underline="none",
+        color="inherit",
+        data_testid="conversation-row",
+    )
+
+
+def _conversation_summary(row: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.avatar(fallback=row["contact"].to(str)[:1], size="3", radius="full"),
         rx.vstack(
@@ -64,6 +80,7 @@ def _conversation_row(row: rx.Var) -> rx.Component:
         padding="12px 16px",
         border_bottom=f"1px solid {rx.color('gray', 4)}",
         width="100%",
+        _hover={"background": rx.color("gray", 2)},
     )
 
 

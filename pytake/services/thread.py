@@ -1,0 +1,195 @@
+"""A conversation as the agent reads it: its header and a page of messages, ready to draw.
+
+Everything a bubble needs is computed here (preview text, file link, quoted message, the
+explained error), so the page only renders plain values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, col, select
+
+from pytake.auth.sessions import Identity
+from pytake.channels.base import MEDIA_TYPES, DeliveryStatus, MessageType
+from pytake.i18n import translate
+from pytake.models import Attachment, Channel, Contact, Message, User, utcnow
+from pytake.services import conversations
+from pytake.services.explain import explain
+
+PAGE = 50
+SHOWN_APART = frozenset({MessageType.REACTION.value})  # drawn on their target message
+
+
+def header(s: Session, identity: Identity, conversation_id: object) -> dict:
+    conversation = conversations.get(s, identity, conversation_id)
+    contact = s.get(Contact, conversation.contact_id)
+    channel = s.get(Channel, conversation.channel_id)
+    expires = conversation.window_expires_at
+    return {
+        "id": conversation.id,
+        "contact": contact.name or contact.username or contact.wa_id or "",
+        "number": f"+{contact.wa_id}" if contact.wa_id else (contact.username or ""),
+        "channel": channel.name,
+        "status": conversation.status,
+        "window_open": bool(expires and expires > utcnow()),
+        "window_expires_at": expires.isoformat() if expires else "",
+        "token_invalid": channel.token_invalid_at is not None,
+    }
+
+
+def page(
+    s: Session,
+    identity: Identity,
+    conversation_id: object,
+    language: str | None,
+    *,
+    before: int | None = None,
+) -> tuple[list[dict], bool]:
+    """Up to PAGE messages (oldest first) before message id ``before``; and whether older
+    ones remain."""
+    conversation = conversations.get(s, identity, conversation_id)
+    query = select(Message).where(
+        Message.conversation_id == conversation.id, col(Message.type).not_in(SHOWN_APART)
+    )
+    if isinstance(before, int) and not isinstance(before, bool):
+        query = query.where(Message.id < before)
+    found = list(s.exec(query.order_by(Message.id.desc()).limit(PAGE + 1)))
+    more, found = len(found) > PAGE, found[:PAGE]
+    found.reverse()
+    ids = [m.id for m in found]
+    files = {
+        a.message_id: a
+        for a in s.exec(select(Attachment).where(col(Attachment.message_id).in_(ids)))
+    }
+    quoted_ids = {m.reply_to_external_id for m in found if m.reply_to_external_id}
+    quoted = {
+        m.external_id: m
+        for m in s.exec(
+            select(Message).where(
+                Message.conversation_id == conversation.id,
+                col(Message.external_id).in_(quoted_ids),
+            )
+        )
+    }
+    senders = {
+        u.id: u.name
+        for u in s.exec(
+            select(User).where(col(User.id).in_({m.sender_user_id for m in found} - {None}))
+        )
+    }
+    return [_bubble(m, files.get(m.id), quoted, senders, language) for m in found], more
+
+
+def _bubble(
+    message: Message,
+    attachment: Attachment | None,
+    quoted: dict[str, Message],
+    senders: dict[int, str],
+    language: str | None,
+) -> dict:
+    content = message.content or {}
+    when = message.sent_at if message.direction == "in" and message.sent_at else message.created_at
+    bubble = {
+        "id": message.id,
+        "out": message.direction == "out",
+        "type": message.type,
+        "status": message.status,
+        "at": when.isoformat(),
+        "day": when.astimezone(dt.UTC).date().isoformat(),
+        "text": preview(message.type, content, language, full=True),
+        "sender": senders.get(message.sender_user_id, ""),
+        "reactions": sorted(
+            {r["emoji"] for r in (message.reactions or {}).values() if r.get("emoji")}
+        ),
+        "media_url": "",
+        "media_name": "",
+        "media_size": "",
+        "media_state": "",
+        "map_url": "",
+        "quote": "",
+        "has_quote": bool(message.reply_to_external_id),
+        "error_reason": "",
+        "error_next": "",
+        "error_code": "",
+        "can_retry": False,
+        "can_reply": bool(message.external_id) and message.type != MessageType.SYSTEM,
+        "can_react": message.direction == "in" and bool(message.external_id),
+    }
+    if message.type in MEDIA_TYPES and attachment is not None:
+        bubble["media_state"] = attachment.state
+        if attachment.state == "done":
+            bubble["media_url"] = f"/media/{attachment.id}"
+        bubble["media_name"] = attachment.filename or content.get("filename") or ""
+        bubble["media_size"] = _size(attachment.size_bytes)
+    if message.type == MessageType.LOCATION and "latitude" in content:
+        lat, lng = content["latitude"], content["longitude"]
+        bubble["map_url"] = (
+            f"https://www.openstreetmap.org/?mlat={lat}&mlon={lng}#map=16/{lat}/{lng}"
+        )
+    if message.reply_to_external_id:
+        original = quoted.get(message.reply_to_external_id)
+        bubble["quote"] = (
+            preview(original.type, original.content or {}, language)
+            if original is not None
+            else translate("thread.quote_unavailable", language)
+        )
+    if message.status in (DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN) and message.error:
+        explained = explain(message.status, message.error, language)
+        bubble["error_reason"], bubble["error_next"] = explained["reason"], explained["next"]
+        bubble["error_code"] = explained["code"]
+        bubble["can_retry"] = message.direction == "out" and explained["retry"]
+    if message.status == DeliveryStatus.UNKNOWN and not message.error:
+        explained = explain(message.status, None, language)
+        bubble["error_reason"], bubble["error_next"] = explained["reason"], explained["next"]
+        bubble["can_retry"] = message.direction == "out"
+    return bubble
+
+
+def _size(size: int | None) -> str:
+    if not size:
+        return ""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def preview(kind: str, content: dict, language: str | None, *, full: bool = False) -> str:
+    """What a message says, in words: the text itself, or its kind ("📷 Photo") and caption."""
+    text = ""
+    if kind == MessageType.TEXT:
+        text = str(content.get("body") or "")
+    elif kind in MEDIA_TYPES:
+        label = "voice" if kind == MessageType.AUDIO and content.get("voice") else kind
+        caption = content.get("caption") or content.get("filename") or ""
+        text = caption if full else f"{translate(f'preview.{label}', language)} {caption}".strip()
+    elif kind == MessageType.LOCATION:
+        place = content.get("name") or content.get("address") or ""
+        text = f"{translate('preview.location', language)} {place}".strip()
+    elif kind == MessageType.CONTACTS:
+        names = [
+            str((card.get("name") or {}).get("formatted_name") or "")
+            for card in content.get("cards") or []
+            if isinstance(card, dict)
+        ]
+        text = f"{translate('preview.contacts', language)} {', '.join(n for n in names if n)}"
+    elif kind in (MessageType.BUTTON_REPLY, MessageType.LIST_REPLY):
+        text = str(content.get("title") or "")
+    elif kind == MessageType.TEMPLATE_BUTTON:
+        text = str(content.get("text") or content.get("payload") or "")
+    elif kind == MessageType.INTERACTIVE:
+        text = str(content.get("body") or "")
+    elif kind == MessageType.TEMPLATE:
+        text = str(content.get("preview") or content.get("name") or "")
+        text = text if full else f"{translate('preview.template', language)} {text}"
+    elif kind == MessageType.SYSTEM:
+        text = str(content.get("body") or translate("preview.system", language))
+    elif kind == MessageType.FLOW_REPLY:
+        text = str(content.get("body") or translate("preview.form", language))
+    elif kind == MessageType.ORDER:
+        text = f"{translate('preview.order', language)} {content.get('text') or ''}".strip()
+    else:
+        text = translate("preview.unsupported", language)
+    return text.strip()

@@ -1,0 +1,734 @@
+"""One conversation: its messages as bubbles with live ticks, and the composer.
+
+The state keeps only the messages on screen. Every change reaches it as a server-pushed
+``on_changed`` event (``pytake.realtime.push``), which reloads through the same checks as
+any event the tab sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+import reflex as rx
+
+from pytake.auth.errors import AccessError
+from pytake.channels.base import MessageType
+from pytake.jobs import outbox, runner
+from pytake.realtime import push
+from pytake.services import outbound, thread
+from pytake.settings import get_settings
+from pytake.ui.guard import GuardedState
+from pytake.ui.layout import shell
+from pytake.ui.session import SessionState, in_transaction, t, translated
+
+UPLOAD_ID = "composer-upload"
+TYPING_EVERY_SECONDS = 20  # WhatsApp shows "typing…" for up to 25 s
+REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
+CHUNK = 1024 * 1024
+_background: set[asyncio.Task] = set()
+
+
+def _later(coroutine) -> None:
+    """Fire and forget, keeping a reference so the task is not collected mid-flight."""
+    task = asyncio.get_running_loop().create_task(coroutine)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def _kind_of(mime: str) -> str:
+    if mime == "image/webp":
+        return "sticker"
+    for prefix, kind in (("image/", "image"), ("video/", "video"), ("audio/", "audio")):
+        if mime.startswith(prefix):
+            return kind
+    return "document"
+
+
+class ConversationState(GuardedState):
+    conversation_id: int = 0
+    info: dict = {}
+    messages: list[dict] = []
+    has_older: bool = False
+    draft: str = ""
+    reply_to: int = 0
+    reply_preview: str = ""
+    problem: str = ""
+    sending: bool = False
+    _draft_key: str = ""
+    _typing_at: float = 0.0
+
+    async def _language(self) -> str:
+        return (await self.get_state(SessionState)).language
+
+    def _key(self) -> str:
+        """One idempotency key per draft: a double click or a replayed event reuses it."""
+        if not self._draft_key:
+            self._draft_key = secrets.token_urlsafe(16)
+        return self._draft_key
+
+    @rx.event
+    async def load(self):
+        raw = self.router.page.params.get("conversation_id", "")
+        self.conversation_id = int(raw) if str(raw).isdigit() and len(str(raw)) < 19 else 0
+        self.messages, self.info, self.problem = [], {}, ""
+        self.reply_to, self.reply_preview, self.draft, self._draft_key = 0, "", "", ""
+        identity = self._identity()
+        try:
+            self.info = await in_transaction(thread.header, identity, self.conversation_id)
+        except AccessError as refusal:
+            self.problem = await translated(self, refusal)
+            return
+        push.watch(self.router.session.client_token, self.conversation_id)
+        await self._reload()
+        receipt = await in_transaction(outbound.read_receipt, identity, self.conversation_id)
+        if receipt is not None:
+            _later(outbox.mark_read(*receipt))
+
+    async def _reload(self) -> None:
+        identity, language = self._identity(), await self._language()
+        latest, more = await in_transaction(thread.page, identity, self.conversation_id, language)
+        first = latest[0]["id"] if latest else None
+        older = [m for m in self.messages if first is not None and m["id"] < first]
+        self.messages = _with_days(older + latest)
+        self.has_older = more if not older else self.has_older
+        self.info = await in_transaction(thread.header, identity, self.conversation_id)
+
+    @rx.event
+    async def on_changed(self, conversation_id: int):
+        """Pushed by the server; a client calling it only reloads what it may see anyway."""
+        if conversation_id != self.conversation_id or not self.conversation_id:
+            return
+        try:
+            await self._reload()
+        except AccessError:  # reassigned away from this agent meanwhile
+            self.messages, self.info = [], {}
+            self.problem = await translated(self, "conversation.not_found")
+
+    @rx.event
+    async def load_older(self):
+        if not self.messages:
+            return
+        older, more = await in_transaction(
+            thread.page,
+            self._identity(),
+            self.conversation_id,
+            await self._language(),
+            before=self.messages[0]["id"],
+        )
+        self.messages = _with_days(older + self.messages)
+        self.has_older = more
+
+    @rx.event
+    async def set_draft(self, value: str):
+        self.draft = value[: 4096 + 1] if isinstance(value, str) else ""
+        now = asyncio.get_running_loop().time()
+        if self.draft.strip() and now - self._typing_at > TYPING_EVERY_SECONDS:
+            self._typing_at = now
+            target = await in_transaction(
+                outbound.latest_inbound, self._identity(), self.conversation_id
+            )
+            if target is not None:
+                _later(outbox.mark_read(*target, typing=True))
+
+    @rx.event
+    def start_reply(self, message_id: int):
+        found = next((m for m in self.messages if m["id"] == message_id), None)
+        if found is not None and found["can_reply"]:
+            self.reply_to, self.reply_preview = found["id"], found["text"] or found["type"]
+
+    @rx.event
+    def cancel_reply(self):
+        self.reply_to, self.reply_preview = 0, ""
+
+    async def _submit(self, kind: str, content: dict, file=None) -> bool:
+        try:
+            accepted = await in_transaction(
+                outbound.send,
+                self._identity(),
+                self.conversation_id,
+                kind,
+                content,
+                client_key=self._key(),
+                reply_to=self.reply_to or None,
+                file=file,
+            )
+        except AccessError as refusal:
+            self.problem = await translated(self, refusal)
+            return False
+        self.problem, self._draft_key = "", ""
+        self.reply_to, self.reply_preview = 0, ""
+        if accepted.outbox_id is not None:
+            await runner.enqueue("outbox", [accepted.outbox_id])
+        await self._reload()
+        return True
+
+    @rx.event
+    async def send(self, _form: dict | None = None):
+        text = self.draft.strip()
+        if not text or self.sending:
+            return
+        self.sending = True
+        try:
+            if await self._submit("text", {"body": text}):
+                self.draft = ""
+        finally:
+            self.sending = False
+
+    @rx.event
+    async def react(self, message_id: int, emoji: str):
+        if emoji not in REACTIONS and emoji != "":
+            return
+        self._draft_key = ""  # a reaction is its own message, not the draft
+        await self._submit("reaction", {"emoji": emoji, "target": message_id})
+
+    @rx.event
+    async def retry(self, message_id: int):
+        try:
+            accepted = await in_transaction(outbound.resend, self._identity(), message_id)
+        except AccessError as refusal:
+            self.problem = await translated(self, refusal)
+            return
+        await runner.enqueue("outbox", [accepted.outbox_id])
+        await self._reload()
+
+    @rx.event
+    async def attach(self, files: list[rx.UploadFile]):
+        """A file from the composer; the draft's text goes with it as the caption."""
+        if not files or not self.conversation_id:
+            return
+        upload = files[0]
+        mime = (upload.content_type or "application/octet-stream").split(";")[0].lower()
+        staged = await _stage(upload)
+        if staged is None:
+            self.problem = await translated(self, "send.file_too_large", limit_mb=100)
+            return
+        kind = _kind_of(mime)
+        content: dict = {}
+        caption = self.draft.strip()
+        if caption and kind in ("image", "video", "document"):
+            content["caption"] = caption
+        if kind == "document":
+            content["filename"] = Path(upload.name or "file").name
+        file = outbound.StagedFile(staged, upload.content_type or mime, upload.name or "file")
+        try:
+            if await self._submit(kind, content, file) and "caption" in content:
+                self.draft = ""
+        finally:
+            await asyncio.to_thread(staged.unlink, True)  # moved away if it was accepted
+
+
+def _staging_file() -> Path:
+    folder = get_settings().media_root / "staging"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=folder)
+    os.close(handle)
+    return Path(name)
+
+
+async def _stage(upload: rx.UploadFile) -> Path | None:
+    """Save an upload to the staging folder, giving up past WhatsApp's largest file."""
+    limit = outbound.UPLOADS[MessageType.DOCUMENT][1]
+    path = await asyncio.to_thread(_staging_file)
+    handle = await asyncio.to_thread(path.open, "wb")
+    size = 0
+    try:
+        while chunk := await upload.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                break
+            await asyncio.to_thread(handle.write, chunk)
+    finally:
+        await asyncio.to_thread(handle.close)
+    if size > limit:
+        await asyncio.to_thread(path.unlink, True)
+        return None
+    return path
+
+
+def _with_days(messages: list[dict]) -> list[dict]:
+    """Mark the first message of each day, where the page draws a date separator."""
+    previous = None
+    marked = []
+    for message in messages:
+        marked.append({**message, "new_day": message["day"] != previous})
+        previous = message["day"]
+    return marked
+
+
+# Components ----------------------------------------------------------------------------------
+
+
+def _ticks(m: rx.Var) -> rx.Component:
+    status = m["status"].to(str)
+    return rx.match(
+        status,
+        ("queued", rx.icon("clock", size=14, color=rx.color("gray", 9), data_testid="tick-queued")),
+        ("sent", rx.icon("check", size=14, color=rx.color("gray", 10), data_testid="tick-sent")),
+        (
+            "delivered",
+            rx.icon(
+                "check-check", size=14, color=rx.color("gray", 10), data_testid="tick-delivered"
+            ),
+        ),
+        ("read", rx.icon("check-check", size=14, color="#34B7F1", data_testid="tick-read")),
+        ("played", rx.icon("check-check", size=14, color="#34B7F1", data_testid="tick-read")),
+        (
+            "failed",
+            rx.icon("circle-alert", size=14, color=rx.color("red", 10), data_testid="tick-failed"),
+        ),
+        (
+            "unknown",
+            rx.icon(
+                "circle-help", size=14, color=rx.color("amber", 10), data_testid="tick-unknown"
+            ),
+        ),
+        rx.fragment(),
+    )
+
+
+def _media(m: rx.Var) -> rx.Component:
+    kind = m["type"].to(str)
+    url = m["media_url"].to(str)
+    pending = rx.hstack(
+        rx.spinner(size="1"),
+        rx.text(t("thread.media_pending"), size="1", color=rx.color("gray", 10)),
+        align="center",
+    )
+    failed = rx.text(t("thread.media_failed"), size="1", color=rx.color("red", 10))
+    ready = rx.match(
+        kind,
+        (
+            "image",
+            rx.link(
+                rx.image(src=url, max_width="280px", max_height="320px", border_radius="8px"),
+                href=url,
+                is_external=True,
+            ),
+        ),
+        ("sticker", rx.image(src=url, width="128px", height="128px")),
+        ("audio", rx.el.audio(src=url, controls=True, preload="none", style={"maxWidth": "260px"})),
+        (
+            "video",
+            rx.el.video(
+                src=url,
+                controls=True,
+                preload="metadata",
+                style={"maxWidth": "280px", "borderRadius": "8px"},
+            ),
+        ),
+        rx.link(
+            rx.hstack(
+                rx.icon("file-text", size=28, color=rx.color("accent", 10)),
+                rx.vstack(
+                    rx.text(m["media_name"], weight="medium", size="2"),
+                    rx.text(m["media_size"], size="1", color=rx.color("gray", 10)),
+                    spacing="0",
+                ),
+                align="center",
+                spacing="2",
+            ),
+            href=url,
+            is_external=True,
+            underline="none",
+        ),
+    )
+    return rx.cond(
+        m["media_state"].to(str) == "done",
+        ready,
+        rx.cond(m["media_state"].to(str) == "failed", failed, pending),
+    )
+
+
+def _content(m: rx.Var) -> rx.Component:
+    kind = m["type"].to(str)
+    text = rx.cond(
+        m["text"].to(str) != "",
+        rx.text(m["text"], size="2", white_space="pre-wrap", word_break="break-word"),
+        rx.fragment(),
+    )
+    return rx.vstack(
+        rx.cond(
+            m["has_quote"].to(bool),
+            rx.box(
+                rx.text(m["quote"], size="1", color=rx.color("gray", 11), trim="both"),
+                border_left=f"3px solid {rx.color('accent', 9)}",
+                background=rx.color("gray", 3),
+                padding="4px 8px",
+                border_radius="4px",
+                max_width="100%",
+                data_testid="quote",
+            ),
+        ),
+        rx.match(
+            kind,
+            ("image", _media(m)),
+            ("sticker", _media(m)),
+            ("audio", _media(m)),
+            ("video", _media(m)),
+            ("document", _media(m)),
+            (
+                "location",
+                rx.link(
+                    rx.hstack(rx.icon("map-pin", size=16), rx.text(t("thread.open_map"), size="2")),
+                    href=m["map_url"].to(str),
+                    is_external=True,
+                ),
+            ),
+            (
+                "unsupported",
+                rx.text(
+                    t("thread.unsupported"),
+                    size="2",
+                    font_style="italic",
+                    color=rx.color("gray", 10),
+                ),
+            ),
+            rx.fragment(),
+        ),
+        rx.cond(kind != "unsupported", text),
+        spacing="1",
+        align="start",
+    )
+
+
+def _error(m: rx.Var) -> rx.Component:
+    return rx.cond(
+        m["error_reason"].to(str) != "",
+        rx.vstack(
+            rx.text(m["error_reason"], size="1", color=rx.color("red", 11), weight="medium"),
+            rx.text(m["error_next"], size="1", color=rx.color("gray", 11)),
+            rx.cond(
+                m["can_retry"].to(bool),
+                rx.button(
+                    rx.icon("rotate-ccw", size=12),
+                    t("thread.retry"),
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=ConversationState.retry(m["id"].to(int)),
+                    data_testid="retry",
+                ),
+            ),
+            spacing="1",
+            align="start",
+            data_testid="send-error",
+        ),
+    )
+
+
+def _actions(m: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.cond(
+            m["can_reply"].to(bool),
+            rx.icon_button(
+                rx.icon("reply", size=14),
+                size="1",
+                variant="ghost",
+                color_scheme="gray",
+                on_click=ConversationState.start_reply(m["id"].to(int)),
+                aria_label="reply",
+            ),
+        ),
+        rx.cond(
+            m["can_react"].to(bool),
+            rx.popover.root(
+                rx.popover.trigger(
+                    rx.icon_button(
+                        rx.icon("smile-plus", size=14),
+                        size="1",
+                        variant="ghost",
+                        color_scheme="gray",
+                        aria_label="react",
+                    )
+                ),
+                rx.popover.content(
+                    rx.hstack(
+                        *[
+                            rx.popover.close(
+                                rx.button(
+                                    emoji,
+                                    variant="ghost",
+                                    size="2",
+                                    on_click=ConversationState.react(m["id"].to(int), emoji),
+                                )
+                            )
+                            for emoji in REACTIONS
+                        ],
+                        spacing="1",
+                    ),
+                    padding="6px",
+                ),
+            ),
+        ),
+        spacing="1",
+        class_name="bubble-actions",
+        opacity="0",
+    )
+
+
+def _bubble(m: rx.Var) -> rx.Component:
+    out = m["out"].to(bool)
+    bubble = rx.box(
+        rx.cond(
+            out & (m["sender"].to(str) != ""),
+            rx.text(m["sender"], size="1", weight="bold", color=rx.color("accent", 11)),
+        ),
+        _content(m),
+        rx.hstack(
+            rx.moment(
+                m["at"].to(str), format="HH:mm", font_size="11px", color=rx.color("gray", 10)
+            ),
+            rx.cond(out, _ticks(m)),
+            spacing="1",
+            align="center",
+            justify="end",
+            width="100%",
+        ),
+        _error(m),
+        rx.cond(
+            m["reactions"].to(list).length() > 0,
+            rx.badge(
+                rx.foreach(m["reactions"].to(list[str]), rx.text),
+                variant="surface",
+                radius="full",
+                position="absolute",
+                bottom="-12px",
+                left="8px",
+            ),
+        ),
+        position="relative",
+        background=rx.cond(out, rx.color("accent", 3), rx.color("gray", 1)),
+        border=f"1px solid {rx.color('gray', 4)}",
+        padding="6px 10px 4px",
+        border_radius="10px",
+        max_width=["88%", "75%", "65%"],
+        margin_bottom=rx.cond(m["reactions"].to(list).length() > 0, "14px", "0"),
+        data_testid=rx.cond(out, "bubble-out", "bubble-in"),
+        data_status=m["status"].to(str),
+    )
+    return rx.fragment(
+        rx.cond(
+            m["new_day"].to(bool),
+            rx.center(
+                rx.badge(
+                    rx.moment(m["at"].to(str), format="LL", locale=SessionState.moment_locale),
+                    variant="soft",
+                    color_scheme="gray",
+                ),
+                width="100%",
+                padding_y="8px",
+            ),
+        ),
+        rx.cond(
+            m["type"].to(str) == "system",
+            rx.center(
+                rx.text(m["text"], size="1", color=rx.color("gray", 10), font_style="italic"),
+                width="100%",
+            ),
+            rx.hstack(
+                rx.cond(out, _actions(m)),
+                bubble,
+                rx.cond(out, rx.fragment(), _actions(m)),
+                justify=rx.cond(out, "end", "start"),
+                align="center",
+                width="100%",
+                spacing="2",
+                _hover={"& .bubble-actions": {"opacity": "1"}},
+            ),
+        ),
+    )
+
+
+def _header() -> rx.Component:
+    info = ConversationState.info
+    return rx.hstack(
+        rx.link(
+            rx.icon_button(rx.icon("arrow-left"), variant="ghost", color_scheme="gray"),
+            href="/inbox",
+        ),
+        rx.avatar(fallback=info["contact"].to(str)[:1], size="3", radius="full"),
+        rx.vstack(
+            rx.text(info["contact"], weight="bold", size="3", data_testid="contact-name"),
+            rx.text(info["number"], size="1", color=rx.color("gray", 10)),
+            spacing="0",
+        ),
+        rx.spacer(),
+        rx.cond(
+            info["window_open"].to(bool),
+            rx.badge(
+                t("inbox.window_open"),
+                color_scheme="green",
+                variant="soft",
+                data_testid="window-open",
+            ),
+            rx.badge(
+                t("inbox.window_closed"),
+                color_scheme="gray",
+                variant="soft",
+                data_testid="window-closed",
+            ),
+        ),
+        align="center",
+        spacing="3",
+        width="100%",
+        padding_bottom="12px",
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
+    )
+
+
+def _composer() -> rx.Component:
+    open_window = ConversationState.info["window_open"].to(bool)
+    return rx.vstack(
+        rx.cond(
+            ConversationState.reply_to > 0,
+            rx.hstack(
+                rx.box(
+                    rx.text(ConversationState.reply_preview, size="1", trim="both"),
+                    border_left=f"3px solid {rx.color('accent', 9)}",
+                    padding_left="8px",
+                    flex="1",
+                ),
+                rx.icon_button(
+                    rx.icon("x", size=14),
+                    size="1",
+                    variant="ghost",
+                    on_click=ConversationState.cancel_reply,
+                    aria_label="cancel reply",
+                ),
+                width="100%",
+                align="center",
+            ),
+        ),
+        rx.cond(
+            ConversationState.problem != "",
+            rx.callout(
+                ConversationState.problem,
+                icon="triangle-alert",
+                color_scheme="red",
+                size="1",
+                width="100%",
+                data_testid="composer-problem",
+            ),
+        ),
+        rx.cond(
+            open_window,
+            rx.form(
+                rx.hstack(
+                    rx.upload.root(
+                        rx.icon_button(
+                            rx.icon("paperclip", size=18),
+                            variant="ghost",
+                            color_scheme="gray",
+                            type="button",
+                            aria_label="attach",
+                        ),
+                        id=UPLOAD_ID,
+                        max_files=1,
+                        multiple=False,
+                        no_drag=True,
+                        on_drop=ConversationState.attach(rx.upload_files(upload_id=UPLOAD_ID)),
+                    ),
+                    rx.text_area(
+                        value=ConversationState.draft,
+                        on_change=ConversationState.set_draft,
+                        placeholder=t("thread.type_message"),
+                        enter_key_submit=True,
+                        auto_height=True,
+                        rows="1",
+                        min_height="44px",
+                        max_height="180px",
+                        resize="none",
+                        max_length=4096,
+                        flex="1",
+                        size="3",
+                        data_testid="composer",
+                    ),
+                    rx.icon_button(
+                        rx.icon("send-horizontal", size=18),
+                        type="submit",
+                        size="3",
+                        loading=ConversationState.sending,
+                        data_testid="send",
+                        aria_label="send",
+                    ),
+                    align="end",
+                    width="100%",
+                    spacing="2",
+                ),
+                on_submit=ConversationState.send,
+                reset_on_submit=False,
+                width="100%",
+            ),
+            rx.callout(
+                t("thread.window_closed"),
+                icon="lock",
+                color_scheme="amber",
+                size="1",
+                width="100%",
+                data_testid="composer-closed",
+            ),
+        ),
+        width="100%",
+        spacing="2",
+        padding_top="12px",
+        border_top=f"1px solid {rx.color('gray', 4)}",
+    )
+
+
+def conversation_page() -> rx.Component:
+    return shell(
+        "nav.conversation",
+        rx.cond(
+            ConversationState.info.contains("id"),
+            rx.vstack(
+                _header(),
+                rx.cond(
+                    ConversationState.info["token_invalid"].to(bool),
+                    rx.callout(
+                        t("thread.token_invalid"),
+                        data_testid="token-invalid",
+                        icon="key-round",
+                        color_scheme="red",
+                        size="1",
+                        width="100%",
+                    ),
+                ),
+                rx.auto_scroll(
+                    rx.vstack(
+                        rx.cond(
+                            ConversationState.has_older,
+                            rx.center(
+                                rx.button(
+                                    t("thread.load_older"),
+                                    variant="ghost",
+                                    size="1",
+                                    on_click=ConversationState.load_older,
+                                ),
+                                width="100%",
+                            ),
+                        ),
+                        rx.foreach(ConversationState.messages, _bubble),
+                        spacing="2",
+                        width="100%",
+                        padding="8px 4px 16px",
+                    ),
+                    height="calc(100vh - 290px)",
+                    min_height="240px",
+                    width="100%",
+                    data_testid="thread",
+                ),
+                _composer(),
+                width="100%",
+                spacing="0",
+            ),
+            rx.cond(
+                ConversationState.problem != "",
+                rx.callout(ConversationState.problem, icon="circle-alert", color_scheme="gray"),
+                rx.center(rx.spinner(size="3"), padding="48px"),
+            ),
+        ),
+    )

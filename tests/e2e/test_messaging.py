@@ -1,0 +1,168 @@
+"""An agent answers a customer in Chromium: the reply leaves through the outbox to the Meta
+simulator, and its ticks follow the status webhooks live; a refused send explains itself."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from pytake.sandbox import payloads as p
+from tests.e2e.conftest import OWNER, screenshot, sign_in
+
+pytestmark = pytest.mark.e2e
+PNID, WABA, DISPLAY = "130044556677889", "770011223344556", "15550003333"
+TOKEN, SECRET, VERIFY = "EAAmessaging", "messaging-app-secret", "messaging-verify"
+CUSTOMER = "5511987650000"
+
+
+@pytest.fixture(scope="module")
+def number(server, graph, organization):
+    graph.add_number(PNID, WABA, DISPLAY, TOKEN, SECRET)
+    added = server.cli(
+        *("channel", "add-whatsapp", "--org", OWNER["org"], "--phone-number-id", PNID),
+        *("--waba-id", WABA, "--display-number", "+1 555 000 3333"),
+        *("--access-token", TOKEN, "--app-secret", SECRET, "--verify-token", VERIFY),
+    )
+    assert added.returncode == 0, added.stderr
+    return PNID
+
+
+def _post(server, value: dict) -> None:
+    body = p.encode(p.envelope(p.entry(WABA, p.change(value))))
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": p.sign(body, SECRET)}
+    response = httpx.post(server.base_url + "/webhooks/whatsapp", content=body, headers=headers)
+    assert response.status_code == 200
+
+
+def _customer_writes(server, text: str, wamid: str) -> None:
+    message = p.text(text, sender=CUSTOMER, wamid=wamid)
+    _post(server, p.messages_value(PNID, DISPLAY, [message], [p.profile(CUSTOMER, "Ana Souza")]))
+
+
+def _status(server, wamid: str, status: str) -> None:
+    _post(server, p.statuses_value(PNID, DISPLAY, [p.status(wamid, status, CUSTOMER)]))
+
+
+def _sent_to_meta(graph, text: str, timeout: float = 20.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for body in graph.sent:
+            if body.get("text", {}).get("body") == text:
+                return body
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} never reached the simulator")
+
+
+def test_agent_replies_and_sees_the_ticks_follow_the_statuses(server, graph, number, new_page):
+    _customer_writes(server, "Oi, meu pedido não chegou 😟", "wamid.E2E-IN-1")
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])
+    page.get_by_test_id("conversation-row").filter(has_text="Ana Souza").click()
+    expect(page.get_by_test_id("contact-name")).to_have_text("Ana Souza")
+    expect(page.get_by_test_id("bubble-in").last).to_contain_text("meu pedido não chegou")
+    expect(page.get_by_test_id("window-open")).to_be_visible()
+
+    page.get_by_test_id("composer").fill("Olá Ana! Vou verificar agora.")
+    page.get_by_test_id("composer").press("Enter")
+    mine = page.get_by_test_id("bubble-out").last
+    expect(mine).to_contain_text("Vou verificar agora")
+    expect(page.get_by_test_id("composer")).to_have_value("")
+    body = _sent_to_meta(graph, "Olá Ana! Vou verificar agora.")
+    assert body["to"] == f"+{CUSTOMER}" and body["biz_opaque_callback_data"].startswith("pytake-")
+    assert graph.read_marks and graph.read_marks[0] == "wamid.E2E-IN-1"  # opened: blue ticks
+    expect(mine.get_by_test_id("tick-sent")).to_be_visible()
+
+    _status(server, body["wamid"], "delivered")
+    expect(mine.get_by_test_id("tick-delivered")).to_be_visible()
+    _status(server, body["wamid"], "read")
+    expect(mine.get_by_test_id("tick-read")).to_be_visible()
+    screenshot(page, "conversation-ticks-en")
+
+    # A customer message arrives while the agent watches: it appears without a reload.
+    _customer_writes(server, "Obrigada!", "wamid.E2E-IN-2")
+    expect(page.get_by_test_id("bubble-in").last).to_contain_text("Obrigada!")
+
+    # Meta refuses the next send: the bubble says why, in plain words, and offers no retry
+    # where retrying cannot help.
+    graph.fail_next(131026)
+    page.get_by_test_id("composer").fill("Pode confirmar o endereço?")
+    page.get_by_test_id("send").click()
+    failed = page.get_by_test_id("bubble-out").last
+    expect(failed.get_by_test_id("tick-failed")).to_be_visible()
+    expect(failed.get_by_test_id("send-error")).to_contain_text("could not deliver")
+    expect(failed.get_by_test_id("retry")).to_have_count(0)
+
+    # An expired token: the send fails, the number is flagged, and "Send again" (after the
+    # admin renewed the token) really sends.
+    graph.fail_next(190)
+    page.get_by_test_id("composer").fill("Segunda tentativa")
+    page.get_by_test_id("send").click()
+    retried = page.get_by_test_id("bubble-out").last
+    expect(retried.get_by_test_id("tick-failed")).to_be_visible()
+    expect(retried.get_by_test_id("send-error")).to_contain_text("access token")
+    expect(page.get_by_test_id("token-invalid")).to_be_visible()
+    screenshot(page, "conversation-failed-en")
+    retried.get_by_test_id("retry").click()
+    expect(retried.get_by_test_id("tick-sent")).to_be_visible()
+    expect(page.get_by_test_id("token-invalid")).to_have_count(0)
+    assert _sent_to_meta(graph, "Segunda tentativa")
+
+
+def test_conversation_in_portuguese_explains_a_closed_window(server, graph, number, new_page):
+    page = new_page("pt-BR")
+    sign_in(page, OWNER["email"], OWNER["password"])
+    page.get_by_test_id("conversation-row").filter(has_text="Ana Souza").click()
+    expect(page.get_by_test_id("contact-name")).to_have_text("Ana Souza")
+    expect(page.get_by_test_id("bubble-out").first).to_be_visible()
+    screenshot(page, "conversation-pt-BR")
+    # A stranger's id in the URL is refused like a missing conversation.
+    page.goto("/inbox/999999")
+    expect(page.get_by_text("não existe")).to_be_visible()
+
+
+def _png(width: int = 32, height: int = 32) -> bytes:
+    """A small real PNG (a teal square), so the browser can draw it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + b"\x12\x8c\x7e" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_agent_sends_a_photo_with_a_caption(server, graph, number, new_page, tmp_path):
+    _customer_writes(server, "Pode mandar uma foto?", "wamid.E2E-IN-3")
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])
+    page.get_by_test_id("conversation-row").filter(has_text="Ana Souza").click()
+    expect(page.get_by_test_id("bubble-in").last).to_contain_text("uma foto")
+    photo = tmp_path / "label.png"
+    photo.write_bytes(_png())
+    page.get_by_test_id("composer").fill("Sua etiqueta")
+    page.wait_for_timeout(600)  # the draft reaches the server (inputs are debounced)
+    page.locator("#composer-upload input[type=file]").set_input_files(str(photo))
+    mine = page.get_by_test_id("bubble-out").last
+    expect(mine.locator("img")).to_be_visible()
+    expect(mine).to_contain_text("Sua etiqueta")
+    expect(mine.get_by_test_id("tick-sent")).to_be_visible()
+    image = mine.locator("img").evaluate("img => img.naturalWidth")
+    assert image == 32  # served back by /media/<id> to the signed-in agent
+    sent = next(body for body in reversed(graph.sent) if body["type"] == "image")
+    assert sent["image"]["caption"] == "Sua etiqueta"
+    assert any(
+        u["id"] == sent["image"]["id"] and u["mime_type"] == "image/png" for u in graph.uploads
+    )
+    screenshot(page, "conversation-photo-en")
