@@ -209,6 +209,31 @@ def cmd_channel_add_whatsapp(s, org, args) -> str:
     return str(channel.id)
 
 
+@_with_org
+def cmd_channel_set(s, org, args) -> str:
+    from pytake.services import channels
+
+    token = None
+    if args.access_token is not None:
+        token = read_secret(args.access_token, env="PYTAKE_ACCESS_TOKEN", label="access token")
+    channel = channels.configure(
+        s,
+        organization_id=org.id,
+        channel_id=args.id,
+        rate_limit=args.rate_limit,
+        pair_limit=args.pair_limit,
+        pair_window_seconds=args.pair_window,
+        access_token=token,
+    )
+    config = channel.config or {}
+    return (
+        f"channel {channel.id}: {channel.rate_limit_per_second} messages/s; "
+        f"per customer {config.get('pair_limit', 'default')} per "
+        f"{config.get('pair_window_seconds', 'default')} s"
+        + ("; access token replaced" if token else "")
+    )
+
+
 def cmd_channel_list(args: argparse.Namespace) -> str:
     from pytake import db, migrations
     from pytake.services import accounts, channels
@@ -219,14 +244,16 @@ def cmd_channel_list(args: argparse.Namespace) -> str:
         rows = channels.list_channels(s, org_id)
         lines = [
             "ID  ORG  KIND      NUMBER ID         WABA ID           DISPLAY          ACTIVE  "
-            "LAST WEBHOOK"
+            "MSG/S  TOKEN    LAST WEBHOOK"
         ]
         for c in rows:
             seen = f"{c.last_webhook_at:%Y-%m-%d %H:%M:%S}" if c.last_webhook_at else "never"
+            token = "REJECTED" if c.token_invalid_at else "ok"
             lines.append(
                 f"{c.id:<3} {c.organization_id:<4} {c.kind:<9} {c.external_id:<17} "
                 f"{c.account_id or '-':<17} {c.display_number or '-':<16} "
-                f"{'yes' if c.is_active else 'no':<7} {seen}"
+                f"{'yes' if c.is_active else 'no':<7} {c.rate_limit_per_second:<6} "
+                f"{token:<8} {seen}"
             )
     return "\n".join(lines)
 
@@ -417,6 +444,25 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"the {label}, or - for standard input (default: ${env}, else stdin or a prompt)",
         )
     wa.set_defaults(handler=cmd_channel_add_whatsapp)
+    channel_set = channel_actions.add_parser(
+        "set", help="change a number's send limits or replace its access token"
+    )
+    channel_set.add_argument("--org", required=True, help="organization name or slug")
+    channel_set.add_argument("--id", type=int, required=True, help="the channel id")
+    channel_set.add_argument(
+        "--rate-limit", type=int, help="messages per second (Meta: 80, or 1000 once upgraded)"
+    )
+    channel_set.add_argument(
+        "--pair-limit", type=int, help="messages to one customer per --pair-window"
+    )
+    channel_set.add_argument(
+        "--pair-window", type=float, help="seconds of the per-customer window (default 60)"
+    )
+    channel_set.add_argument(
+        "--access-token",
+        help="a new access token, or - for standard input (else $PYTAKE_ACCESS_TOKEN)",
+    )
+    channel_set.set_defaults(handler=cmd_channel_set)
     channel_list = channel_actions.add_parser("list", help="list channels")
     channel_list.add_argument("--org", help="only this organization")
     channel_list.set_defaults(handler=cmd_channel_list)

@@ -103,6 +103,64 @@ def add_whatsapp(
     return channel
 
 
+MAX_RATE = 1000  # messages per second Meta allows an upgraded number
+MAX_PAIR_LIMIT = 1000
+MAX_PAIR_WINDOW = 3600.0
+
+
+def configure(
+    db: Session,
+    *,
+    organization_id: int,
+    channel_id: int,
+    rate_limit: int | None = None,
+    pair_limit: int | None = None,
+    pair_window_seconds: float | None = None,
+    access_token: str | None = None,
+    actor_user_id: int | None = None,
+) -> Channel:
+    """Change a number's send limits, or replace its access token (Meta's 190 clears)."""
+    channel = db.exec(
+        select(Channel).where(Channel.id == channel_id, Channel.organization_id == organization_id)
+    ).first()
+    if channel is None:
+        raise AccessError("channel.not_found")
+    changed = []
+    if rate_limit is not None:
+        if not 1 <= rate_limit <= MAX_RATE:
+            raise AccessError("channel.bad_limit", field="rate-limit", min=1, max=MAX_RATE)
+        channel.rate_limit_per_second = rate_limit
+        changed.append("rate_limit")
+    config = dict(channel.config or {})
+    if pair_limit is not None:
+        if not 1 <= pair_limit <= MAX_PAIR_LIMIT:
+            raise AccessError("channel.bad_limit", field="pair-limit", min=1, max=MAX_PAIR_LIMIT)
+        config["pair_limit"] = pair_limit
+        changed.append("pair_limit")
+    if pair_window_seconds is not None:
+        if not 1 <= pair_window_seconds <= MAX_PAIR_WINDOW:
+            raise AccessError("channel.bad_limit", field="pair-window", min=1, max=3600)
+        config["pair_window_seconds"] = pair_window_seconds
+        changed.append("pair_window")
+    channel.config = config
+    if access_token is not None:
+        values = dict(credentials(channel).values)
+        values[ACCESS_TOKEN] = _secret(access_token, "access-token")
+        channel.secrets_encrypted = crypto.encrypt_json(values)
+        channel.token_invalid_at = None
+        changed.append("access_token")
+    audit.record(
+        db,
+        "channel.configured",
+        organization_id=organization_id,
+        actor_user_id=actor_user_id,
+        subject=f"{channel.kind}:{channel.external_id}",
+        changed=changed,
+    )
+    directory.invalidate()
+    return channel
+
+
 def credentials(channel: Channel) -> Credentials:
     return Credentials(crypto.decrypt_json(channel.secrets_encrypted or "") or {})
 

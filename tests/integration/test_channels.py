@@ -138,6 +138,51 @@ def test_cli_reads_secrets_from_standard_input(org_id, monkeypatch, capsys):
     assert channels.credentials(rows(Channel)[0])["app_secret"] == "secret"
 
 
+def test_limits_and_token_are_configured_per_channel(org_id, monkeypatch, capsys):
+    with db.session() as s:
+        channel = channels.add_whatsapp(s, organization_id=org_id, **GOOD)
+        channel.token_invalid_at = channel.created_at  # Meta said 190
+    monkeypatch.setattr("sys.stdin", io.StringIO("EAAfresh-token\n"))
+    argv = ["channel", "set", "--org", "Beta", "--id", str(channel.id), "--rate-limit", "1000"]
+    argv += ["--pair-limit", "5", "--pair-window", "30", "--access-token", "-"]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    assert "1000 messages/s" in capsys.readouterr().out
+    (stored,) = rows(Channel)
+    assert stored.rate_limit_per_second == 1000 and stored.token_invalid_at is None
+    assert stored.config == {"pair_limit": 5, "pair_window_seconds": 30.0}
+    assert channels.credentials(stored)["access_token"] == "EAAfresh-token"
+    assert channels.credentials(stored)["app_secret"] == GOOD["app_secret"]
+    assert cli.main(["channel", "list"]) == 0
+    assert " 1000 " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("values", "code"),
+    [
+        ({"rate_limit": 0}, "channel.bad_limit"),
+        ({"rate_limit": 1001}, "channel.bad_limit"),
+        ({"pair_limit": 0}, "channel.bad_limit"),
+        ({"pair_window_seconds": 0.5}, "channel.bad_limit"),
+        ({"access_token": "has space"}, "channel.bad_secret"),
+    ],
+)
+def test_bad_limits_are_refused(org_id, values, code):
+    with db.session() as s:
+        channel = channels.add_whatsapp(s, organization_id=org_id, **GOOD)
+    with db.session() as s, pytest.raises(AccessError) as refused:
+        channels.configure(s, organization_id=org_id, channel_id=channel.id, **values)
+    assert refused.value.code == code
+    assert rows(Channel)[0].rate_limit_per_second == 80
+
+
+def test_another_organizations_channel_cannot_be_configured(org_id):
+    with db.session() as s:
+        channel = channels.add_whatsapp(s, organization_id=org_id, **GOOD)
+    with db.session() as s, pytest.raises(AccessError) as refused:
+        channels.configure(s, organization_id=org_id + 1, channel_id=channel.id, rate_limit=5)
+    assert refused.value.code == "channel.not_found"
+
+
 def test_worker_needs_redis(settings_env, capsys):
     settings_env(redis_url=None)
     assert cli.main(["worker"]) == 1
