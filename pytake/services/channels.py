@@ -253,7 +253,14 @@ class Directory:
         return [route for key, route in self._by_number.items() if key[0] == kind]
 
     def verify_token_matches(self, db: Session, kind: str, token: str) -> bool:
-        """Constant-time comparison against every channel's token (no early exit)."""
+        """Constant-time comparison against every channel's token (no early exit); a miss
+        looks again, for a number connected a moment ago."""
+        if self._matches(db, kind, token):
+            return True
+        self._fresh(db, missed=True)
+        return self._matches(db, kind, token)
+
+    def _matches(self, db: Session, kind: str, token: str) -> bool:
         matched = False
         for route in self.all(db, kind):
             matched |= hmac.compare_digest(route.verify_token.encode(), token.encode())

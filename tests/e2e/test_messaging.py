@@ -111,16 +111,28 @@ def test_agent_replies_and_sees_the_ticks_follow_the_statuses(server, graph, num
     assert _sent_to_meta(graph, "Segunda tentativa")
 
 
-def test_conversation_in_portuguese_explains_a_closed_window(server, graph, number, new_page):
+def _choose_language(page, menu_label: str, language: str) -> None:
+    page.get_by_test_id("user-menu").click()
+    page.get_by_role("menuitem", name=menu_label).click()
+    page.get_by_role("menuitem", name=language).click()
+
+
+def test_conversation_in_portuguese_and_a_strangers_id(server, graph, number, new_page):
     page = new_page("pt-BR")
     sign_in(page, OWNER["email"], OWNER["password"])
-    page.get_by_test_id("conversation-row").filter(has_text="Ana Souza").click()
-    expect(page.get_by_test_id("contact-name")).to_have_text("Ana Souza")
-    expect(page.get_by_test_id("bubble-out").first).to_be_visible()
-    screenshot(page, "conversation-pt-BR")
-    # A stranger's id in the URL is refused like a missing conversation.
-    page.goto("/inbox/999999")
-    expect(page.get_by_text("não existe")).to_be_visible()
+    _choose_language(page, "Language", "Português (Brasil)")
+    expect(page.get_by_test_id("page-title")).to_have_text("Caixa de entrada")
+    try:
+        page.get_by_test_id("conversation-row").filter(has_text="Ana Souza").click()
+        expect(page.get_by_test_id("contact-name")).to_have_text("Ana Souza")
+        expect(page.get_by_test_id("window-open")).to_have_text("Janela aberta")
+        expect(page.get_by_test_id("send-error").first).to_contain_text("não conseguiu entregar")
+        screenshot(page, "conversation-pt-BR")
+        # An id that is not this agent's (here: none at all) is refused like a missing one.
+        page.goto("/inbox/999999")
+        expect(page.get_by_test_id("conversation-problem")).to_contain_text("não existe")
+    finally:
+        _choose_language(page, "Idioma", "English")
 
 
 def _png(width: int = 32, height: int = 32) -> bytes:

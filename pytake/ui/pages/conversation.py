@@ -727,7 +727,12 @@ def conversation_page() -> rx.Component:
             ),
             rx.cond(
                 ConversationState.problem != "",
-                rx.callout(ConversationState.problem, icon="circle-alert", color_scheme="gray"),
+                rx.callout(
+                    ConversationState.problem,
+                    icon="circle-alert",
+                    color_scheme="gray",
+                    data_testid="conversation-problem",
+                ),
                 rx.center(rx.spinner(size="3"), padding="48px"),
             ),
         ),
