@@ -31,3 +31,40 @@ window.pytakeSignOut = async function () {
     window.location.replace("/login");
   }
 };
+
+// Voice notes: the browser records (WebM/Opus in Chromium, OGG in Firefox, MP4 in Safari) and
+// hands the file to the composer's hidden voice upload; the server re-encodes it to OGG/Opus.
+window.pytakeVoice = {
+  recorder: null,
+  chunks: [],
+  start: async function () {
+    if (this.recorder) return true;
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      this.recorder = new MediaRecorder(stream);
+    } catch (error) {
+      return false;
+    }
+    this.chunks = [];
+    this.recorder.ondataavailable = (event) => event.data.size && this.chunks.push(event.data);
+    this.recorder.start();
+    return true;
+  },
+  stop: function (send) {
+    const recorder = this.recorder;
+    if (!recorder) return;
+    this.recorder = null;
+    recorder.onstop = () => {
+      recorder.stream.getTracks().forEach((track) => track.stop());
+      if (!send || !this.chunks.length) return;
+      const type = recorder.mimeType || "audio/webm";
+      const file = new File(this.chunks, "voice-note." + (type.split("/")[1] || "webm").split(";")[0], { type: type });
+      const input = document.querySelector("#voice-upload input[type=file]");
+      const files = new DataTransfer();
+      files.items.add(file);
+      input.files = files.files;
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    };
+    recorder.stop();
+  },
+};

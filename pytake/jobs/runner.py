@@ -219,6 +219,7 @@ async def _ensure_group(client, job: Job) -> None:
 
 async def _consume(client, job: Job, consumer: str) -> None:
     while True:
+        _stop_if_cancelled()  # a job's Redis call may have swallowed it (see below)
         try:
             entries = await client.xreadgroup(
                 GROUP, consumer, {job.stream: ">"}, count=1, block=2000
@@ -334,6 +335,7 @@ async def run_redis(job: Job) -> None:
     client = redisio.client()
     consumer = consumer_name()
     while True:
+        _stop_if_cancelled()
         try:
             await _ensure_group(client, job)
             break

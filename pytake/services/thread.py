@@ -115,6 +115,7 @@ def _bubble(
         "can_retry": False,
         "can_reply": bool(message.external_id) and message.type != MessageType.SYSTEM,
         "can_react": message.direction == "in" and bool(message.external_id),
+        "choices": _choices(message.type, content),
     }
     if message.type in MEDIA_TYPES and attachment is not None:
         bubble["media_state"] = attachment.state
@@ -146,6 +147,19 @@ def _bubble(
     return bubble
 
 
+def _choices(kind: str, content: dict) -> list[str]:
+    """The buttons or list rows an interactive message offered the customer."""
+    if kind != MessageType.INTERACTIVE:
+        return []
+    if content.get("kind") == "button":
+        return [str(b.get("title", "")) for b in content.get("buttons") or []]
+    return [
+        str(row.get("title", ""))
+        for section in content.get("sections") or []
+        for row in section.get("rows") or []
+    ]
+
+
 def _size(size: int | None) -> str:
     if not size:
         return ""
@@ -167,7 +181,10 @@ def preview(kind: str, content: dict, language: str | None, *, full: bool = Fals
         text = caption if full else f"{translate(f'preview.{label}', language)} {caption}".strip()
     elif kind == MessageType.LOCATION:
         place = content.get("name") or content.get("address") or ""
-        text = f"{translate('preview.location', language)} {place}".strip()
+        if full:  # the bubble draws the map link itself
+            text = "\n".join(str(content[k]) for k in ("name", "address") if content.get(k))
+        else:
+            text = f"{translate('preview.location', language)} {place}"
     elif kind == MessageType.CONTACTS:
         names = [
             str((card.get("name") or {}).get("formatted_name") or "")

@@ -118,7 +118,7 @@ def _choose_language(page, menu_label: str, language: str) -> None:
 
 
 def test_conversation_in_portuguese_and_a_strangers_id(server, graph, number, new_page):
-    page = new_page("pt-BR")
+    page = new_page("en-US")  # the owner's saved choice, if any, is English too
     sign_in(page, OWNER["email"], OWNER["password"])
     _choose_language(page, "Language", "Português (Brasil)")
     expect(page.get_by_test_id("page-title")).to_have_text("Caixa de entrada")
@@ -178,3 +178,91 @@ def test_agent_sends_a_photo_with_a_caption(server, graph, number, new_page, tmp
         u["id"] == sent["image"]["id"] and u["mime_type"] == "image/png" for u in graph.uploads
     )
     screenshot(page, "conversation-photo-en")
+
+
+def _open_ana(page) -> None:
+    sign_in(page, OWNER["email"], OWNER["password"])
+    page.get_by_test_id("conversation-row").filter(has_text="Ana Souza").click()
+    expect(page.get_by_test_id("contact-name")).to_have_text("Ana Souza")
+
+
+def test_agent_sends_reply_buttons_a_list_and_a_location(server, graph, number, new_page):
+    _customer_writes(server, "Quais as opções?", "wamid.E2E-IN-4")
+    page = new_page()
+    _open_ana(page)
+
+    page.get_by_test_id("composer-more").click()
+    page.get_by_test_id("compose-buttons").click()
+    page.fill("#compose-body", "Resolvemos o seu problema?")
+    page.fill("#compose-button1", "Sim")
+    page.fill("#compose-button2", "Não")
+    page.get_by_test_id("dialog-send").click()
+    mine = page.get_by_test_id("bubble-out").last
+    expect(mine).to_contain_text("Resolvemos o seu problema?")
+    expect(mine.get_by_test_id("choices")).to_contain_text("Sim")
+    expect(mine.get_by_test_id("tick-sent")).to_be_visible()
+    buttons = next(b for b in reversed(graph.sent) if b["type"] == "interactive")
+    assert [b["reply"]["title"] for b in buttons["interactive"]["action"]["buttons"]] == [
+        "Sim",
+        "Não",
+    ]
+
+    page.get_by_test_id("composer-more").click()
+    page.get_by_test_id("compose-list").click()
+    page.fill("#compose-body", "Escolha um assunto")
+    page.fill("#compose-button", "Assuntos")
+    page.fill("#compose-rows", "\n".join(f"Opção {n} - detalhe {n}" for n in range(11)))
+    page.get_by_test_id("dialog-send").click()
+    expect(page.get_by_role("dialog")).to_contain_text("10")  # Meta allows 10 rows: refused
+    page.fill("#compose-rows", "Financeiro - boletos\nSuporte\nVendas")
+    page.get_by_test_id("dialog-send").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.get_by_test_id("bubble-out").last.get_by_test_id("choices")).to_contain_text(
+        "Financeiro"
+    )
+    listed = next(b for b in reversed(graph.sent) if b["type"] == "interactive")
+    rows = listed["interactive"]["action"]["sections"][0]["rows"]
+    assert rows[0] == {"id": "option-1", "title": "Financeiro", "description": "boletos"}
+
+    page.get_by_test_id("composer-more").click()
+    page.get_by_test_id("compose-location").click()
+    page.fill("#compose-latitude", "-23.5614")
+    page.fill("#compose-longitude", "-46.6559")
+    page.fill("#compose-name", "Loja Paulista")
+    page.get_by_test_id("dialog-send").click()
+    expect(page.get_by_test_id("bubble-out").last).to_contain_text("Loja Paulista")
+    place = next(b for b in reversed(graph.sent) if b["type"] == "location")
+    assert place["location"]["latitude"] == -23.5614
+    expect(page.get_by_test_id("bubble-out").last).to_be_in_viewport()  # scrolled to it
+    screenshot(page, "conversation-structured-en")
+
+
+# A microphone that plays a tone: headless Chromium has no audio device.
+FAKE_MICROPHONE = """
+navigator.mediaDevices.getUserMedia = async () => {
+  const context = new AudioContext();
+  const tone = context.createOscillator();
+  const sink = context.createMediaStreamDestination();
+  tone.connect(sink);
+  tone.start();
+  return sink.stream;
+};
+"""
+
+
+def test_agent_records_and_sends_a_voice_note(server, graph, number, new_page):
+    page = new_page()
+    page.add_init_script(FAKE_MICROPHONE)
+    _open_ana(page)
+    uploads = len(graph.uploads)
+    page.get_by_test_id("record").click()
+    expect(page.get_by_test_id("recording")).to_be_visible()
+    page.wait_for_timeout(1200)
+    page.get_by_test_id("voice-send").click()
+    mine = page.get_by_test_id("bubble-out").last
+    expect(mine.locator("audio")).to_have_count(1)
+    expect(mine.get_by_test_id("tick-sent")).to_be_visible()
+    upload = graph.uploads[uploads]
+    assert upload["mime_type"] == "audio/ogg"  # re-encoded from the browser's WebM
+    voice = next(b for b in reversed(graph.sent) if b["type"] == "audio")
+    assert voice["audio"] == {"id": upload["id"], "voice": True}

@@ -55,7 +55,8 @@ async def test_page_draws_each_kind_with_its_details(whatsapp):
     assert first["reactions"] == ["❤️"] and first["can_react"] and first["can_reply"]
     assert image["media_url"].startswith("/media/") and image["text"] == "the label"
     assert place["map_url"].startswith("https://www.openstreetmap.org/?mlat=-23.56")
-    assert "Loja" in place["text"] and place["text"].startswith("📍 Localização")
+    assert place["text"] == "Loja"
+    assert thread.preview("location", {"name": "Loja"}, "pt-BR") == "📍 Localização Loja"
     assert reply["has_quote"] and reply["quote"] == "Oi"
     assert len(by_text) == 4 and all(b["day"] for b in bubbles)
 

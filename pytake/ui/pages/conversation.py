@@ -26,6 +26,7 @@ from pytake.ui.layout import shell
 from pytake.ui.session import SessionState, in_transaction, t, translated
 
 UPLOAD_ID = "composer-upload"
+VOICE_UPLOAD_ID = "voice-upload"  # filled by assets/pytake.js when a recording stops
 TYPING_EVERY_SECONDS = 20  # WhatsApp shows "typing…" for up to 25 s
 REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
 CHUNK = 1024 * 1024
@@ -58,7 +59,10 @@ class ConversationState(GuardedState):
     reply_preview: str = ""
     problem: str = ""
     sending: bool = False
+    recording: bool = False
+    dialog: str = ""  # the structured message being composed: location, contact, buttons, list
     _draft_key: str = ""
+    _dialog_key: str = ""
     _typing_at: float = 0.0
 
     async def _language(self) -> str:
@@ -144,7 +148,7 @@ class ConversationState(GuardedState):
     def cancel_reply(self):
         self.reply_to, self.reply_preview = 0, ""
 
-    async def _submit(self, kind: str, content: dict, file=None) -> bool:
+    async def _submit(self, kind: str, content: dict, file=None, key: str = "") -> bool:
         try:
             accepted = await in_transaction(
                 outbound.send,
@@ -152,14 +156,16 @@ class ConversationState(GuardedState):
                 self.conversation_id,
                 kind,
                 content,
-                client_key=self._key(),
+                client_key=key or self._key(),
                 reply_to=self.reply_to or None,
                 file=file,
             )
         except AccessError as refusal:
             self.problem = await translated(self, refusal)
             return False
-        self.problem, self._draft_key = "", ""
+        self.problem = ""
+        if not key:
+            self._draft_key = ""
         self.reply_to, self.reply_preview = 0, ""
         if accepted.outbox_id is not None:
             await runner.enqueue("outbox", [accepted.outbox_id])
@@ -182,8 +188,31 @@ class ConversationState(GuardedState):
     async def react(self, message_id: int, emoji: str):
         if emoji not in REACTIONS and emoji != "":
             return
-        self._draft_key = ""  # a reaction is its own message, not the draft
-        await self._submit("reaction", {"emoji": emoji, "target": message_id})
+        # A reaction is its own message: one key per emoji on that message.
+        key = (
+            f"react-{message_id}-{REACTIONS.index(emoji) if emoji else 'x'}-{secrets.token_hex(4)}"
+        )
+        await self._submit("reaction", {"emoji": emoji, "target": message_id}, key=key)
+
+    @rx.event
+    def open_dialog(self, name: str):
+        if name in DIALOGS:
+            self.dialog, self.problem = name, ""
+            self._dialog_key = secrets.token_urlsafe(16)  # one message per opened dialog
+
+    @rx.event
+    def close_dialog(self, _open: bool = False):
+        self.dialog, self._dialog_key = "", ""
+
+    @rx.event
+    async def send_structured(self, form: dict):
+        """The dialog's form, as the message type it composes (checked by the service)."""
+        build = DIALOGS.get(self.dialog)
+        if build is None or not self._dialog_key or not isinstance(form, dict):
+            return
+        kind, content = build({k: str(v).strip() for k, v in form.items() if v is not None})
+        if await self._submit(kind, content, key=self._dialog_key):
+            self.dialog, self._dialog_key = "", ""
 
     @rx.event
     async def retry(self, message_id: int):
@@ -198,6 +227,32 @@ class ConversationState(GuardedState):
     @rx.event
     async def attach(self, files: list[rx.UploadFile]):
         """A file from the composer; the draft's text goes with it as the caption."""
+        await self._attach(files, voice=False)
+
+    @rx.event
+    async def attach_voice(self, files: list[rx.UploadFile]):
+        """A recording from the microphone, sent as a voice note."""
+        self.recording = False
+        await self._attach(files, voice=True)
+
+    @rx.event
+    def start_recording(self):
+        return rx.call_script(
+            "window.pytakeVoice.start()", callback=ConversationState.recording_started
+        )
+
+    @rx.event
+    async def recording_started(self, started: bool):
+        self.recording = started is True
+        if not self.recording:
+            self.problem = await translated(self, "thread.microphone_refused")
+
+    @rx.event
+    def stop_recording(self, send: bool):
+        self.recording = False
+        return rx.call_script(f"window.pytakeVoice.stop({'true' if send is True else 'false'})")
+
+    async def _attach(self, files: list[rx.UploadFile], *, voice: bool) -> None:
         if not files or not self.conversation_id:
             return
         upload = files[0]
@@ -206,17 +261,18 @@ class ConversationState(GuardedState):
         if staged is None:
             self.problem = await translated(self, "send.file_too_large", limit_mb=100)
             return
-        kind = _kind_of(mime)
-        content: dict = {}
+        kind = "audio" if voice else _kind_of(mime)
+        content: dict = {"voice": True} if voice else {}
         caption = self.draft.strip()
         if caption and kind in ("image", "video", "document"):
             content["caption"] = caption
         if kind == "document":
             content["filename"] = Path(upload.name or "file").name
         file = outbound.StagedFile(staged, upload.content_type or mime, upload.name or "file")
+        key = secrets.token_urlsafe(16)  # each file is its own message
         try:
-            if await self._submit(kind, content, file) and "caption" in content:
-                self.draft = ""
+            if await self._submit(kind, content, file, key=key) and "caption" in content:
+                self.draft, self._draft_key = "", ""
         finally:
             await asyncio.to_thread(staged.unlink, True)  # moved away if it was accepted
 
@@ -247,6 +303,48 @@ async def _stage(upload: rx.UploadFile) -> Path | None:
         await asyncio.to_thread(path.unlink, True)
         return None
     return path
+
+
+def _location(form: dict) -> tuple[str, dict]:
+    content = {"latitude": form.get("latitude", ""), "longitude": form.get("longitude", "")}
+    content.update({k: form[k] for k in ("name", "address") if form.get(k)})
+    return "location", content
+
+
+def _contact(form: dict) -> tuple[str, dict]:
+    card: dict = {"name": {"formatted_name": form.get("name", "")}}
+    if form.get("phone"):
+        card["phones"] = [{"phone": form["phone"], "type": "CELL"}]
+    if form.get("email"):
+        card["emails"] = [{"email": form["email"], "type": "WORK"}]
+    return "contacts", {"cards": [card]}
+
+
+def _buttons(form: dict) -> tuple[str, dict]:
+    titles = [form.get(f"button{n}", "") for n in (1, 2, 3)]
+    return "interactive", {
+        "kind": "button",
+        "body": form.get("body", ""),
+        "footer": form.get("footer", ""),
+        "buttons": [{"id": title, "title": title} for title in titles if title],
+    }
+
+
+def _list(form: dict) -> tuple[str, dict]:
+    rows = []
+    for n, line in enumerate(form.get("rows", "").splitlines(), start=1):
+        title, _, description = (part.strip() for part in line.partition(" - "))
+        if title:
+            rows.append({"id": f"option-{n}", "title": title, "description": description})
+    return "interactive", {
+        "kind": "list",
+        "body": form.get("body", ""),
+        "button": form.get("button", ""),
+        "sections": [{"rows": rows}],
+    }
+
+
+DIALOGS = {"location": _location, "contact": _contact, "buttons": _buttons, "list": _list}
 
 
 def _with_days(messages: list[dict]) -> list[dict]:
@@ -390,6 +488,18 @@ def _content(m: rx.Var) -> rx.Component:
             rx.fragment(),
         ),
         rx.cond(kind != "unsupported", text),
+        rx.cond(
+            m["choices"].to(list).length() > 0,
+            rx.flex(
+                rx.foreach(
+                    m["choices"].to(list[str]),
+                    lambda title: rx.badge(title, variant="outline", radius="full", size="2"),
+                ),
+                wrap="wrap",
+                gap="4px",
+                data_testid="choices",
+            ),
+        ),
         spacing="1",
         align="start",
     )
@@ -580,6 +690,165 @@ def _header() -> rx.Component:
     )
 
 
+def _more_menu() -> rx.Component:
+    items = [
+        ("location", "map-pin", "thread.send_location"),
+        ("contact", "contact", "thread.send_contact"),
+        ("buttons", "square-mouse-pointer", "thread.send_buttons"),
+        ("list", "list", "thread.send_list"),
+    ]
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.icon("plus", size=18),
+                variant="ghost",
+                color_scheme="gray",
+                type="button",
+                aria_label="more",
+                data_testid="composer-more",
+            )
+        ),
+        rx.menu.content(
+            *[
+                rx.menu.item(
+                    rx.hstack(rx.icon(icon, size=16), rx.text(t(label)), align="center"),
+                    on_click=ConversationState.open_dialog(name),
+                    data_testid=f"compose-{name}",
+                )
+                for name, icon, label in items
+            ]
+        ),
+    )
+
+
+def _input(label: str, name: str, **props) -> rx.Component:
+    return rx.vstack(
+        rx.text(t(label), as_="label", size="2", weight="medium", html_for=f"compose-{name}"),
+        rx.input(name=name, id=f"compose-{name}", width="100%", **props),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _dialog_fields(name: str) -> list[rx.Component]:
+    if name == "location":
+        return [
+            rx.hstack(
+                _input("thread.latitude", "latitude", required=True, placeholder="-23.5614"),
+                _input("thread.longitude", "longitude", required=True, placeholder="-46.6559"),
+                width="100%",
+            ),
+            _input("thread.place_name", "name", max_length=200),
+            _input("thread.address", "address", max_length=500),
+        ]
+    if name == "contact":
+        return [
+            _input("thread.contact_name", "name", required=True, max_length=200),
+            _input("thread.contact_phone", "phone", max_length=40, placeholder="+55 11 91234-5678"),
+            _input("thread.contact_email", "email", type="email", max_length=200),
+        ]
+    if name == "buttons":
+        return [
+            _input("thread.body", "body", required=True, max_length=1024),
+            *[
+                _input("thread.button_title", f"button{n}", max_length=20, required=n == 1)
+                for n in (1, 2, 3)
+            ],
+            _input("thread.footer", "footer", max_length=60),
+        ]
+    return [
+        _input("thread.body", "body", required=True, max_length=4096),
+        _input("thread.list_button", "button", required=True, max_length=20),
+        rx.vstack(
+            rx.text(
+                t("thread.list_rows"),
+                as_="label",
+                size="2",
+                weight="medium",
+                html_for="compose-rows",
+            ),
+            rx.text_area(name="rows", id="compose-rows", required=True, rows="6", width="100%"),
+            rx.text(t("thread.list_rows_hint"), size="1", color=rx.color("gray", 10)),
+            spacing="1",
+            width="100%",
+        ),
+    ]
+
+
+def _dialogs() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(
+                rx.match(
+                    ConversationState.dialog,
+                    ("location", t("thread.send_location")),
+                    ("contact", t("thread.send_contact")),
+                    ("buttons", t("thread.send_buttons")),
+                    t("thread.send_list"),
+                )
+            ),
+            rx.cond(
+                ConversationState.problem != "",
+                rx.callout(
+                    ConversationState.problem,
+                    icon="triangle-alert",
+                    color_scheme="red",
+                    size="1",
+                    margin_bottom="12px",
+                ),
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.match(
+                        ConversationState.dialog,
+                        *[
+                            (name, rx.vstack(*_dialog_fields(name), width="100%"))
+                            for name in ("location", "contact", "buttons")
+                        ],
+                        rx.vstack(*_dialog_fields("list"), width="100%"),
+                    ),
+                    rx.hstack(
+                        rx.dialog.close(
+                            rx.button(
+                                t("thread.cancel"),
+                                variant="soft",
+                                color_scheme="gray",
+                                type="button",
+                            )
+                        ),
+                        rx.button(t("thread.send"), type="submit", data_testid="dialog-send"),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                ),
+                on_submit=ConversationState.send_structured,
+                reset_on_submit=False,
+            ),
+            max_width="480px",
+        ),
+        open=ConversationState.dialog != "",
+        on_open_change=ConversationState.close_dialog,
+    )
+
+
+def _attach_button() -> rx.Component:
+    return rx.upload.root(
+        rx.icon_button(
+            rx.icon("paperclip", size=18),
+            variant="ghost",
+            color_scheme="gray",
+            type="button",
+            aria_label="attach",
+        ),
+        id=UPLOAD_ID,
+        max_files=1,
+        multiple=False,
+        no_drag=True,
+        on_drop=ConversationState.attach(rx.upload_files(upload_id=UPLOAD_ID)),
+    )
+
+
 def _composer() -> rx.Component:
     open_window = ConversationState.info["window_open"].to(bool)
     return rx.vstack(
@@ -618,19 +887,51 @@ def _composer() -> rx.Component:
             open_window,
             rx.form(
                 rx.hstack(
+                    rx.hstack(
+                        _more_menu(), _attach_button(), spacing="1", align="center", height="44px"
+                    ),
                     rx.upload.root(
-                        rx.icon_button(
-                            rx.icon("paperclip", size=18),
-                            variant="ghost",
-                            color_scheme="gray",
-                            type="button",
-                            aria_label="attach",
-                        ),
-                        id=UPLOAD_ID,
+                        rx.box(),
+                        id=VOICE_UPLOAD_ID,
                         max_files=1,
                         multiple=False,
+                        no_click=True,
                         no_drag=True,
-                        on_drop=ConversationState.attach(rx.upload_files(upload_id=UPLOAD_ID)),
+                        on_drop=ConversationState.attach_voice(
+                            rx.upload_files(upload_id=VOICE_UPLOAD_ID)
+                        ),
+                        display="none",
+                    ),
+                    rx.cond(
+                        ConversationState.recording,
+                        rx.hstack(
+                            rx.box(
+                                width="10px",
+                                height="10px",
+                                border_radius="50%",
+                                background=rx.color("red", 9),
+                            ),
+                            rx.text(t("thread.recording"), size="2"),
+                            rx.spacer(),
+                            rx.button(
+                                t("thread.cancel"),
+                                variant="soft",
+                                color_scheme="gray",
+                                type="button",
+                                on_click=ConversationState.stop_recording(False),
+                            ),
+                            rx.button(
+                                rx.icon("send-horizontal", size=16),
+                                t("thread.send_voice"),
+                                type="button",
+                                on_click=ConversationState.stop_recording(True),
+                                data_testid="voice-send",
+                            ),
+                            align="center",
+                            flex="1",
+                            min_height="44px",
+                            data_testid="recording",
+                        ),
                     ),
                     rx.text_area(
                         value=ConversationState.draft,
@@ -645,15 +946,31 @@ def _composer() -> rx.Component:
                         max_length=4096,
                         flex="1",
                         size="3",
+                        display=rx.cond(ConversationState.recording, "none", "flex"),
                         data_testid="composer",
                     ),
-                    rx.icon_button(
-                        rx.icon("send-horizontal", size=18),
-                        type="submit",
-                        size="3",
-                        loading=ConversationState.sending,
-                        data_testid="send",
-                        aria_label="send",
+                    rx.cond(
+                        (ConversationState.draft == "") & ~ConversationState.recording,
+                        rx.icon_button(
+                            rx.icon("mic", size=18),
+                            type="button",
+                            size="3",
+                            variant="soft",
+                            on_click=ConversationState.start_recording,
+                            aria_label="record a voice note",
+                            data_testid="record",
+                        ),
+                    ),
+                    rx.cond(
+                        ConversationState.draft != "",
+                        rx.icon_button(
+                            rx.icon("send-horizontal", size=18),
+                            type="submit",
+                            size="3",
+                            loading=ConversationState.sending,
+                            data_testid="send",
+                            aria_label="send",
+                        ),
                     ),
                     align="end",
                     width="100%",
@@ -672,6 +989,7 @@ def _composer() -> rx.Component:
                 data_testid="composer-closed",
             ),
         ),
+        _dialogs(),
         width="100%",
         spacing="2",
         padding_top="12px",
