@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 import redis
 
 from pytake import db, redisio
+from pytake.aio import stop_if_cancelled
 from pytake.jobs import media, outbox, webhooks
 from pytake.jobs.rows import RowQueue
 from pytake.models import utcnow
@@ -141,15 +142,6 @@ async def handle(job: Job, row_id: int) -> None:
     await announce(effects)
 
 
-def _stop_if_cancelled() -> None:
-    """Python 3.11's asyncio.timeout (used inside redis-py) can turn a cancellation that
-    arrives as its own deadline expires into TimeoutError; our loops catch errors, so they
-    check for a pending cancellation themselves or shutdown would wait forever."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
 # Embedded ---------------------------------------------------------------------------------------
 
 
@@ -170,7 +162,7 @@ async def run_local(job: Job) -> None:
 
     try:
         while True:
-            _stop_if_cancelled()
+            stop_if_cancelled()
             wakeup.clear()
             now = utcnow()
             try:
@@ -219,7 +211,7 @@ async def _ensure_group(client, job: Job) -> None:
 
 async def _consume(client, job: Job, consumer: str) -> None:
     while True:
-        _stop_if_cancelled()  # a job's Redis call may have swallowed it (see below)
+        stop_if_cancelled()  # a job's Redis call may have swallowed it (see below)
         try:
             entries = await client.xreadgroup(
                 GROUP, consumer, {job.stream: ">"}, count=1, block=2000
@@ -308,7 +300,7 @@ def _lease_due(job: Job, now: dt.datetime) -> list[int]:
 async def _every(seconds: float, action: Callable[[], Awaitable[object]], what: str) -> None:
     """Run ``action`` forever, ``seconds`` apart, and never let an error end the loop."""
     while True:
-        _stop_if_cancelled()
+        stop_if_cancelled()
         pause = seconds
         try:
             await action()
@@ -335,7 +327,7 @@ async def run_redis(job: Job) -> None:
     client = redisio.client()
     consumer = consumer_name()
     while True:
-        _stop_if_cancelled()
+        stop_if_cancelled()
         try:
             await _ensure_group(client, job)
             break

@@ -8,15 +8,19 @@ rule like any event that tab sends: nothing is pushed that the agent could not l
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 from collections.abc import Callable
 
+import redis
 from reflex_base.event import Event
 
+from pytake.aio import stop_if_cancelled
 from pytake.realtime import signals
 
 log = logging.getLogger("pytake.realtime")
+RESUBSCRIBE_SECONDS = 1.0
 
 _viewers: dict[int, set[str]] = collections.defaultdict(set)
 _watching: dict[str, int] = {}
@@ -41,7 +45,21 @@ def viewers(conversation_id: int) -> set[str]:
 
 
 async def relay(app, handler_name: str, connected: Callable[[str], bool]) -> None:
-    """Forever: each change becomes ``handler_name(conversation_id)`` for the tabs showing it."""
+    """Forever: each change becomes ``handler_name(conversation_id)`` for the tabs showing it.
+
+    If Redis drops the subscription, it is made again; changes published meanwhile show on
+    the tabs' next change or load.
+    """
+    while True:
+        stop_if_cancelled()
+        try:
+            await _relay(app, handler_name, connected)
+        except (redis.RedisError, OSError) as exc:
+            log.warning("live updates interrupted (%s); subscribing again", exc)
+            await asyncio.sleep(RESUBSCRIBE_SECONDS)
+
+
+async def _relay(app, handler_name: str, connected: Callable[[str], bool]) -> None:
     async for change in signals.subscribe():
         for token in viewers(change.conversation_id):
             if not connected(token):

@@ -20,6 +20,7 @@ from pytake import redisio
 
 log = logging.getLogger("pytake.realtime")
 CHANNEL = "pytake:conversation-changed"
+IDLE = 5.0  # seconds a listener waits for a message before asking again
 
 _local: set[asyncio.Queue] = set()
 
@@ -62,7 +63,11 @@ async def subscribe() -> AsyncIterator[ConversationChanged]:
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(CHANNEL)
     try:
-        async for message in pubsub.listen():
+        while True:
+            # A bounded wait: an idle channel must not hit the client's socket timeout.
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=IDLE)
+            if message is None:
+                continue
             with contextlib.suppress(ValueError, TypeError):
                 for org, conversation in json.loads(message["data"]):
                     yield ConversationChanged(int(org), int(conversation))

@@ -12,6 +12,7 @@ from pytake import db
 from pytake.auth.errors import AccessError
 from pytake.i18n import LANGUAGES, catalog, normalize_language, translate
 from pytake.models import Role
+from pytake.realtime import push
 from pytake.services import accounts
 from pytake.ui.guard import GuardedState, access, identity_from_headers
 
@@ -94,6 +95,7 @@ class SessionState(GuardedState):
     async def load_identity(self):
         """Guarded: runs first on every protected page; the guard redirects strangers."""
         identity = self._identity()
+        push.unwatch(self.router.session.client_token)  # the conversation page watches again
         self.user_name = identity.name
         self.user_email = identity.email
         self.user_role = identity.role.value

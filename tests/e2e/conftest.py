@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+import redis as redis_lib
 import uvicorn
 from playwright.sync_api import expect
 
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("PYTAKE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = ROOT / "test-artifacts"
+E2E_REDIS_URL = os.environ.get("PYTEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/14")
 START_TIMEOUT = 300  # the first start installs the frontend packages and builds the app
 # Two cores run the server, its workers, the tests and Chromium: allow for a slow first event.
 expect.set_options(timeout=15_000)
@@ -135,7 +137,11 @@ def server(tmp_path_factory, graph) -> Iterator[Server]:
             "PYTAKE_GRAPH_API_URL": graph.base_url,
         }
         if env.get("PYTAKE_REDIS_URL"):
-            env["PYTAKE_WORKERS"] = "2"  # production mode: several workers share Redis
+            # Production mode: several workers share a Redis database of their own, so the
+            # integration tests' streams and rate-limit windows cannot reach this server.
+            env["PYTAKE_REDIS_URL"] = E2E_REDIS_URL
+            redis_lib.Redis.from_url(E2E_REDIS_URL).flushdb()
+            env["PYTAKE_WORKERS"] = "2"
         env.pop("PYTAKE_PASSWORD", None)
         log_path = tmp / "server.log"
         with log_path.open("w") as log:
