@@ -68,3 +68,12 @@ window.pytakeVoice = {
     recorder.stop();
   },
 };
+
+// After the agent's own send (or opening a conversation) the thread shows its end, even if
+// the agent had scrolled up; new customer messages follow only when already at the end.
+window.pytakeScrollThread = function () {
+  setTimeout(function () {
+    const thread = document.querySelector('[data-testid="thread"]');
+    if (thread) thread.scrollTop = thread.scrollHeight;
+  }, 60);
+};

@@ -71,7 +71,10 @@ async def live_updates():
     """Changes to a conversation reach the tabs of this worker that show it."""
     await push.relay(
         app,
-        format_event_handler(ConversationState.on_changed),
+        {
+            push.CONVERSATION: format_event_handler(ConversationState.on_changed),
+            push.INBOX: format_event_handler(InboxState.on_changed),
+        },
         lambda token: token in app.event_namespace.token_to_sid,
     )
 

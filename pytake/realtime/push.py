@@ -1,9 +1,10 @@
 """Pushing 'this conversation changed' into the browsers of this worker that show it.
 
-Each web worker keeps its own map of the conversations its connected tabs have open, and
-listens to the change signals (Redis pub/sub reaches every worker). For each change it
-enqueues the tab's own refresh event, which reloads through the guard and the visibility
-rule like any event that tab sends: nothing is pushed that the agent could not load.
+Each web worker keeps its own map of what its connected tabs show (a topic: one
+conversation, or an organization's inbox list) and listens to the change signals (Redis
+pub/sub reaches every worker). For each change it enqueues the tab's own refresh event, which
+reloads through the guard and the visibility rule like any event that tab sends: nothing is
+pushed that the agent could not load.
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ from pytake.realtime import signals
 log = logging.getLogger("pytake.realtime")
 RESUBSCRIBE_SECONDS = 1.0
 
-_viewers: dict[int, set[str]] = collections.defaultdict(set)
-_watching: dict[str, int] = {}
+CONVERSATION, INBOX = "conversation", "inbox"
+Topic = tuple[str, int]  # (CONVERSATION, conversation id) or (INBOX, organization id)
+
+_viewers: dict[Topic, set[str]] = collections.defaultdict(set)
+_watching: dict[str, Topic] = {}
 
 
-def watch(token: str, conversation_id: int) -> None:
+def watch(token: str, topic: Topic) -> None:
+    """A tab shows one page, so it watches one topic at a time."""
     unwatch(token)
-    _viewers[conversation_id].add(token)
-    _watching[token] = conversation_id
+    _viewers[topic].add(token)
+    _watching[token] = topic
 
 
 def unwatch(token: str) -> None:
@@ -40,12 +45,13 @@ def unwatch(token: str) -> None:
             del _viewers[previous]
 
 
-def viewers(conversation_id: int) -> set[str]:
-    return set(_viewers.get(conversation_id, ()))
+def viewers(topic: Topic) -> set[str]:
+    return set(_viewers.get(topic, ()))
 
 
-async def relay(app, handler_name: str, connected: Callable[[str], bool]) -> None:
-    """Forever: each change becomes ``handler_name(conversation_id)`` for the tabs showing it.
+async def relay(app, handlers: dict[str, str], connected: Callable[[str], bool]) -> None:
+    """Forever: each change becomes ``handlers[topic kind](conversation_id)`` in the tabs
+    watching the conversation or its organization's inbox.
 
     If Redis drops the subscription, it is made again; changes published meanwhile show on
     the tabs' next change or load.
@@ -53,20 +59,22 @@ async def relay(app, handler_name: str, connected: Callable[[str], bool]) -> Non
     while True:
         stop_if_cancelled()
         try:
-            await _relay(app, handler_name, connected)
+            await _relay(app, handlers, connected)
         except (redis.RedisError, OSError) as exc:
             log.warning("live updates interrupted (%s); subscribing again", exc)
             await asyncio.sleep(RESUBSCRIBE_SECONDS)
 
 
-async def _relay(app, handler_name: str, connected: Callable[[str], bool]) -> None:
+async def _relay(app, handlers: dict[str, str], connected: Callable[[str], bool]) -> None:
     async for change in signals.subscribe():
-        for token in viewers(change.conversation_id):
-            if not connected(token):
-                unwatch(token)  # the tab closed or moved to another worker
-                continue
-            event = Event(name=handler_name, payload={"conversation_id": change.conversation_id})
-            try:
-                await app.event_processor.enqueue(token, event)
-            except Exception:  # one tab's trouble must not stop the others' updates
-                log.exception("could not push to a tab")
+        payload = {"conversation_id": change.conversation_id}
+        for topic in ((CONVERSATION, change.conversation_id), (INBOX, change.organization_id)):
+            for token in viewers(topic):
+                if not connected(token):
+                    unwatch(token)  # the tab closed or moved to another worker
+                    continue
+                event = Event(name=handlers[topic[0]], payload=payload)
+                try:
+                    await app.event_processor.enqueue(token, event)
+                except Exception:  # one tab's trouble must not stop the others' updates
+                    log.exception("could not push to a tab")

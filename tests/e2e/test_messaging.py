@@ -125,7 +125,7 @@ def test_conversation_in_portuguese_and_a_strangers_id(server, graph, number, ne
     try:
         page.get_by_test_id("conversation-row").filter(has_text="Ana Souza").click()
         expect(page.get_by_test_id("contact-name")).to_have_text("Ana Souza")
-        expect(page.get_by_test_id("window-open")).to_have_text("Janela aberta")
+        expect(page.get_by_test_id("window-open")).to_contain_text("Fecha em")
         expect(page.get_by_test_id("send-error").first).to_contain_text("não conseguiu entregar")
         screenshot(page, "conversation-pt-BR")
         # An id that is not this agent's (here: none at all) is refused like a missing one.
@@ -266,3 +266,32 @@ def test_agent_records_and_sends_a_voice_note(server, graph, number, new_page):
     assert upload["mime_type"] == "audio/ogg"  # re-encoded from the browser's WebM
     voice = next(b for b in reversed(graph.sent) if b["type"] == "audio")
     assert voice["audio"] == {"id": upload["id"], "voice": True}
+
+
+def test_inbox_list_updates_live_with_preview_and_unread_count(server, graph, number, new_page):
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])  # lands on the inbox
+    _post(
+        server,
+        p.messages_value(
+            PNID,
+            DISPLAY,
+            [p.image(graph.add_media(_png(), "image/png"), sender="5521999990000")],
+            [p.profile("5521999990000", "Bruno Lima")],
+        ),
+    )
+    row = page.get_by_test_id("conversation-row").first  # newest activity first
+    expect(row).to_contain_text("Bruno Lima")
+    expect(row.get_by_test_id("row-preview")).to_have_text("📷 Photo")
+    expect(row.get_by_test_id("unread")).to_have_text("1")
+    expect(row.get_by_test_id("window-open")).to_contain_text("Closes in")
+    message = p.text("Alguém aí?", sender="5521999990000")
+    profile = [p.profile("5521999990000", "Bruno Lima")]
+    _post(server, p.messages_value(PNID, DISPLAY, [message], profile))
+    expect(row.get_by_test_id("row-preview")).to_have_text("Alguém aí?")
+    expect(row.get_by_test_id("unread")).to_have_text("2")
+    screenshot(page, "inbox-live-en")
+    row.click()
+    expect(page.get_by_test_id("bubble-in").last).to_contain_text("Alguém aí?")
+    page.get_by_test_id("nav-inbox").click()
+    expect(page.get_by_test_id("conversation-row").first.get_by_test_id("unread")).to_have_count(0)

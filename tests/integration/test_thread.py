@@ -121,3 +121,37 @@ async def test_media_route_serves_files_only_to_those_who_may_see_them(whatsapp)
     with db.session() as s:
         message = s.exec(select(Message).where(Message.external_id == "wamid.B")).one()
         assert message.conversation_id == conversation
+
+
+async def test_inbox_rows_carry_the_last_message_in_one_query(whatsapp):
+    import sqlalchemy as sa
+
+    from pytake.services import directory
+
+    await whatsapp.send(p.text("first", sender=ANA, wamid="wamid.1"))
+    media_id = whatsapp.sim.add_media(b"\xff\xd8\xff", "image/jpeg")
+    await whatsapp.send(
+        p.image(media_id, sender="5511987654321", wamid="wamid.2"),
+        p.reaction("wamid.1", "👍", sender=ANA, wamid="wamid.3"),
+        contacts=[p.profile("5511987654321", "Bia"), p.profile(ANA, "Ana")],
+    )
+    await whatsapp.drain()
+    owner = _identity("o@acme.test")
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    engine = db.get_engine()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        with db.session() as s:
+            rows = directory.conversations(s, owner, language="en")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1  # no query per row
+    by_name = {row["contact"]: row for row in rows}
+    assert by_name["Bia"]["preview"] == "📷 Photo" and by_name["Bia"]["number"] == "+5511987654321"
+    assert by_name["Ana"]["preview"] == "first"  # a reaction is not a last message
+    assert by_name["Ana"]["unread"] == 1 and by_name["Ana"]["window_open"]

@@ -23,8 +23,10 @@ from pytake.services import outbound, thread
 from pytake.settings import get_settings
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import shell
+from pytake.ui.pages.workspace import window_badge
 from pytake.ui.session import SessionState, in_transaction, t, translated
 
+SCROLL_TO_END = "window.pytakeScrollThread()"  # assets/pytake.js
 UPLOAD_ID = "composer-upload"
 VOICE_UPLOAD_ID = "voice-upload"  # filled by assets/pytake.js when a recording stops
 TYPING_EVERY_SECONDS = 20  # WhatsApp shows "typing…" for up to 25 s
@@ -86,11 +88,12 @@ class ConversationState(GuardedState):
         except AccessError as refusal:
             self.problem = await translated(self, refusal)
             return
-        push.watch(self.router.session.client_token, self.conversation_id)
+        push.watch(self.router.session.client_token, (push.CONVERSATION, self.conversation_id))
         await self._reload()
         receipt = await in_transaction(outbound.read_receipt, identity, self.conversation_id)
         if receipt is not None:
             _later(outbox.mark_read(*receipt))
+        return rx.call_script(SCROLL_TO_END)
 
     async def _reload(self) -> None:
         identity, language = self._identity(), await self._language()
@@ -181,6 +184,7 @@ class ConversationState(GuardedState):
         try:
             if await self._submit("text", {"body": text}):
                 self.draft = ""
+                return rx.call_script(SCROLL_TO_END)
         finally:
             self.sending = False
 
@@ -188,10 +192,8 @@ class ConversationState(GuardedState):
     async def react(self, message_id: int, emoji: str):
         if emoji not in REACTIONS and emoji != "":
             return
-        # A reaction is its own message: one key per emoji on that message.
-        key = (
-            f"react-{message_id}-{REACTIONS.index(emoji) if emoji else 'x'}-{secrets.token_hex(4)}"
-        )
+        # A reaction is its own message, not the draft.
+        key = secrets.token_urlsafe(16)
         await self._submit("reaction", {"emoji": emoji, "target": message_id}, key=key)
 
     @rx.event
@@ -213,6 +215,7 @@ class ConversationState(GuardedState):
         kind, content = build({k: str(v).strip() for k, v in form.items() if v is not None})
         if await self._submit(kind, content, key=self._dialog_key):
             self.dialog, self._dialog_key = "", ""
+            return rx.call_script(SCROLL_TO_END)
 
     @rx.event
     async def retry(self, message_id: int):
@@ -227,13 +230,13 @@ class ConversationState(GuardedState):
     @rx.event
     async def attach(self, files: list[rx.UploadFile]):
         """A file from the composer; the draft's text goes with it as the caption."""
-        await self._attach(files, voice=False)
+        return await self._attach(files, voice=False)
 
     @rx.event
     async def attach_voice(self, files: list[rx.UploadFile]):
         """A recording from the microphone, sent as a voice note."""
         self.recording = False
-        await self._attach(files, voice=True)
+        return await self._attach(files, voice=True)
 
     @rx.event
     def start_recording(self):
@@ -252,7 +255,7 @@ class ConversationState(GuardedState):
         self.recording = False
         return rx.call_script(f"window.pytakeVoice.stop({'true' if send is True else 'false'})")
 
-    async def _attach(self, files: list[rx.UploadFile], *, voice: bool) -> None:
+    async def _attach(self, files: list[rx.UploadFile], *, voice: bool):
         if not files or not self.conversation_id:
             return
         upload = files[0]
@@ -271,8 +274,11 @@ class ConversationState(GuardedState):
         file = outbound.StagedFile(staged, upload.content_type or mime, upload.name or "file")
         key = secrets.token_urlsafe(16)  # each file is its own message
         try:
-            if await self._submit(kind, content, file, key=key) and "caption" in content:
+            if not await self._submit(kind, content, file, key=key):
+                return None
+            if "caption" in content:
                 self.draft, self._draft_key = "", ""
+            return rx.call_script(SCROLL_TO_END)
         finally:
             await asyncio.to_thread(staged.unlink, True)  # moved away if it was accepted
 
@@ -667,21 +673,7 @@ def _header() -> rx.Component:
             spacing="0",
         ),
         rx.spacer(),
-        rx.cond(
-            info["window_open"].to(bool),
-            rx.badge(
-                t("inbox.window_open"),
-                color_scheme="green",
-                variant="soft",
-                data_testid="window-open",
-            ),
-            rx.badge(
-                t("inbox.window_closed"),
-                color_scheme="gray",
-                variant="soft",
-                data_testid="window-closed",
-            ),
-        ),
+        window_badge(info["window_expires_at"].to(str), info["window_open"].to(bool)),
         align="center",
         spacing="3",
         width="100%",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from pytake.realtime import push
 from pytake.services import directory
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, empty_state, shell
@@ -32,16 +33,27 @@ class InboxState(GuardedState):
 
     @rx.event
     async def load(self):
+        identity = self._identity()
+        push.watch(self.router.session.client_token, (push.INBOX, identity.organization_id))
+        await self._reload()
+
+    async def _reload(self) -> None:
+        language = (await self.get_state(SessionState)).language
         self.rows = await in_transaction(
-            directory.conversations, self._identity(), status=self.status
+            directory.conversations, self._identity(), status=self.status, language=language
         )
+
+    @rx.event
+    async def on_changed(self, conversation_id: int):
+        """Pushed by the server when a conversation of this organization changed."""
+        await self._reload()
 
     @rx.event
     async def set_status(self, status: str | list[str]):
         if not isinstance(status, str) or status not in STATUSES:
             return
         self.status = status
-        await self.load()
+        await self._reload()
 
 
 def _conversation_row(row: rx.Var) -> rx.Component:
@@ -54,7 +66,35 @@ def _conversation_row(row: rx.Var) -> rx.Component:
     )
 
 
+def window_badge(expires: rx.Var, open_: rx.Var) -> rx.Component:
+    """Open with the time it closes ("closes in 3 hours"), or closed."""
+    return rx.cond(
+        open_,
+        rx.badge(
+            rx.icon("clock", size=12),
+            rx.el.span(
+                t("inbox.window_closes"),
+                " ",
+                rx.moment(expires, from_now=True, locale=SessionState.moment_locale),
+            ),
+            color_scheme="green",
+            variant="soft",
+            gap="4px",
+            data_testid="window-open",
+        ),
+        rx.badge(
+            rx.icon("lock", size=12),
+            t("inbox.window_closed"),
+            color_scheme="gray",
+            variant="soft",
+            gap="4px",
+            data_testid="window-closed",
+        ),
+    )
+
+
 def _conversation_summary(row: rx.Var) -> rx.Component:
+    unread = row["unread"].to(int) > 0
     return rx.hstack(
         rx.avatar(fallback=row["contact"].to(str)[:1], size="3", radius="full"),
         rx.vstack(
@@ -64,17 +104,51 @@ def _conversation_summary(row: rx.Var) -> rx.Component:
                 align="baseline",
                 spacing="2",
             ),
+            rx.hstack(
+                rx.cond(
+                    row["preview_out"].to(bool),
+                    rx.icon("check", size=14, color=rx.color("gray", 10), flex_shrink="0"),
+                ),
+                rx.text(
+                    row["preview"],
+                    size="2",
+                    color=rx.cond(unread, rx.color("gray", 12), rx.color("gray", 11)),
+                    weight=rx.cond(unread, "medium", "regular"),
+                    white_space="nowrap",
+                    overflow="hidden",
+                    text_overflow="ellipsis",
+                    data_testid="row-preview",
+                ),
+                align="center",
+                spacing="1",
+                max_width="100%",
+                overflow="hidden",
+            ),
             rx.text(row["channel"], size="1", color=rx.color("gray", 10)),
-            spacing="0",
+            spacing="1",
+            min_width="0",
+            flex="1",
         ),
-        rx.spacer(),
-        rx.cond(
-            row["window_open"].to(bool),
-            rx.badge(t("inbox.window_open"), color_scheme="green", variant="soft"),
-            rx.badge(t("inbox.window_closed"), color_scheme="gray", variant="soft"),
+        rx.vstack(
+            _when(row["last_activity"].to(str)),
+            rx.hstack(
+                window_badge(row["window_expires_at"].to(str), row["window_open"].to(bool)),
+                rx.cond(
+                    unread,
+                    rx.badge(
+                        row["unread"],
+                        variant="solid",
+                        radius="full",
+                        data_testid="unread",
+                    ),
+                ),
+                spacing="2",
+                align="center",
+            ),
+            align="end",
+            spacing="1",
+            flex_shrink="0",
         ),
-        rx.cond(row["unread"].to(int) > 0, rx.badge(row["unread"], variant="solid", radius="full")),
-        _when(row["last_activity"].to(str)),
         align="center",
         spacing="3",
         padding="12px 16px",
