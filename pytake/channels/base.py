@@ -33,6 +33,7 @@ class MessageType(enum.StrEnum):
     INTERACTIVE = "interactive"  # sent by us: reply buttons or a list
     TEMPLATE = "template"  # sent by us: a pre-approved template
     SYSTEM = "system"  # e.g. the customer changed number
+    ACTIVITY = "activity"  # what agents did (assigned, resolved…), in the conversation's history
     UNSUPPORTED = "unsupported"  # kept and shown as such, never dropped
 
 

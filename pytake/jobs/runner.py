@@ -30,7 +30,7 @@ from pytake.jobs import media, outbox, webhooks
 from pytake.jobs.rows import RowQueue
 from pytake.models import utcnow
 from pytake.realtime import signals
-from pytake.services import inbound
+from pytake.services import actions, inbound
 from pytake.settings import get_settings
 
 log = logging.getLogger("pytake.jobs")
@@ -372,6 +372,14 @@ async def apply_waiting() -> None:
     await announce(await asyncio.to_thread(run))
 
 
+async def wake_snoozed() -> None:
+    def run() -> list[tuple[int, int]]:
+        with db.session(write=True) as s:
+            return actions.wake_snoozed(s)
+
+    await signals.publish(await asyncio.to_thread(run))
+
+
 async def recover_stuck_sends() -> None:
     await announce(await asyncio.to_thread(outbox.recover_stuck))
 
@@ -384,4 +392,5 @@ async def serve() -> None:
             tasks.create_task(runner(job))
         tasks.create_task(_every(30, apply_waiting, "parked updates"))
         tasks.create_task(_every(30, recover_stuck_sends, "stuck sends"))
+        tasks.create_task(_every(30, wake_snoozed, "snoozed conversations"))
         tasks.create_task(_every(3600, lambda: asyncio.to_thread(_purge), "parked purge"))

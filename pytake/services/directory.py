@@ -37,7 +37,8 @@ def conversations(
     """The newest conversations the caller may see, with their last message, in one query."""
     last = (
         sa.select(sa.func.max(Message.id))
-        .where(Message.conversation_id == Conversation.id, Message.type != "reaction")
+        .where(Message.conversation_id == Conversation.id, Message.direction != "sys")
+        .where(Message.type != "reaction")
         .correlate(Conversation)
         .scalar_subquery()
     )
@@ -149,7 +150,11 @@ def dashboard(db: Session, identity: Identity) -> dict[str, int]:
     today = (
         sa.select(sa.func.count())
         .select_from(Message)
-        .where(Message.organization_id == org, Message.created_at >= start_of_day)
+        .where(
+            Message.organization_id == org,
+            Message.created_at >= start_of_day,
+            Message.direction != "sys",  # agents' actions are not messages
+        )
     )
     if not identity.at_least(Role.SUPERVISOR):
         today = today.join(Conversation, Conversation.id == Message.conversation_id).where(

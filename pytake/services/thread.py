@@ -26,8 +26,11 @@ def header(s: Session, identity: Identity, conversation_id: object) -> dict:
     contact = s.get(Contact, conversation.contact_id)
     channel = s.get(Channel, conversation.channel_id)
     expires = conversation.window_expires_at
+    assignee = s.get(User, conversation.assignee_id) if conversation.assignee_id else None
     return {
         "id": conversation.id,
+        "assignee": assignee.name if assignee else "",
+        "mine": conversation.assignee_id == identity.user_id,
         "contact": contact.name or contact.username or contact.wa_id or "",
         "number": f"+{contact.wa_id}" if contact.wa_id else (contact.username or ""),
         "channel": channel.name,
@@ -114,6 +117,7 @@ def _bubble(
         "error_code": "",
         "can_retry": False,
         "can_reply": bool(message.external_id) and message.type != MessageType.SYSTEM,
+        "until": str(content.get("until") or "") if message.type == MessageType.ACTIVITY else "",
         "can_react": message.direction == "in" and bool(message.external_id),
         "choices": _choices(message.type, content),
     }
@@ -160,6 +164,13 @@ def _choices(kind: str, content: dict) -> list[str]:
     ]
 
 
+def _names(content: dict) -> dict:
+    return {
+        "actor": str(content.get("actor") or ""),
+        "target": str(content.get("target") or ""),
+    }
+
+
 def _size(size: int | None) -> str:
     if not size:
         return ""
@@ -201,6 +212,8 @@ def preview(kind: str, content: dict, language: str | None, *, full: bool = Fals
     elif kind == MessageType.TEMPLATE:
         text = str(content.get("preview") or content.get("name") or "")
         text = text if full else f"{translate('preview.template', language)} {text}"
+    elif kind == MessageType.ACTIVITY:
+        text = translate(f"activity.{content.get('kind')}", language, **_names(content))
     elif kind == MessageType.SYSTEM:
         text = str(content.get("body") or translate("preview.system", language))
     elif kind == MessageType.FLOW_REPLY:

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from pytake.sandbox import payloads as p
-from tests.e2e.conftest import OWNER, screenshot, sign_in
+from tests.e2e.conftest import OWNER, screenshot, sign_in, wait_path
 
 pytestmark = pytest.mark.e2e
 PNID, WABA, DISPLAY = "130044556677889", "770011223344556", "15550003333"
@@ -295,3 +295,29 @@ def test_inbox_list_updates_live_with_preview_and_unread_count(server, graph, nu
     expect(page.get_by_test_id("bubble-in").last).to_contain_text("Alguém aí?")
     page.get_by_test_id("nav-inbox").click()
     expect(page.get_by_test_id("conversation-row").first.get_by_test_id("unread")).to_have_count(0)
+
+
+def test_take_resolve_and_reopen_show_in_the_history(server, graph, number, new_page):
+    page = new_page()
+    _open_ana(page)
+    page.get_by_test_id("assign-menu").click()
+    page.get_by_test_id("take").click()
+    expect(page.get_by_test_id("assign-menu")).to_contain_text(OWNER["name"])
+    expect(page.get_by_test_id("activity").last).to_have_text(
+        f"{OWNER['name']} took this conversation"
+    )
+    page.get_by_test_id("resolve").click()
+    expect(page.get_by_test_id("activity").last).to_have_text(
+        f"{OWNER['name']} resolved the conversation"
+    )
+    page.get_by_test_id("reopen").click()
+    expect(page.get_by_test_id("activity").last).to_have_text(
+        f"{OWNER['name']} reopened the conversation"
+    )
+    page.get_by_test_id("snooze-menu").click()
+    page.get_by_test_id("snooze-1h").click()
+    expect(page.get_by_test_id("activity").last).to_contain_text("snoozed the conversation until")
+    screenshot(page, "conversation-actions-en")
+    page.get_by_test_id("snooze-menu").click()
+    page.get_by_test_id("mark-unread").click()
+    wait_path(page, "/inbox")

@@ -8,6 +8,7 @@ any event the tab sends.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import secrets
 import tempfile
@@ -18,8 +19,9 @@ import reflex as rx
 from pytake.auth.errors import AccessError
 from pytake.channels.base import MessageType
 from pytake.jobs import outbox, runner
-from pytake.realtime import push
-from pytake.services import outbound, thread
+from pytake.models import utcnow
+from pytake.realtime import push, signals
+from pytake.services import actions, outbound, thread
 from pytake.settings import get_settings
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import shell
@@ -31,6 +33,7 @@ UPLOAD_ID = "composer-upload"
 VOICE_UPLOAD_ID = "voice-upload"  # filled by assets/pytake.js when a recording stops
 TYPING_EVERY_SECONDS = 20  # WhatsApp shows "typing…" for up to 25 s
 REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
+SNOOZE_HOURS = (1, 4, 24, 168)
 CHUNK = 1024 * 1024
 _background: set[asyncio.Task] = set()
 
@@ -62,6 +65,7 @@ class ConversationState(GuardedState):
     problem: str = ""
     sending: bool = False
     recording: bool = False
+    members: list[dict] = []
     dialog: str = ""  # the structured message being composed: location, contact, buttons, list
     _draft_key: str = ""
     _dialog_key: str = ""
@@ -140,6 +144,53 @@ class ConversationState(GuardedState):
             )
             if target is not None:
                 _later(outbox.mark_read(*target, typing=True))
+
+    async def _act(self, action, *args, **kwargs) -> bool:
+        """Run a conversation action; tell every tab that shows it."""
+        try:
+            changed = await in_transaction(
+                action, self._identity(), self.conversation_id, *args, **kwargs
+            )
+        except AccessError as refusal:
+            self.problem = await translated(self, refusal)
+            return False
+        self.problem = ""
+        await signals.publish([changed])
+        await self._reload()
+        return True
+
+    @rx.event
+    async def load_members(self):
+        self.members = await in_transaction(actions.members, self._identity())
+
+    @rx.event
+    async def assign_to(self, user_id: int):
+        await self._act(actions.assign, user_id)
+
+    @rx.event
+    async def take(self):
+        await self._act(actions.assign, self._identity().user_id)
+
+    @rx.event
+    async def unassign(self):
+        await self._act(actions.assign, None)
+
+    @rx.event
+    async def set_status(self, status: str):
+        if status in ("open", "pending", "resolved"):
+            await self._act(actions.set_status, status)
+
+    @rx.event
+    async def snooze(self, hours: int):
+        if hours in SNOOZE_HOURS:
+            until = utcnow() + dt.timedelta(hours=hours)
+            await self._act(actions.set_status, "snoozed", snooze_until=until)
+
+    @rx.event
+    async def mark_unread(self):
+        if await self._act(actions.mark_unread):
+            return rx.redirect("/inbox")
+        return None
 
     @rx.event
     def start_reply(self, message_id: int):
@@ -640,9 +691,26 @@ def _bubble(m: rx.Var) -> rx.Component:
             ),
         ),
         rx.cond(
-            m["type"].to(str) == "system",
+            (m["type"].to(str) == "system") | (m["type"].to(str) == "activity"),
             rx.center(
-                rx.text(m["text"], size="1", color=rx.color("gray", 10), font_style="italic"),
+                rx.badge(
+                    m["text"],
+                    rx.cond(
+                        m["until"].to(str) != "",
+                        rx.el.span(
+                            " ",
+                            rx.moment(
+                                m["until"].to(str),
+                                format="LLL",
+                                locale=SessionState.moment_locale,
+                            ),
+                        ),
+                    ),
+                    variant="surface",
+                    color_scheme="gray",
+                    size="1",
+                    data_testid="activity",
+                ),
                 width="100%",
             ),
             rx.hstack(
@@ -657,6 +725,88 @@ def _bubble(m: rx.Var) -> rx.Component:
             ),
         ),
     )
+
+
+def _actions_bar() -> rx.Component:
+    info = ConversationState.info
+    status = info["status"].to(str)
+    mine = info["mine"].to(bool)
+    assignee = rx.cond(
+        info["assignee"].to(str) != "", info["assignee"].to(str), t("thread.unassigned")
+    )
+    assign_menu = rx.menu.root(
+        rx.menu.trigger(
+            rx.button(
+                rx.icon("user-round", size=14),
+                assignee,
+                rx.icon("chevron-down", size=14),
+                variant="soft",
+                color_scheme="gray",
+                size="2",
+                on_click=ConversationState.load_members,
+                data_testid="assign-menu",
+            )
+        ),
+        rx.menu.content(
+            rx.cond(
+                ~mine,
+                rx.menu.item(t("thread.take"), on_click=ConversationState.take, data_testid="take"),
+            ),
+            rx.foreach(
+                ConversationState.members,
+                lambda member: rx.menu.item(
+                    member["name"],
+                    on_click=ConversationState.assign_to(member["id"].to(int)),
+                ),
+            ),
+            rx.cond(
+                info["assignee"].to(str) != "",
+                rx.fragment(
+                    rx.menu.separator(),
+                    rx.menu.item(t("thread.unassign"), on_click=ConversationState.unassign),
+                ),
+            ),
+        ),
+    )
+    snooze_menu = _icon_menu(
+        "alarm-clock",
+        "snooze",
+        "snooze-menu",
+        *[
+            rx.menu.item(
+                t(f"thread.snooze_{hours}h"),
+                on_click=ConversationState.snooze(hours),
+                data_testid=f"snooze-{hours}h",
+            )
+            for hours in SNOOZE_HOURS
+        ],
+        rx.menu.separator(),
+        rx.menu.item(
+            t("thread.mark_unread"),
+            on_click=ConversationState.mark_unread,
+            data_testid="mark-unread",
+        ),
+        variant="soft",
+    )
+    resolve = rx.cond(
+        status == "resolved",
+        rx.button(
+            rx.icon("rotate-ccw", size=14),
+            t("thread.reopen"),
+            variant="soft",
+            size="2",
+            on_click=ConversationState.set_status("open"),
+            data_testid="reopen",
+        ),
+        rx.button(
+            rx.icon("check", size=14),
+            t("thread.resolve"),
+            size="2",
+            on_click=ConversationState.set_status("resolved"),
+            data_testid="resolve",
+        ),
+    )
+    return rx.hstack(assign_menu, snooze_menu, resolve, spacing="2", align="center")
 
 
 def _header() -> rx.Component:
@@ -674,6 +824,7 @@ def _header() -> rx.Component:
         ),
         rx.spacer(),
         window_badge(info["window_expires_at"].to(str), info["window_open"].to(bool)),
+        _actions_bar(),
         align="center",
         spacing="3",
         width="100%",
@@ -689,27 +840,35 @@ def _more_menu() -> rx.Component:
         ("buttons", "square-mouse-pointer", "thread.send_buttons"),
         ("list", "list", "thread.send_list"),
     ]
+    return _icon_menu(
+        "plus",
+        "more",
+        "composer-more",
+        *[
+            rx.menu.item(
+                rx.hstack(rx.icon(icon, size=16), rx.text(t(label)), align="center"),
+                on_click=ConversationState.open_dialog(name),
+                data_testid=f"compose-{name}",
+            )
+            for name, icon, label in items
+        ],
+        variant="ghost",
+    )
+
+
+def _icon_menu(icon: str, label: str, testid: str, *items, variant: str) -> rx.Component:
     return rx.menu.root(
         rx.menu.trigger(
             rx.icon_button(
-                rx.icon("plus", size=18),
-                variant="ghost",
+                rx.icon(icon, size=18),
+                variant=variant,
                 color_scheme="gray",
                 type="button",
-                aria_label="more",
-                data_testid="composer-more",
+                aria_label=label,
+                data_testid=testid,
             )
         ),
-        rx.menu.content(
-            *[
-                rx.menu.item(
-                    rx.hstack(rx.icon(icon, size=16), rx.text(t(label)), align="center"),
-                    on_click=ConversationState.open_dialog(name),
-                    data_testid=f"compose-{name}",
-                )
-                for name, icon, label in items
-            ]
-        ),
+        rx.menu.content(*items),
     )
 
 

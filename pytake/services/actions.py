@@ -1,0 +1,157 @@
+"""What agents do to a conversation: assign, resolve, reopen, snooze, mark unread.
+
+Each action is checked here against the caller's role and the conversation's organization
+(through the visibility rule), and leaves an activity entry in the conversation's history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, select
+
+from pytake.auth.errors import AccessError
+from pytake.auth.sessions import Identity
+from pytake.channels.base import MessageType
+from pytake.models import (
+    Conversation,
+    ConversationStatus,
+    Membership,
+    Message,
+    User,
+    utcnow,
+)
+from pytake.services import conversations
+
+ACTIVITY = MessageType.ACTIVITY.value
+MAX_SNOOZE = dt.timedelta(days=365)
+
+
+def _record(s: Session, identity: Identity, conversation: Conversation, kind: str, **details):
+    s.add(
+        Message(
+            organization_id=conversation.organization_id,
+            conversation_id=conversation.id,
+            channel_id=conversation.channel_id,
+            direction="sys",
+            type=ACTIVITY,
+            content={"kind": kind, "actor": identity.name, **details},
+            sender_user_id=identity.user_id,
+            status="received",
+            reactions={},
+        )
+    )
+    conversation.last_activity_at = utcnow()
+
+
+def assign(
+    s: Session, identity: Identity, conversation_id: object, assignee_id: object
+) -> tuple[int, int]:
+    """Give the conversation to a member (None: back to the queue).
+
+    Agents act on what they see (their own and unassigned conversations); a conversation
+    is only ever given to an active member of its organization.
+    """
+    conversation = conversations.get(s, identity, conversation_id, lock=True)
+    target = None
+    if assignee_id is not None:
+        if not isinstance(assignee_id, int) or isinstance(assignee_id, bool):
+            raise AccessError("conversation.assignee_invalid")
+        target = s.exec(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                User.id == assignee_id,
+                User.is_active,
+                Membership.organization_id == conversation.organization_id,
+            )
+        ).first()
+        if target is None:
+            raise AccessError("conversation.assignee_invalid")
+    if conversation.assignee_id == (target.id if target else None):
+        return conversation.organization_id, conversation.id
+    conversation.assignee_id = target.id if target else None
+    if target is None:
+        _record(s, identity, conversation, "unassigned")
+    elif target.id == identity.user_id:
+        _record(s, identity, conversation, "took")
+    else:
+        _record(s, identity, conversation, "assigned", target=target.name)
+    return conversation.organization_id, conversation.id
+
+
+def set_status(
+    s: Session,
+    identity: Identity,
+    conversation_id: object,
+    status: object,
+    *,
+    snooze_until: dt.datetime | None = None,
+) -> tuple[int, int]:
+    if status not in ConversationStatus.__members__.values():
+        raise AccessError("conversation.status_invalid")
+    conversation = conversations.get(s, identity, conversation_id, lock=True)
+    status = ConversationStatus(status)
+    if status is ConversationStatus.SNOOZED:
+        now = utcnow()
+        if snooze_until is None or not now < snooze_until <= now + MAX_SNOOZE:
+            raise AccessError("conversation.snooze_invalid")
+        conversation.snoozed_until = snooze_until
+    if conversation.status == status and status is not ConversationStatus.SNOOZED:
+        return conversation.organization_id, conversation.id
+    if status is not ConversationStatus.RESOLVED and conversation.status == "resolved":
+        _reopen_conflict(s, conversation)
+    conversation.status = status.value
+    conversation.resolved_at = utcnow() if status is ConversationStatus.RESOLVED else None
+    if status is not ConversationStatus.SNOOZED:
+        conversation.snoozed_until = None
+    details = {"until": snooze_until.isoformat()} if snooze_until else {}
+    _record(s, identity, conversation, status.value, **details)
+    return conversation.organization_id, conversation.id
+
+
+def _reopen_conflict(s: Session, conversation: Conversation) -> None:
+    """One unresolved conversation per customer and number: a newer one must be used."""
+    newer = s.exec(
+        select(Conversation.id).where(
+            Conversation.channel_id == conversation.channel_id,
+            Conversation.contact_id == conversation.contact_id,
+            Conversation.status != ConversationStatus.RESOLVED,
+            Conversation.id != conversation.id,
+        )
+    ).first()
+    if newer is not None:
+        raise AccessError("conversation.newer_open", conversation=newer)
+
+
+def mark_unread(s: Session, identity: Identity, conversation_id: object) -> tuple[int, int]:
+    conversation = conversations.get(s, identity, conversation_id, lock=True)
+    conversation.unread_count = max(conversation.unread_count, 1)
+    return conversation.organization_id, conversation.id
+
+
+def members(s: Session, identity: Identity) -> list[dict]:
+    """Who a conversation can be given to: the organization's active members."""
+    rows = s.exec(
+        select(User.id, User.name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organization_id == identity.organization_id, User.is_active)
+        .order_by(User.name)
+    ).all()
+    return [
+        {"id": user_id, "name": name, "me": user_id == identity.user_id} for user_id, name in rows
+    ]
+
+
+def wake_snoozed(s: Session) -> list[tuple[int, int]]:
+    """Snoozed conversations whose time has come are open again."""
+    due = s.exec(
+        select(Conversation).where(
+            Conversation.status == ConversationStatus.SNOOZED,
+            Conversation.snoozed_until <= utcnow(),
+        )
+    ).all()
+    for conversation in due:
+        conversation.status, conversation.snoozed_until = ConversationStatus.OPEN.value, None
+    s.flush()
+    return [(c.organization_id, c.id) for c in due]
