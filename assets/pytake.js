@@ -77,3 +77,24 @@ window.pytakeScrollThread = function () {
     if (thread) thread.scrollTop = thread.scrollHeight;
   }, 60);
 };
+
+// Keyboard: arrows move through the inbox list (Enter opens the focused row, a link); Esc in
+// a conversation goes back to the inbox unless a dialog, menu or field has it.
+document.addEventListener("keydown", function (event) {
+  if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
+  const target = event.target;
+  const typing = target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  const path = window.location.pathname.replace(/\/+$/, "");
+  if (path === "/inbox" && !typing && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+    const rows = Array.from(document.querySelectorAll('[data-testid="conversation-row"]'));
+    if (!rows.length) return;
+    const at = rows.indexOf(document.activeElement);
+    const next = event.key === "ArrowDown" ? Math.min(at + 1, rows.length - 1) : Math.max(at - 1, 0);
+    rows[at === -1 ? 0 : next].focus();
+    event.preventDefault();
+  } else if (event.key === "Escape" && /^\/inbox\/\d+$/.test(path) && !typing) {
+    if (document.querySelector('[role="dialog"], [role="menu"]')) return;
+    const back = document.querySelector('[data-testid="back-to-inbox"]');
+    if (back) back.click();
+  }
+});

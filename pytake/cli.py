@@ -178,8 +178,52 @@ def cmd_user_list(s, org, _args) -> str:
 def cmd_org_set(s, org, args) -> str:
     from pytake.services import accounts
 
-    accounts.set_reopen_hours(s, org.id, args.reopen_hours)
-    return f"{org.name}: a resolved conversation reopens for {args.reopen_hours:g} hour(s)"
+    if args.reopen_hours is None and args.visibility is None:
+        raise CommandError("nothing to change: give --reopen-hours and/or --visibility")
+    said = []
+    if args.reopen_hours is not None:
+        accounts.set_reopen_hours(s, org.id, args.reopen_hours)
+        said.append(f"a resolved conversation reopens for {args.reopen_hours:g} hour(s)")
+    if args.visibility is not None:
+        accounts.set_visibility(s, org.id, args.visibility)
+        said.append(f"agents see {VISIBILITY_HELP[args.visibility]}")
+    return f"{org.name}: " + "; ".join(said)
+
+
+VISIBILITY_HELP = {
+    "organization": "their own, their teams' and every unassigned conversation",
+    "team": "their own and their teams' conversations, and unassigned ones of no team",
+}
+
+
+@_with_org
+def cmd_team_add(s, org, args) -> str:
+    from pytake.services import teams
+
+    team = teams.create(s, org.id, args.name)
+    return f"created team {team.name!r} in {org.name}"
+
+
+@_with_org
+def cmd_team_member(s, org, args) -> str:
+    from pytake.services import teams
+
+    team = teams.find(s, org.id, args.team)
+    user = teams.set_member(s, org.id, team, args.email, member=not args.remove)
+    return f"{user.email} {'left' if args.remove else 'is in'} team {team.name!r}"
+
+
+@_with_org
+def cmd_team_list(s, org, _args) -> str:
+    from pytake.services import teams
+
+    rows = teams.listing(s, org.id)
+    width = max((len(r["name"]) for r in rows), default=4)
+    lines = [f"{'TEAM':<{width}}  MEMBERS"]
+    lines += [
+        f"{r['name']:<{width}}  {', '.join(m['name'] for m in r['members']) or '-'}" for r in rows
+    ]
+    return "\n".join(lines)
 
 
 CHANNEL_SECRETS = (
@@ -419,11 +463,31 @@ def build_parser() -> argparse.ArgumentParser:
     org_set.add_argument(
         "--reopen-hours",
         type=float,
-        required=True,
         help="a customer writing within this many hours of resolution reopens the "
         "conversation; later, a new one starts (default 24; 0 always starts a new one)",
     )
+    org_set.add_argument(
+        "--visibility",
+        choices=sorted(VISIBILITY_HELP),
+        help="what agents see: " + "; ".join(f"{k}: {v}" for k, v in VISIBILITY_HELP.items()),
+    )
     org_set.set_defaults(handler=cmd_org_set)
+
+    team = commands.add_parser("team", help="manage teams").add_subparsers(
+        dest="team_command", metavar="ACTION", required=True
+    )
+    team_add = team.add_parser("add", help="create a team")
+    team_add.add_argument("--org", required=True, help="organization name or slug")
+    team_add.add_argument("--name", required=True)
+    team_add.set_defaults(handler=cmd_team_add)
+    team_member = team.add_parser("member", help="put a user in a team, or take them out")
+    _org_email(team_member)
+    team_member.add_argument("--team", required=True, help="the team's name")
+    team_member.add_argument("--remove", action="store_true", help="take the user out")
+    team_member.set_defaults(handler=cmd_team_member)
+    team_list = team.add_parser("list", help="list an organization's teams and members")
+    team_list.add_argument("--org", required=True)
+    team_list.set_defaults(handler=cmd_team_list)
 
     channel = commands.add_parser("channel", help="manage channels (phone numbers)")
     channel_actions = channel.add_subparsers(

@@ -75,19 +75,30 @@ async def live_updates():
             push.CONVERSATION: format_event_handler(ConversationState.on_changed),
             push.INBOX: format_event_handler(InboxState.on_changed),
         },
-        lambda token: token in app.event_namespace.token_to_sid,
+        _connected,
     )
 
 
-def _page(route: str, title_key: str, component, *on_load) -> None:
+@app.register_lifespan_task
+async def presence():
+    """The members behind this worker's open tabs stay online (see realtime.presence)."""
+    await push.vouch(_connected)
+
+
+def _connected(token: str) -> bool:
+    """Whether a tab's websocket is connected to this worker."""
+    return token in app.event_namespace.token_to_sid
+
+
+def _page(route: str, title, component, *on_load) -> None:
     """The tab's title follows the user's language, like the page itself."""
-    title = t(title_key) + " · PyTake"
+    title = (t(title) if isinstance(title, str) else title) + " · PyTake"
     app.add_page(component, route=route, title=title, on_load=list(on_load))
 
 
-def _protected(route: str, title_key: str, component, state) -> None:
+def _protected(route: str, title, component, state) -> None:
     """The guard turns strangers away at the first event: ``load_identity``."""
-    _page(route, title_key, component, SessionState.load_identity, state.load)
+    _page(route, title, component, SessionState.load_identity, state.load)
 
 
 def _public(route: str, title_key: str, component, state) -> None:
@@ -97,7 +108,7 @@ def _public(route: str, title_key: str, component, state) -> None:
 _public("/login", "login.title", login_page, LoginState)
 _public("/setup", "setup.page_title", setup_page, SetupState)
 _protected("/inbox/[conversation_id]", "nav.conversation", conversation_page, ConversationState)
-_protected("/inbox", "nav.inbox", inbox_page, InboxState)
+_protected("/inbox", InboxState.title_prefix + t("nav.inbox"), inbox_page, InboxState)
 _protected("/contacts", "nav.contacts", contacts_page, ContactsState)
 _protected("/templates", "nav.templates", templates_page, TemplatesState)
 _protected("/dashboard", "nav.dashboard", dashboard_page, DashboardState)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from pytake.auth import tokens
-from pytake.models import Membership, Role, User, UserSession, utcnow
+from pytake.models import Membership, Organization, Role, User, UserSession, utcnow
 from pytake.settings import get_settings
 
 COOKIE_NAME = "pytake_session"
@@ -38,6 +38,8 @@ class Identity:
     name: str
     email: str
     language: str | None
+    # The organization's rule for what agents see ("organization" or "team").
+    visibility: str = "organization"
 
     def at_least(self, role: Role) -> bool:
         return self.role.at_least(role)
@@ -101,8 +103,9 @@ def resolve(db: Session, cookie_value: str | None) -> Identity | None:
     if session_id is None:
         return None
     row = db.exec(
-        select(UserSession, User, Membership)
+        select(UserSession, User, Membership, Organization.settings)
         .join(User, User.id == UserSession.user_id)
+        .join(Organization, Organization.id == UserSession.organization_id)
         .join(
             Membership,
             (Membership.user_id == UserSession.user_id)
@@ -112,7 +115,7 @@ def resolve(db: Session, cookie_value: str | None) -> Identity | None:
     ).first()
     if row is None:
         return None
-    session, user, membership = row
+    session, user, membership, org_settings = row
     now = utcnow()
     if (
         session.revoked_at is not None
@@ -132,6 +135,7 @@ def resolve(db: Session, cookie_value: str | None) -> Identity | None:
         name=user.name,
         email=user.email,
         language=user.locale,
+        visibility=(org_settings or {}).get("visibility") or "organization",
     )
 
 

@@ -18,7 +18,7 @@ import redis
 from reflex_base.event import Event
 
 from pytake.aio import stop_if_cancelled
-from pytake.realtime import signals
+from pytake.realtime import presence, signals
 
 log = logging.getLogger("pytake.realtime")
 RESUBSCRIBE_SECONDS = 1.0
@@ -28,16 +28,20 @@ Topic = tuple[str, int]  # (CONVERSATION, conversation id) or (INBOX, organizati
 
 _viewers: dict[Topic, set[str]] = collections.defaultdict(set)
 _watching: dict[str, Topic] = {}
+_people: dict[str, tuple[int, int]] = {}  # tab → (organization id, user id), for presence
 
 
-def watch(token: str, topic: Topic) -> None:
-    """A tab shows one page, so it watches one topic at a time."""
+async def watch(token: str, topic: Topic, organization_id: int, user_id: int) -> None:
+    """A tab shows one page, so it watches one topic at a time; its member is online."""
     unwatch(token)
     _viewers[topic].add(token)
     _watching[token] = topic
+    _people[token] = (organization_id, user_id)
+    await presence.seen(organization_id, [user_id])
 
 
 def unwatch(token: str) -> None:
+    _people.pop(token, None)
     previous = _watching.pop(token, None)
     if previous is not None:
         _viewers[previous].discard(token)
@@ -63,6 +67,21 @@ async def relay(app, handlers: dict[str, str], connected: Callable[[str], bool])
         except (redis.RedisError, OSError) as exc:
             log.warning("live updates interrupted (%s); subscribing again", exc)
             await asyncio.sleep(RESUBSCRIBE_SECONDS)
+
+
+async def vouch(connected: Callable[[str], bool]) -> None:
+    """Forever: say again who is behind this worker's connected tabs (see presence)."""
+    while True:
+        stop_if_cancelled()
+        by_org: dict[int, set[int]] = collections.defaultdict(set)
+        for token, (org, user) in list(_people.items()):
+            if connected(token):
+                by_org[org].add(user)
+            else:
+                unwatch(token)
+        for org, users in by_org.items():
+            await presence.seen(org, users)
+        await asyncio.sleep(presence.REFRESH)
 
 
 async def _relay(app, handlers: dict[str, str], connected: Callable[[str], bool]) -> None:

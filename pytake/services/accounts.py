@@ -14,6 +14,7 @@ from pytake.auth.sessions import Identity
 from pytake.i18n import LANGUAGES
 from pytake.models import Membership, Organization, Role, User, utcnow
 from pytake.services import audit
+from pytake.services.conversations import VISIBILITY_RULES
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 MAX_NAME = 120
@@ -357,3 +358,11 @@ def set_reopen_hours(db: Session, organization_id: int, hours: float) -> None:
         raise AccessError("organization.bad_reopen_hours", max=MAX_REOPEN_HOURS)
     org = db.get(Organization, organization_id)
     org.settings = {**(org.settings or {}), "reopen_hours": hours}
+
+
+def set_visibility(db: Session, organization_id: int, rule: str) -> None:
+    """What agents see beyond their own and their teams' conversations (see visible_to)."""
+    if rule not in VISIBILITY_RULES:
+        raise AccessError("organization.bad_visibility", rules=", ".join(VISIBILITY_RULES))
+    org = db.get(Organization, organization_id)
+    org.settings = {**(org.settings or {}), "visibility": rule}

@@ -1,4 +1,5 @@
-"""What agents do to a conversation: assign, resolve, reopen, snooze, mark unread.
+"""What agents do to a conversation: assign, transfer, resolve, reopen, snooze, label,
+mark unread, leave a private note.
 
 Each action is checked here against the caller's role and the conversation's organization
 (through the visibility rule), and leaves an activity entry in the conversation's history.
@@ -15,16 +16,24 @@ from pytake.auth.sessions import Identity
 from pytake.channels.base import MessageType
 from pytake.models import (
     Conversation,
+    ConversationLabel,
     ConversationStatus,
+    Label,
     Membership,
     Message,
+    Note,
+    Team,
+    TeamMember,
     User,
     utcnow,
 )
 from pytake.services import conversations
+from pytake.services.conversations import valid_id
 
 ACTIVITY = MessageType.ACTIVITY.value
 MAX_SNOOZE = dt.timedelta(days=365)
+MAX_NOTE = 4000
+MAX_LABELS_PER_CONVERSATION = 20
 
 
 def _record(s: Session, identity: Identity, conversation: Conversation, kind: str, **details):
@@ -55,7 +64,7 @@ def assign(
     conversation = conversations.get(s, identity, conversation_id, lock=True)
     target = None
     if assignee_id is not None:
-        if not isinstance(assignee_id, int) or isinstance(assignee_id, bool):
+        if not valid_id(assignee_id):
             raise AccessError("conversation.assignee_invalid")
         target = s.exec(
             select(User)
@@ -78,6 +87,122 @@ def assign(
     else:
         _record(s, identity, conversation, "assigned", target=target.name)
     return conversation.organization_id, conversation.id
+
+
+def assign_team(
+    s: Session, identity: Identity, conversation_id: object, team_id: object
+) -> tuple[int, int]:
+    """Hand the conversation to a team of its organization (None: to no team).
+
+    An assignee outside the new team lets go of it, so it waits in the team's queue.
+    """
+    conversation = conversations.get(s, identity, conversation_id, lock=True)
+    team = None
+    if team_id is not None:
+        team = (
+            s.exec(
+                select(Team).where(
+                    Team.id == team_id, Team.organization_id == conversation.organization_id
+                )
+            ).first()
+            if valid_id(team_id)
+            else None
+        )
+        if team is None:
+            raise AccessError("conversation.team_invalid")
+    if conversation.team_id == (team.id if team else None):
+        return conversation.organization_id, conversation.id
+    conversation.team_id = team.id if team else None
+    if team is not None and conversation.assignee_id is not None:
+        stays = s.exec(
+            select(TeamMember.id).where(
+                TeamMember.team_id == team.id, TeamMember.user_id == conversation.assignee_id
+            )
+        ).first()
+        if stays is None:
+            conversation.assignee_id = None
+    if team is None:
+        _record(s, identity, conversation, "team_removed")
+    else:
+        _record(s, identity, conversation, "team_assigned", target=team.name)
+    return conversation.organization_id, conversation.id
+
+
+def set_labels(
+    s: Session, identity: Identity, conversation_id: object, label_ids: object
+) -> tuple[int, int]:
+    """Make the conversation's labels exactly these labels of its organization."""
+    conversation = conversations.get(s, identity, conversation_id, lock=True)
+    if (
+        not isinstance(label_ids, list)
+        or len(label_ids) > MAX_LABELS_PER_CONVERSATION
+        or not all(valid_id(i) for i in label_ids)
+    ):
+        raise AccessError("conversation.labels_invalid", max=MAX_LABELS_PER_CONVERSATION)
+    wanted = {
+        label.id: label.name
+        for label in s.exec(
+            select(Label).where(
+                Label.organization_id == conversation.organization_id,
+                Label.id.in_(set(label_ids)),
+            )
+        )
+    }
+    if len(wanted) != len(set(label_ids)):
+        raise AccessError("conversation.labels_invalid", max=MAX_LABELS_PER_CONVERSATION)
+    current = {
+        link.label_id: link
+        for link in s.exec(
+            select(ConversationLabel).where(ConversationLabel.conversation_id == conversation.id)
+        )
+    }
+    added = [wanted[i] for i in wanted.keys() - current.keys()]
+    removed = current.keys() - wanted.keys()
+    if not added and not removed:
+        return conversation.organization_id, conversation.id
+    for label_id in wanted.keys() - current.keys():
+        s.add(ConversationLabel(conversation_id=conversation.id, label_id=label_id))
+    removed_names = s.exec(select(Label.name).where(Label.id.in_(removed))).all() if removed else []
+    for label_id in removed:
+        s.delete(current[label_id])
+    if added:
+        _record(s, identity, conversation, "labeled", target=", ".join(sorted(added)))
+    if removed_names:
+        _record(s, identity, conversation, "unlabeled", target=", ".join(sorted(removed_names)))
+    return conversation.organization_id, conversation.id
+
+
+def add_note(
+    s: Session, identity: Identity, conversation_id: object, body: object
+) -> tuple[int, int]:
+    """A private note; "@Name" of an active member of the organization mentions them."""
+    conversation = conversations.get(s, identity, conversation_id, lock=True)
+    text = body.strip() if isinstance(body, str) else ""
+    if not text or len(text) > MAX_NOTE:
+        raise AccessError("note.bad_body", max=MAX_NOTE)
+    s.add(
+        Note(
+            organization_id=conversation.organization_id,
+            conversation_id=conversation.id,
+            author_id=identity.user_id,
+            body=text,
+            mentions=mentioned(members(s, identity), text),
+        )
+    )
+    conversation.last_activity_at = utcnow()
+    return conversation.organization_id, conversation.id
+
+
+def mentioned(people: list[dict], text: str) -> list[int]:
+    """Ids of the people named as "@Full Name" in the text (longest name first, so that
+    "@Ana Maria" is not also "@Ana")."""
+    lowered, found = text.casefold(), []
+    for person in sorted(people, key=lambda p: -len(p["name"])):
+        tag = "@" + person["name"].casefold()
+        if tag in lowered:
+            found.append(person["id"])
+            lowered = lowered.replace(tag, " ")
+    return found
 
 
 def set_status(

@@ -21,61 +21,12 @@ from pytake.models import (
     User,
     utcnow,
 )
-from pytake.services import thread
-from pytake.services.conversations import visible_to
 
 PAGE_SIZE = 50
 
 
 def _iso(value: dt.datetime | None) -> str:
     return value.isoformat() if value else ""
-
-
-def conversations(
-    db: Session, identity: Identity, *, status: str = "open", language: str | None = None
-) -> list[dict]:
-    """The newest conversations the caller may see, with their last message, in one query."""
-    last = (
-        sa.select(sa.func.max(Message.id))
-        .where(Message.conversation_id == Conversation.id, Message.direction != "sys")
-        .where(Message.type != "reaction")
-        .correlate(Conversation)
-        .scalar_subquery()
-    )
-    query = (
-        select(Conversation, Contact, Channel, Message)
-        .join(Contact, Contact.id == Conversation.contact_id)
-        .join(Channel, Channel.id == Conversation.channel_id)
-        .outerjoin(Message, Message.id == last)
-        .where(visible_to(identity))
-        .order_by(Conversation.last_activity_at.desc().nulls_last(), Conversation.id.desc())
-        .limit(PAGE_SIZE)
-    )
-    if status in ConversationStatus.__members__.values():
-        query = query.where(Conversation.status == status)
-    now = utcnow()
-    rows = []
-    for conversation, contact, channel, message in db.exec(query).all():
-        expires = conversation.window_expires_at
-        rows.append(
-            {
-                "id": conversation.id,
-                "contact": contact.name or contact.username or contact.wa_id or "",
-                "number": f"+{contact.wa_id}" if contact.wa_id else (contact.username or ""),
-                "channel": channel.name,
-                "status": conversation.status,
-                "unread": conversation.unread_count,
-                "last_activity": _iso(conversation.last_activity_at),
-                "window_open": bool(expires and expires > now),
-                "window_expires_at": _iso(expires),
-                "preview": thread.preview(message.type, message.content or {}, language)
-                if message is not None
-                else "",
-                "preview_out": message is not None and message.direction == "out",
-                "preview_status": message.status if message is not None else "",
-            }
-        )
-    return rows
 
 
 def contacts(db: Session, identity: Identity, *, search: str = "") -> list[dict]:

@@ -7,13 +7,25 @@ explained error), so the page only renders plain values.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlmodel import Session, col, select
 
 from pytake.auth.sessions import Identity
 from pytake.channels.base import MEDIA_TYPES, DeliveryStatus, MessageType
 from pytake.i18n import translate
-from pytake.models import Attachment, Channel, Contact, Message, User, utcnow
+from pytake.models import (
+    Attachment,
+    Channel,
+    Contact,
+    ConversationLabel,
+    Label,
+    Message,
+    Note,
+    Team,
+    User,
+    utcnow,
+)
 from pytake.services import conversations
 from pytake.services.explain import explain
 
@@ -27,9 +39,19 @@ def header(s: Session, identity: Identity, conversation_id: object) -> dict:
     channel = s.get(Channel, conversation.channel_id)
     expires = conversation.window_expires_at
     assignee = s.get(User, conversation.assignee_id) if conversation.assignee_id else None
+    team = s.get(Team, conversation.team_id) if conversation.team_id else None
+    labels = s.exec(
+        select(Label)
+        .join(ConversationLabel, ConversationLabel.label_id == Label.id)
+        .where(ConversationLabel.conversation_id == conversation.id)
+        .order_by(Label.name)
+    ).all()
     return {
         "id": conversation.id,
         "assignee": assignee.name if assignee else "",
+        "team": team.name if team else "",
+        "team_id": conversation.team_id or 0,
+        "labels": [{"id": label.id, "name": label.name, "color": label.color} for label in labels],
         "mine": conversation.assignee_id == identity.user_id,
         "contact": contact.name or contact.username or contact.wa_id or "",
         "number": f"+{contact.wa_id}" if contact.wa_id else (contact.username or ""),
@@ -49,17 +71,31 @@ def page(
     *,
     before: int | None = None,
 ) -> tuple[list[dict], bool]:
-    """Up to PAGE messages (oldest first) before message id ``before``; and whether older
-    ones remain."""
+    """Up to PAGE messages (oldest first) before message id ``before``, with the private
+    notes written between them; and whether older ones remain."""
     conversation = conversations.get(s, identity, conversation_id)
     query = select(Message).where(
         Message.conversation_id == conversation.id, col(Message.type).not_in(SHOWN_APART)
     )
-    if isinstance(before, int) and not isinstance(before, bool):
+    before = before if conversations.valid_id(before) else None
+    if before is not None:
         query = query.where(Message.id < before)
     found = list(s.exec(query.order_by(Message.id.desc()).limit(PAGE + 1)))
     more, found = len(found) > PAGE, found[:PAGE]
     found.reverse()
+    notes = []
+    if found or before is None:
+        upper = None
+        if before is not None:  # this page ends where the newer page's first message begins
+            upper = (
+                s.exec(
+                    select(Message.created_at).where(
+                        Message.id == before, Message.conversation_id == conversation.id
+                    )
+                ).first()
+                or found[-1].created_at
+            )
+        notes = _notes(s, conversation.id, found[0].created_at if more else None, upper)
     ids = [m.id for m in found]
     files = {
         a.message_id: a
@@ -81,7 +117,83 @@ def page(
             select(User).where(col(User.id).in_({m.sender_user_id for m in found} - {None}))
         )
     }
-    return [_bubble(m, files.get(m.id), quoted, senders, language) for m in found], more
+    people = {n.author_id for n in notes} | {i for n in notes for i in n.mentions}
+    senders |= {u.id: u.name for u in s.exec(select(User).where(col(User.id).in_(people - {None})))}
+    bubbles, pending = [], list(notes)
+    for message in found:
+        while pending and pending[0].created_at < message.created_at:
+            bubbles.append(_note(pending.pop(0), senders))
+        bubbles.append(_bubble(message, files.get(message.id), quoted, senders, language))
+    bubbles += [_note(note, senders) for note in pending]
+    return bubbles, more
+
+
+def _notes(
+    s: Session, conversation_id: int, lower: dt.datetime | None, upper: dt.datetime | None
+) -> list[Note]:
+    """The notes written from the page's first message (or the start) until the next page's
+    first message (or now): each note lands on exactly one page."""
+    query = select(Note).where(Note.conversation_id == conversation_id)
+    if lower is not None:
+        query = query.where(Note.created_at >= lower)
+    if upper is not None:
+        query = query.where(Note.created_at < upper)
+    return list(s.exec(query.order_by(Note.created_at, Note.id)))
+
+
+def _note(note: Note, senders: dict[int, str]) -> dict:
+    """A note's bubble; its id is negative so it never collides with a message's."""
+    return {
+        **_EMPTY,
+        "id": -note.id,
+        "note": True,
+        "type": "note",
+        "at": note.created_at.isoformat(),
+        "day": note.created_at.astimezone(dt.UTC).date().isoformat(),
+        "text": note.body,
+        "sender": senders.get(note.author_id, ""),
+        "segments": segments(note.body, [senders[i] for i in note.mentions if i in senders]),
+    }
+
+
+def segments(text: str, names: list[str]) -> list[dict]:
+    """The text cut into plain runs and "@Name" mentions, for the page to highlight."""
+    if not names:
+        return [{"text": text, "mention": False}]
+    pattern = re.compile(
+        "(" + "|".join(re.escape("@" + n) for n in sorted(names, key=len, reverse=True)) + ")",
+        re.IGNORECASE,
+    )
+    return [
+        {"text": part, "mention": bool(pattern.fullmatch(part))}
+        for part in pattern.split(text)
+        if part
+    ]
+
+
+# Every bubble carries every key, so the page's typed Vars read them all.
+_EMPTY = {
+    "out": False,
+    "note": False,
+    "status": "",
+    "reactions": [],
+    "media_url": "",
+    "media_name": "",
+    "media_size": "",
+    "media_state": "",
+    "map_url": "",
+    "quote": "",
+    "has_quote": False,
+    "error_reason": "",
+    "error_next": "",
+    "error_code": "",
+    "can_retry": False,
+    "can_reply": False,
+    "until": "",
+    "can_react": False,
+    "choices": [],
+    "segments": [],
+}
 
 
 def _bubble(
@@ -94,6 +206,7 @@ def _bubble(
     content = message.content or {}
     when = message.sent_at if message.direction == "in" and message.sent_at else message.created_at
     bubble = {
+        **_EMPTY,
         "id": message.id,
         "out": message.direction == "out",
         "type": message.type,
@@ -105,17 +218,7 @@ def _bubble(
         "reactions": sorted(
             {r["emoji"] for r in (message.reactions or {}).values() if r.get("emoji")}
         ),
-        "media_url": "",
-        "media_name": "",
-        "media_size": "",
-        "media_state": "",
-        "map_url": "",
-        "quote": "",
         "has_quote": bool(message.reply_to_external_id),
-        "error_reason": "",
-        "error_next": "",
-        "error_code": "",
-        "can_retry": False,
         "can_reply": bool(message.external_id) and message.type != MessageType.SYSTEM,
         "until": str(content.get("until") or "") if message.type == MessageType.ACTIVITY else "",
         "can_react": message.direction == "in" and bool(message.external_id),

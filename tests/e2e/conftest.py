@@ -7,6 +7,7 @@ tests skip, unless ``PYTAKE_REQUIRE_E2E=1`` (CI) makes that a failure.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import secrets
@@ -26,6 +27,7 @@ import redis as redis_lib
 import uvicorn
 from playwright.sync_api import expect
 
+from pytake.sandbox import payloads as p
 from pytake.sandbox.graph import GraphSimulator
 from tests.conftest import POSTGRES_ADMIN_URL, TEST_SECRET_KEY
 
@@ -254,3 +256,39 @@ def sign_out(page) -> None:
     page.get_by_test_id("user-menu").click()
     page.get_by_test_id("sign-out").click()
     wait_path(page, "/login")
+
+
+@dataclasses.dataclass(frozen=True)
+class Number:
+    """A WhatsApp number connected with the CLI, whose webhooks tests can sign and post."""
+
+    server: Server
+    pnid: str
+    waba: str
+    display: str
+    secret: str
+
+    def post(self, value: dict) -> None:
+        body = p.encode(p.envelope(p.entry(self.waba, p.change(value))))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": p.sign(body, self.secret),
+        }
+        url = self.server.base_url + "/webhooks/whatsapp"
+        assert httpx.post(url, content=body, headers=headers).status_code == 200
+
+    def customer_writes(self, customer: str, name: str, text: str, **origin) -> None:
+        message = p.text(text, sender=customer, **origin)
+        self.post(p.messages_value(self.pnid, self.display, [message], [p.profile(customer, name)]))
+
+
+def connect_number(server: Server, graph: GraphSimulator, pnid: str, waba: str) -> Number:
+    display, token, secret = f"1555{pnid[-7:]}", f"EAA{pnid}", f"secret-{pnid}"
+    graph.add_number(pnid, waba, display, token, secret)
+    added = server.cli(
+        *("channel", "add-whatsapp", "--org", OWNER["org"], "--phone-number-id", pnid),
+        *("--waba-id", waba, "--display-number", f"+{display}"),
+        *("--access-token", token, "--app-secret", secret, "--verify-token", f"verify-{pnid}"),
+    )
+    assert added.returncode == 0, added.stderr
+    return Number(server, pnid, waba, display, secret)

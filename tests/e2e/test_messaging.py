@@ -5,45 +5,28 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
 from pytake.sandbox import payloads as p
-from tests.e2e.conftest import OWNER, screenshot, sign_in, wait_path
+from tests.e2e.conftest import OWNER, Number, connect_number, screenshot, sign_in, wait_path
 
 pytestmark = pytest.mark.e2e
-PNID, WABA, DISPLAY = "130044556677889", "770011223344556", "15550003333"
-TOKEN, SECRET, VERIFY = "EAAmessaging", "messaging-app-secret", "messaging-verify"
+PNID, WABA = "130044556677889", "770011223344556"
 CUSTOMER = "5511987650000"
 
 
 @pytest.fixture(scope="module")
-def number(server, graph, organization):
-    graph.add_number(PNID, WABA, DISPLAY, TOKEN, SECRET)
-    added = server.cli(
-        *("channel", "add-whatsapp", "--org", OWNER["org"], "--phone-number-id", PNID),
-        *("--waba-id", WABA, "--display-number", "+1 555 000 3333"),
-        *("--access-token", TOKEN, "--app-secret", SECRET, "--verify-token", VERIFY),
-    )
-    assert added.returncode == 0, added.stderr
-    return PNID
+def number(server, graph, organization) -> Number:
+    return connect_number(server, graph, PNID, WABA)
 
 
-def _post(server, value: dict) -> None:
-    body = p.encode(p.envelope(p.entry(WABA, p.change(value))))
-    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": p.sign(body, SECRET)}
-    response = httpx.post(server.base_url + "/webhooks/whatsapp", content=body, headers=headers)
-    assert response.status_code == 200
+def _customer_writes(number: Number, text: str, wamid: str) -> None:
+    number.customer_writes(CUSTOMER, "Ana Souza", text, wamid=wamid)
 
 
-def _customer_writes(server, text: str, wamid: str) -> None:
-    message = p.text(text, sender=CUSTOMER, wamid=wamid)
-    _post(server, p.messages_value(PNID, DISPLAY, [message], [p.profile(CUSTOMER, "Ana Souza")]))
-
-
-def _status(server, wamid: str, status: str) -> None:
-    _post(server, p.statuses_value(PNID, DISPLAY, [p.status(wamid, status, CUSTOMER)]))
+def _status(number: Number, wamid: str, status: str) -> None:
+    number.post(p.statuses_value(PNID, number.display, [p.status(wamid, status, CUSTOMER)]))
 
 
 def _sent_to_meta(graph, text: str, timeout: float = 20.0) -> dict:
@@ -57,7 +40,7 @@ def _sent_to_meta(graph, text: str, timeout: float = 20.0) -> dict:
 
 
 def test_agent_replies_and_sees_the_ticks_follow_the_statuses(server, graph, number, new_page):
-    _customer_writes(server, "Oi, meu pedido não chegou 😟", "wamid.E2E-IN-1")
+    _customer_writes(number, "Oi, meu pedido não chegou 😟", "wamid.E2E-IN-1")
     page = new_page()
     sign_in(page, OWNER["email"], OWNER["password"])
     page.get_by_test_id("conversation-row").filter(has_text="Ana Souza").click()
@@ -75,14 +58,14 @@ def test_agent_replies_and_sees_the_ticks_follow_the_statuses(server, graph, num
     assert graph.read_marks and graph.read_marks[0] == "wamid.E2E-IN-1"  # opened: blue ticks
     expect(mine.get_by_test_id("tick-sent")).to_be_visible()
 
-    _status(server, body["wamid"], "delivered")
+    _status(number, body["wamid"], "delivered")
     expect(mine.get_by_test_id("tick-delivered")).to_be_visible()
-    _status(server, body["wamid"], "read")
+    _status(number, body["wamid"], "read")
     expect(mine.get_by_test_id("tick-read")).to_be_visible()
     screenshot(page, "conversation-ticks-en")
 
     # A customer message arrives while the agent watches: it appears without a reload.
-    _customer_writes(server, "Obrigada!", "wamid.E2E-IN-2")
+    _customer_writes(number, "Obrigada!", "wamid.E2E-IN-2")
     expect(page.get_by_test_id("bubble-in").last).to_contain_text("Obrigada!")
 
     # Meta refuses the next send: the bubble says why, in plain words, and offers no retry
@@ -156,7 +139,7 @@ def _png(width: int = 32, height: int = 32) -> bytes:
 
 
 def test_agent_sends_a_photo_with_a_caption(server, graph, number, new_page, tmp_path):
-    _customer_writes(server, "Pode mandar uma foto?", "wamid.E2E-IN-3")
+    _customer_writes(number, "Pode mandar uma foto?", "wamid.E2E-IN-3")
     page = new_page()
     sign_in(page, OWNER["email"], OWNER["password"])
     page.get_by_test_id("conversation-row").filter(has_text="Ana Souza").click()
@@ -187,7 +170,7 @@ def _open_ana(page) -> None:
 
 
 def test_agent_sends_reply_buttons_a_list_and_a_location(server, graph, number, new_page):
-    _customer_writes(server, "Quais as opções?", "wamid.E2E-IN-4")
+    _customer_writes(number, "Quais as opções?", "wamid.E2E-IN-4")
     page = new_page()
     _open_ana(page)
 
@@ -271,11 +254,10 @@ def test_agent_records_and_sends_a_voice_note(server, graph, number, new_page):
 def test_inbox_list_updates_live_with_preview_and_unread_count(server, graph, number, new_page):
     page = new_page()
     sign_in(page, OWNER["email"], OWNER["password"])  # lands on the inbox
-    _post(
-        server,
+    number.post(
         p.messages_value(
             PNID,
-            DISPLAY,
+            number.display,
             [p.image(graph.add_media(_png(), "image/png"), sender="5521999990000")],
             [p.profile("5521999990000", "Bruno Lima")],
         ),
@@ -287,7 +269,7 @@ def test_inbox_list_updates_live_with_preview_and_unread_count(server, graph, nu
     expect(row.get_by_test_id("window-open")).to_contain_text("Closes in")
     message = p.text("Alguém aí?", sender="5521999990000")
     profile = [p.profile("5521999990000", "Bruno Lima")]
-    _post(server, p.messages_value(PNID, DISPLAY, [message], profile))
+    number.post(p.messages_value(PNID, number.display, [message], profile))
     expect(row.get_by_test_id("row-preview")).to_have_text("Alguém aí?")
     expect(row.get_by_test_id("unread")).to_have_text("2")
     screenshot(page, "inbox-live-en")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 
 import httpx
 import pytest
@@ -13,10 +14,22 @@ from sqlmodel import select
 
 from pytake import channels as adapters
 from pytake import db
+from pytake.auth.sessions import Identity
 from pytake.channels.whatsapp.adapter import WhatsAppAdapter
 from pytake.channels.whatsapp.graph import GraphClient
 from pytake.jobs import limits, runner
-from pytake.models import utcnow
+from pytake.models import (
+    Channel,
+    Contact,
+    Conversation,
+    Membership,
+    Message,
+    MessageTemplate,
+    Organization,
+    Role,
+    User,
+    utcnow,
+)
 from pytake.sandbox import payloads as p
 from pytake.sandbox.graph import GraphSimulator
 from pytake.services import accounts, channels
@@ -114,3 +127,71 @@ async def whatsapp(settings_env, tmp_path):
     await graph_http.aclose()
     adapters.register(WhatsAppAdapter())
     directory.invalidate()
+
+
+@pytest.fixture
+def world():
+    """Two organizations; in the first, conversations of two agents and one unassigned."""
+    now = utcnow()
+    with db.session() as s:
+        acme, other = Organization(name="Acme", slug="acme"), Organization(name="Other", slug="o")
+        ana, bia = User(email="ana@a.co", name="Ana"), User(email="bia@a.co", name="Bia")
+        s.add_all([acme, other, ana, bia])
+        s.flush()
+        ids = {"acme": acme.id, "other": other.id, "ana": ana.id, "bia": bia.id}
+        s.add_all(
+            Membership(user_id=u, organization_id=acme.id, role="agent") for u in (ana.id, bia.id)
+        )
+        for org_id, label in ((acme.id, "acme"), (other.id, "other")):
+            channel = Channel(
+                organization_id=org_id,
+                kind="whatsapp",
+                name=f"{label} main",
+                external_id=f"pn-{label}",
+            )
+            s.add(channel)
+            s.flush()
+            for n, assignee in enumerate((ana.id, bia.id, None)):
+                contact = Contact(
+                    organization_id=org_id,
+                    wa_id=f"55119{org_id}{n:04d}",
+                    name=f"{label} customer {n}",
+                )
+                s.add(contact)
+                s.flush()
+                conversation = Conversation(
+                    organization_id=org_id,
+                    channel_id=channel.id,
+                    contact_id=contact.id,
+                    assignee_id=assignee if org_id == acme.id else None,
+                    last_activity_at=now - dt.timedelta(minutes=n),
+                    window_expires_at=now + dt.timedelta(hours=1 - n),
+                )
+                s.add(conversation)
+                s.flush()
+                s.add(
+                    Message(
+                        organization_id=org_id,
+                        conversation_id=conversation.id,
+                        channel_id=channel.id,
+                        direction="in",
+                        type="text",
+                        content={"body": "oi"},
+                        external_id=f"wamid.{label}{n}",
+                    )
+                )
+        s.add(
+            MessageTemplate(
+                organization_id=other.id,
+                account_id="waba",
+                name="hidden",
+                language="en_US",
+                category="UTILITY",
+                status="APPROVED",
+            )
+        )
+    return ids
+
+
+def who(ids, user: str, role: Role, visibility: str = "organization") -> Identity:
+    return Identity(ids[user], ids["acme"], role, "sid", user, f"{user}@a.co", None, visibility)

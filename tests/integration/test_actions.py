@@ -10,9 +10,9 @@ from sqlmodel import select
 from pytake import db
 from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
-from pytake.models import Conversation, Message, Organization, Role, User, utcnow
+from pytake.models import Conversation, Message, Note, Organization, Role, User, utcnow
 from pytake.sandbox import payloads as p
-from pytake.services import accounts, actions, directory, thread
+from pytake.services import accounts, actions, inbox, thread
 
 from .conftest import ANA, rows
 from .test_outbound import open_conversation
@@ -71,7 +71,7 @@ async def test_take_assign_and_return_leave_history(whatsapp, owner):
         "Owner devolveu esta conversa para a fila",
     ]
     with db.session() as s:
-        (row,) = directory.conversations(s, owner)
+        (row,) = inbox.page(s, owner, inbox.Query())[0]
     assert row["preview"] == ""  # agents' actions are not the customer's last message
 
 
@@ -148,3 +148,86 @@ async def test_mark_unread_brings_the_badge_back(whatsapp, owner):
     assert rows(Conversation)[0].unread_count == 1
     with db.session() as s:
         assert [m["name"] for m in actions.members(s, owner)] == ["Owner"]
+
+
+async def test_notes_mention_teammates_and_sit_between_the_messages(whatsapp, owner):
+    from .test_outbound import send
+
+    conversation = open_conversation(whatsapp)
+    ana = _member(whatsapp, "ana.maria@acme.test")
+    _member(whatsapp, "ana@acme.test")
+    send(owner, conversation, content={"body": "first"})
+    act(actions.add_note, owner, conversation, "@ana.maria please check; cc @ANA")
+    send(owner, conversation, content={"body": "second"})
+    for bad in ("", "   ", "x" * (actions.MAX_NOTE + 1), None, {"body": "x"}):
+        with pytest.raises(AccessError):
+            act(actions.add_note, owner, conversation, bad)
+    with db.session() as s:
+        page, more = thread.page(s, owner, conversation, "en")
+    assert [b["text"] for b in page] == [
+        "first",
+        "@ana.maria please check; cc @ANA",
+        "second",
+    ]
+    note = page[1]
+    assert note["note"] and note["id"] < 0 and note["sender"] == "Owner" and not more
+    assert [(p["text"], p["mention"]) for p in note["segments"]] == [
+        ("@ana.maria", True),
+        (" please check; cc ", False),
+        ("@ANA", True),
+    ]
+    (stored,) = rows(Note, Note.conversation_id == conversation)
+    assert sorted(stored.mentions) == sorted([ana.user_id, ana.user_id + 1])
+
+
+async def test_each_note_lands_on_exactly_one_page(whatsapp, owner, monkeypatch):
+    from .test_outbound import send
+
+    monkeypatch.setattr(thread, "PAGE", 2)
+    conversation = open_conversation(whatsapp)
+    act(actions.add_note, owner, conversation, "before anything")
+    for n in range(5):
+        send(owner, conversation, content={"body": f"m{n}"})
+        act(actions.add_note, owner, conversation, f"after m{n}")
+    shown, before = [], None
+    while True:
+        with db.session() as s:
+            page, more = thread.page(s, owner, conversation, "en", before=before)
+        shown = [b["text"] for b in page] + shown
+        if not more:
+            break
+        before = next(b["id"] for b in page if b["id"] > 0)
+    assert shown == ["before anything"] + [x for n in range(5) for x in (f"m{n}", f"after m{n}")]
+
+
+async def test_contact_panel_edits_and_history_stay_within_what_the_agent_sees(whatsapp, owner):
+    from pytake.services import contacts
+
+    conversation = open_conversation(whatsapp)
+    agent = _member(whatsapp, "bia@acme.test")
+    act(contacts.rename, agent, conversation, "  Ana   Souza ")
+    act(contacts.set_attribute, agent, conversation, "plan", "gold")
+    act(contacts.set_attribute, agent, conversation, "city", " Recife ")
+    act(contacts.set_attribute, agent, conversation, "plan", "")  # removes
+    for key, value in (
+        ("", "x"),
+        ("profile_name", "x"),
+        ("a" * 41, "x"),
+        ("ok", 5),
+        ("ok", "v" * 501),
+    ):
+        with pytest.raises(AccessError):
+            act(contacts.set_attribute, agent, conversation, key, value)
+    for bad in ("", None, "x" * 121):
+        with pytest.raises(AccessError):
+            act(contacts.rename, agent, conversation, bad)
+    with db.session() as s:
+        profile = contacts.profile(s, agent, conversation)
+    assert profile["name"] == "Ana Souza" and profile["number"] == f"+{ANA}"
+    assert profile["attributes"] == [{"key": "city", "value": "Recife"}]
+    assert [h["current"] for h in profile["history"]] == [True]
+    act(actions.assign, owner, conversation, owner.user_id)  # now hidden from the agent
+    with db.session() as s, pytest.raises(AccessError):
+        contacts.profile(s, agent, conversation)
+    with pytest.raises(AccessError):
+        act(contacts.set_attribute, agent, conversation, "plan", "gold")

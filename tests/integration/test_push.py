@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from pytake import redisio
-from pytake.realtime import push, signals
+from pytake.realtime import presence, push, signals
 
 
 class _Processor:
@@ -33,11 +35,14 @@ async def _until(condition, seconds: float = 5.0) -> None:
 async def test_changes_reach_the_tabs_showing_them_and_resubscribe(settings_env, redis_url):
     settings_env(redis_url=redis_url)
     app = _App()
-    push.watch("tab-a", (push.CONVERSATION, 7))
-    push.watch("tab-b", (push.CONVERSATION, 8))
-    push.watch("tab-closed", (push.CONVERSATION, 9))
-    push.watch("inbox-org-1", (push.INBOX, 1))
-    push.watch("inbox-org-2", (push.INBOX, 2))
+    for token, topic in (
+        ("tab-a", (push.CONVERSATION, 7)),
+        ("tab-b", (push.CONVERSATION, 8)),
+        ("tab-closed", (push.CONVERSATION, 9)),
+        ("inbox-org-1", (push.INBOX, 1)),
+        ("inbox-org-2", (push.INBOX, 2)),
+    ):
+        await push.watch(token, topic, topic[1] if topic[0] == push.INBOX else 1, 100)
     handlers = {push.CONVERSATION: "state.on_changed", push.INBOX: "inbox.on_changed"}
     relay = asyncio.create_task(push.relay(app, handlers, lambda token: token != "tab-closed"))
     try:
@@ -68,9 +73,42 @@ async def test_changes_reach_the_tabs_showing_them_and_resubscribe(settings_env,
 
 
 async def test_a_tab_watches_one_thing_at_a_time():
-    push.watch("tab", (push.CONVERSATION, 1))
-    push.watch("tab", (push.INBOX, 1))
+    await push.watch("tab", (push.CONVERSATION, 1), 1, 100)
+    await push.watch("tab", (push.INBOX, 1), 1, 100)
     assert push.viewers((push.CONVERSATION, 1)) == set()
     assert push.viewers((push.INBOX, 1)) == {"tab"}
     push.unwatch("tab")
     assert push.viewers((push.INBOX, 1)) == set()
+
+
+@pytest.mark.parametrize("with_redis", [False, True], ids=["embedded", "redis"])
+async def test_presence_follows_connected_tabs_and_expires(
+    settings_env, redis_url, monkeypatch, with_redis
+):
+    """Every worker vouches for its connected tabs; a member nobody vouches for goes offline,
+    and one organization's presence says nothing of another's."""
+    settings_env(redis_url=redis_url if with_redis else None)
+    monkeypatch.setattr(presence, "TTL", 0.6)
+    monkeypatch.setattr(presence, "REFRESH", 0.2)
+    presence._local.clear()
+    tabs = {"tab-ana": True, "tab-bia": True}
+    await push.watch("tab-ana", (push.INBOX, 1), 1, 11)
+    await push.watch("tab-bia", (push.CONVERSATION, 5), 1, 12)
+    await push.watch("tab-other-org", (push.INBOX, 2), 2, 21)
+    assert await presence.online(1) == {11, 12}
+    assert await presence.online(2) == {21}
+    vouching = asyncio.create_task(push.vouch(lambda token: tabs.get(token, False)))
+    try:
+        tabs["tab-bia"] = False  # Bia closed her tab
+        await asyncio.sleep(1.0)  # past the TTL: only what was vouched for again is online
+        assert await presence.online(1) == {11}
+        assert await presence.online(2) == set()  # its tab is not connected here either
+    finally:
+        vouching.cancel()
+        async with asyncio.timeout(5):
+            await asyncio.gather(vouching, return_exceptions=True)
+        for token in ("tab-ana", "tab-bia", "tab-other-org"):
+            push.unwatch(token)
+        if with_redis:
+            await redisio.client().delete(f"{presence.PREFIX}1", f"{presence.PREFIX}2")
+            await redisio.close()

@@ -126,7 +126,7 @@ async def test_media_route_serves_files_only_to_those_who_may_see_them(whatsapp)
 async def test_inbox_rows_carry_the_last_message_in_one_query(whatsapp):
     import sqlalchemy as sa
 
-    from pytake.services import directory
+    from pytake.services import inbox
 
     await whatsapp.send(p.text("first", sender=ANA, wamid="wamid.1"))
     media_id = whatsapp.sim.add_media(b"\xff\xd8\xff", "image/jpeg")
@@ -147,7 +147,7 @@ async def test_inbox_rows_carry_the_last_message_in_one_query(whatsapp):
     sa.event.listen(engine, "before_cursor_execute", count)
     try:
         with db.session() as s:
-            rows = directory.conversations(s, owner, language="en")
+            rows = inbox.page(s, owner, inbox.Query(), language="en")[0]
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 1  # no query per row

@@ -20,8 +20,8 @@ from pytake.auth.errors import AccessError
 from pytake.channels.base import MessageType
 from pytake.jobs import outbox, runner
 from pytake.models import utcnow
-from pytake.realtime import push, signals
-from pytake.services import actions, outbound, thread
+from pytake.realtime import presence, push, signals
+from pytake.services import actions, contacts, labels, outbound, teams, thread
 from pytake.settings import get_settings
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import shell
@@ -66,6 +66,11 @@ class ConversationState(GuardedState):
     sending: bool = False
     recording: bool = False
     members: list[dict] = []
+    teams: list[dict] = []
+    labels: list[dict] = []  # the organization's, each with "on" for this conversation
+    note_mode: bool = False  # the composer writes a private note instead of a message
+    panel_open: bool = False
+    contact: dict = {}
     dialog: str = ""  # the structured message being composed: location, contact, buttons, list
     _draft_key: str = ""
     _dialog_key: str = ""
@@ -92,7 +97,12 @@ class ConversationState(GuardedState):
         except AccessError as refusal:
             self.problem = await translated(self, refusal)
             return
-        push.watch(self.router.session.client_token, (push.CONVERSATION, self.conversation_id))
+        await push.watch(
+            self.router.session.client_token,
+            (push.CONVERSATION, self.conversation_id),
+            identity.organization_id,
+            identity.user_id,
+        )
         await self._reload()
         receipt = await in_transaction(outbound.read_receipt, identity, self.conversation_id)
         if receipt is not None:
@@ -102,11 +112,16 @@ class ConversationState(GuardedState):
     async def _reload(self) -> None:
         identity, language = self._identity(), await self._language()
         latest, more = await in_transaction(thread.page, identity, self.conversation_id, language)
-        first = latest[0]["id"] if latest else None
-        older = [m for m in self.messages if first is not None and m["id"] < first]
+        first = _first_message(latest)
+        # Keep the older pages loaded above the latest one: everything before its first message
+        # (notes carry negative ids, so position, not id, says where a page starts).
+        cut = next((i for i, m in enumerate(self.messages) if m["id"] >= (first or 0) > 0), 0)
+        older = self.messages[:cut] if first else []
         self.messages = _with_days(older + latest)
         self.has_older = more if not older else self.has_older
         self.info = await in_transaction(thread.header, identity, self.conversation_id)
+        if self.panel_open:
+            await self._load_contact()
 
     @rx.event
     async def on_changed(self, conversation_id: int):
@@ -121,14 +136,15 @@ class ConversationState(GuardedState):
 
     @rx.event
     async def load_older(self):
-        if not self.messages:
+        first = _first_message(self.messages)
+        if first is None:
             return
         older, more = await in_transaction(
             thread.page,
             self._identity(),
             self.conversation_id,
             await self._language(),
-            before=self.messages[0]["id"],
+            before=first,
         )
         self.messages = _with_days(older + self.messages)
         self.has_older = more
@@ -159,9 +175,94 @@ class ConversationState(GuardedState):
         await self._reload()
         return True
 
+    # The pickers fill when their menu opens (``_open`` is the menu's new state).
     @rx.event
-    async def load_members(self):
-        self.members = await in_transaction(actions.members, self._identity())
+    async def load_members(self, _open: bool = True):
+        identity = self._identity()
+        here = await presence.online(identity.organization_id)
+        members = await in_transaction(actions.members, identity)
+        self.members = [{**member, "online": member["id"] in here} for member in members]
+
+    @rx.event
+    async def load_teams(self, _open: bool = True):
+        org = self._identity().organization_id
+        self.teams = [
+            {"id": team["id"], "name": team["name"]}
+            for team in await in_transaction(teams.listing, org)
+        ]
+
+    @rx.event
+    async def assign_team(self, team_id: int | None):
+        await self._act(actions.assign_team, team_id)
+
+    @rx.event
+    async def load_labels(self, _open: bool = True):
+        org = self._identity().organization_id
+        chosen = {label["id"] for label in self.info.get("labels", [])}
+        found = await in_transaction(labels.listing, org)
+        self.labels = [{**label, "on": label["id"] in chosen} for label in found]
+
+    @rx.event
+    async def toggle_label(self, label_id: int):
+        chosen = {label["id"] for label in self.info.get("labels", [])}
+        if not isinstance(label_id, int) or label_id not in {x["id"] for x in self.labels}:
+            return
+        chosen ^= {label_id}
+        if await self._act(actions.set_labels, sorted(chosen)):
+            await self.load_labels()
+
+    @rx.event
+    async def create_label(self, form: dict):
+        name = form.get("name") if isinstance(form, dict) else None
+        try:
+            label = await in_transaction(labels.create, self._identity(), name, "gray")
+        except AccessError as refusal:
+            self.problem = await translated(self, refusal)
+            return
+        chosen = {x["id"] for x in self.info.get("labels", [])} | {label.id}
+        if await self._act(actions.set_labels, sorted(chosen)):
+            await self.load_labels()
+
+    @rx.event
+    def set_note_mode(self, on: bool):
+        self.note_mode = on is True
+
+    @rx.event
+    async def add_note(self, _form: dict | None = None):
+        text = self.draft.strip()
+        if text and await self._act(actions.add_note, text):
+            self.draft = ""
+            return rx.call_script(SCROLL_TO_END)
+        return None
+
+    @rx.event
+    def mention(self, name: str):
+        if isinstance(name, str) and name in {m["name"] for m in self.members}:
+            self.draft = f"{self.draft.rstrip()} @{name} ".lstrip()[:4096]
+
+    @rx.event
+    async def toggle_panel(self):
+        self.panel_open = not self.panel_open
+        if self.panel_open:
+            await self._load_contact()
+
+    async def _load_contact(self) -> None:
+        self.contact = await in_transaction(
+            contacts.profile, self._identity(), self.conversation_id
+        )
+
+    @rx.event
+    async def rename_contact(self, form: dict):
+        await self._act(contacts.rename, form.get("name") if isinstance(form, dict) else None)
+
+    @rx.event
+    async def set_attribute(self, form: dict):
+        form = form if isinstance(form, dict) else {}
+        await self._act(contacts.set_attribute, form.get("key"), form.get("value"))
+
+    @rx.event
+    async def remove_attribute(self, key: str):
+        await self._act(contacts.set_attribute, key, "")
 
     @rx.event
     async def assign_to(self, user_id: int):
@@ -228,9 +329,11 @@ class ConversationState(GuardedState):
 
     @rx.event
     async def send(self, _form: dict | None = None):
+        if self.note_mode:
+            return await self.add_note()
         text = self.draft.strip()
         if not text or self.sending:
-            return
+            return None
         self.sending = True
         try:
             if await self._submit("text", {"body": text}):
@@ -402,6 +505,11 @@ def _list(form: dict) -> tuple[str, dict]:
 
 
 DIALOGS = {"location": _location, "contact": _contact, "buttons": _buttons, "list": _list}
+
+
+def _first_message(items: list[dict]) -> int | None:
+    """The id of the first message (not note) shown: where the next older page ends."""
+    return next((m["id"] for m in items if m["id"] > 0), None)
 
 
 def _with_days(messages: list[dict]) -> list[dict]:
@@ -691,6 +799,58 @@ def _bubble(m: rx.Var) -> rx.Component:
             ),
         ),
         rx.cond(
+            m["note"].to(bool),
+            _note(m),
+            _message_or_activity(m, out, bubble),
+        ),
+    )
+
+
+def _note(m: rx.Var) -> rx.Component:
+    """Private notes: amber, full width, signed, with mentions highlighted."""
+    return rx.box(
+        rx.hstack(
+            rx.icon("lock", size=12, color=rx.color("amber", 11)),
+            rx.text(t("thread.private_note"), size="1", weight="bold", color=rx.color("amber", 11)),
+            rx.text("·", size="1", color=rx.color("amber", 11)),
+            rx.text(m["sender"], size="1", color=rx.color("amber", 11)),
+            rx.spacer(),
+            rx.moment(
+                m["at"].to(str), format="HH:mm", font_size="11px", color=rx.color("gray", 10)
+            ),
+            spacing="1",
+            align="center",
+            width="100%",
+        ),
+        rx.text(
+            rx.foreach(
+                m["segments"].to(list[dict]),
+                lambda part: rx.cond(
+                    part["mention"].to(bool),
+                    rx.el.span(
+                        part["text"],
+                        font_weight="600",
+                        color=rx.color("accent", 11),
+                        data_testid="mention",
+                    ),
+                    rx.el.span(part["text"]),
+                ),
+            ),
+            size="2",
+            white_space="pre-wrap",
+        ),
+        background=rx.color("amber", 3),
+        border=f"1px dashed {rx.color('amber', 7)}",
+        border_radius="10px",
+        padding="6px 10px",
+        margin_x=["0", "10%"],
+        data_testid="note",
+    )
+
+
+def _message_or_activity(m: rx.Var, out: rx.Var, bubble: rx.Component) -> rx.Component:
+    return rx.fragment(
+        rx.cond(
             (m["type"].to(str) == "system") | (m["type"].to(str) == "activity"),
             rx.center(
                 rx.badge(
@@ -743,7 +903,6 @@ def _actions_bar() -> rx.Component:
                 variant="soft",
                 color_scheme="gray",
                 size="2",
-                on_click=ConversationState.load_members,
                 data_testid="assign-menu",
             )
         ),
@@ -755,7 +914,22 @@ def _actions_bar() -> rx.Component:
             rx.foreach(
                 ConversationState.members,
                 lambda member: rx.menu.item(
-                    member["name"],
+                    rx.hstack(
+                        rx.box(
+                            width="8px",
+                            height="8px",
+                            border_radius="50%",
+                            background=rx.cond(
+                                member["online"].to(bool),
+                                rx.color("grass", 9),
+                                rx.color("gray", 6),
+                            ),
+                            data_testid=rx.cond(member["online"].to(bool), "online", "offline"),
+                        ),
+                        rx.text(member["name"]),
+                        align="center",
+                        spacing="2",
+                    ),
                     on_click=ConversationState.assign_to(member["id"].to(int)),
                 ),
             ),
@@ -767,6 +941,7 @@ def _actions_bar() -> rx.Component:
                 ),
             ),
         ),
+        on_open_change=ConversationState.load_members,
     )
     snooze_menu = _icon_menu(
         "alarm-clock",
@@ -806,7 +981,131 @@ def _actions_bar() -> rx.Component:
             data_testid="resolve",
         ),
     )
-    return rx.hstack(assign_menu, snooze_menu, resolve, spacing="2", align="center")
+    return rx.hstack(
+        assign_menu,
+        _team_menu(),
+        _labels_menu(),
+        snooze_menu,
+        resolve,
+        rx.icon_button(
+            rx.icon("panel-right", size=16),
+            variant=rx.cond(ConversationState.panel_open, "solid", "soft"),
+            color_scheme="gray",
+            on_click=ConversationState.toggle_panel,
+            aria_label="contact",
+            data_testid="contact-panel-toggle",
+        ),
+        spacing="2",
+        align="center",
+        wrap="wrap",
+    )
+
+
+def _team_menu() -> rx.Component:
+    team = ConversationState.info["team"].to(str)
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(
+                rx.icon("users", size=14),
+                rx.cond(team != "", team, t("thread.no_team")),
+                rx.icon("chevron-down", size=14),
+                variant="soft",
+                color_scheme="gray",
+                size="2",
+                data_testid="team-menu",
+            )
+        ),
+        rx.menu.content(
+            rx.cond(
+                ConversationState.teams.length() == 0,
+                rx.menu.item(t("thread.no_teams_yet"), disabled=True),
+            ),
+            rx.foreach(
+                ConversationState.teams,
+                lambda item: rx.menu.item(
+                    item["name"], on_click=ConversationState.assign_team(item["id"].to(int))
+                ),
+            ),
+            rx.cond(
+                team != "",
+                rx.fragment(
+                    rx.menu.separator(),
+                    rx.menu.item(
+                        t("thread.remove_team"), on_click=ConversationState.assign_team(None)
+                    ),
+                ),
+            ),
+        ),
+        on_open_change=ConversationState.load_teams,
+    )
+
+
+def _labels_menu() -> rx.Component:
+    return rx.popover.root(
+        rx.popover.trigger(
+            rx.button(
+                rx.icon("tag", size=14),
+                rx.cond(
+                    ConversationState.info["labels"].to(list).length() > 0,
+                    rx.foreach(
+                        ConversationState.info["labels"].to(list[dict]),
+                        lambda label: rx.badge(
+                            label["name"], color_scheme=label["color"].to(str), size="1"
+                        ),
+                    ),
+                    rx.text(t("thread.labels")),
+                ),
+                variant="soft",
+                color_scheme="gray",
+                size="2",
+                data_testid="labels-menu",
+            )
+        ),
+        rx.popover.content(
+            rx.vstack(
+                rx.cond(
+                    ConversationState.labels.length() == 0,
+                    rx.text(t("thread.no_labels_yet"), size="2", color=rx.color("gray", 11)),
+                ),
+                rx.foreach(
+                    ConversationState.labels,
+                    lambda label: rx.hstack(
+                        rx.checkbox(
+                            checked=label["on"].to(bool),
+                            on_change=lambda _on: ConversationState.toggle_label(
+                                label["id"].to(int)
+                            ),
+                        ),
+                        rx.badge(label["name"], color_scheme=label["color"].to(str)),
+                        align="center",
+                        as_="label",
+                        data_testid="label-option",
+                    ),
+                ),
+                rx.cond(
+                    SessionState.user_role != "agent",
+                    rx.form(
+                        rx.hstack(
+                            rx.input(
+                                name="name",
+                                placeholder=t("thread.new_label"),
+                                max_length=40,
+                                size="1",
+                                required=True,
+                            ),
+                            rx.button(t("thread.add"), size="1", type="submit"),
+                            spacing="2",
+                        ),
+                        on_submit=ConversationState.create_label,
+                        reset_on_submit=True,
+                    ),
+                ),
+                spacing="2",
+            ),
+            max_width="280px",
+        ),
+        on_open_change=ConversationState.load_labels,
+    )
 
 
 def _header() -> rx.Component:
@@ -815,6 +1114,7 @@ def _header() -> rx.Component:
         rx.link(
             rx.icon_button(rx.icon("arrow-left"), variant="ghost", color_scheme="gray"),
             href="/inbox",
+            data_testid="back-to-inbox",
         ),
         rx.avatar(fallback=info["contact"].to(str)[:1], size="3", radius="full"),
         rx.vstack(
@@ -856,19 +1156,22 @@ def _more_menu() -> rx.Component:
     )
 
 
-def _icon_menu(icon: str, label: str, testid: str, *items, variant: str) -> rx.Component:
+def _icon_menu(
+    icon: str, label: str, testid: str, *items, variant: str, color_scheme: str = "gray", **props
+) -> rx.Component:
     return rx.menu.root(
         rx.menu.trigger(
             rx.icon_button(
                 rx.icon(icon, size=18),
                 variant=variant,
-                color_scheme="gray",
+                color_scheme=color_scheme,
                 type="button",
                 aria_label=label,
                 data_testid=testid,
             )
         ),
         rx.menu.content(*items),
+        **props,
     )
 
 
@@ -1000,9 +1303,227 @@ def _attach_button() -> rx.Component:
     )
 
 
+def _fact(label: str, value: rx.Var) -> rx.Component:
+    return rx.cond(
+        value != "",
+        rx.vstack(
+            rx.text(t(label), size="1", color=rx.color("gray", 10)),
+            rx.text(value, size="2", word_break="break-all"),
+            spacing="0",
+        ),
+    )
+
+
+def _panel_section(title: str, *children: rx.Component) -> rx.Component:
+    return rx.vstack(
+        rx.text(t(title), size="1", weight="bold", color=rx.color("gray", 11)),
+        *children,
+        spacing="2",
+        width="100%",
+        padding_top="12px",
+        border_top=f"1px solid {rx.color('gray', 4)}",
+    )
+
+
+def _contact_panel() -> rx.Component:
+    contact = ConversationState.contact
+    return rx.vstack(
+        rx.hstack(
+            rx.heading(t("contact.panel_title"), size="3"),
+            rx.spacer(),
+            rx.icon_button(
+                rx.icon("x", size=16),
+                variant="ghost",
+                color_scheme="gray",
+                on_click=ConversationState.toggle_panel,
+                aria_label="close",
+            ),
+            width="100%",
+            align="center",
+        ),
+        rx.form(
+            rx.hstack(
+                rx.input(
+                    name="name",
+                    default_value=contact["name"].to(str),
+                    key=contact["name"].to(str),
+                    max_length=120,
+                    size="2",
+                    flex="1",
+                    aria_label="name",
+                    data_testid="contact-name-input",
+                ),
+                rx.button(t("contact.save"), size="2", type="submit", variant="soft"),
+                width="100%",
+            ),
+            on_submit=ConversationState.rename_contact,
+            reset_on_submit=False,
+            width="100%",
+        ),
+        _fact("contact.number", contact["number"].to(str)),
+        _fact("contact.profile_name", contact["profile_name"].to(str)),
+        _fact("contact.username", contact["username"].to(str)),
+        _fact("contact.bsuid", contact["bsuid"].to(str)),
+        _panel_section(
+            "contact.attributes",
+            rx.foreach(
+                contact["attributes"].to(list[dict]),
+                lambda item: rx.hstack(
+                    rx.text(item["key"], size="2", weight="medium", min_width="80px"),
+                    rx.text(item["value"], size="2", flex="1", word_break="break-word"),
+                    rx.icon_button(
+                        rx.icon("trash-2", size=12),
+                        size="1",
+                        variant="ghost",
+                        color_scheme="gray",
+                        on_click=ConversationState.remove_attribute(item["key"].to(str)),
+                        aria_label="remove",
+                    ),
+                    width="100%",
+                    align="center",
+                    data_testid="attribute",
+                ),
+            ),
+            rx.form(
+                rx.hstack(
+                    rx.input(
+                        name="key",
+                        placeholder=t("contact.attribute_key"),
+                        max_length=40,
+                        size="1",
+                        width="40%",
+                        required=True,
+                    ),
+                    rx.input(
+                        name="value",
+                        placeholder=t("contact.attribute_value"),
+                        max_length=500,
+                        size="1",
+                        flex="1",
+                        required=True,
+                    ),
+                    rx.icon_button(
+                        rx.icon("plus", size=14), size="1", type="submit", aria_label="add"
+                    ),
+                    width="100%",
+                ),
+                on_submit=ConversationState.set_attribute,
+                reset_on_submit=True,
+                width="100%",
+                data_testid="attribute-form",
+            ),
+        ),
+        _panel_section(
+            "contact.history",
+            rx.foreach(
+                contact["history"].to(list[dict]),
+                lambda item: rx.link(
+                    rx.hstack(
+                        rx.badge(
+                            SessionState.tr["status." + item["status"].to(str)].to(str),
+                            variant=rx.cond(item["current"].to(bool), "solid", "soft"),
+                            size="1",
+                        ),
+                        rx.moment(
+                            item["at"].to(str),
+                            format="lll",
+                            locale=SessionState.moment_locale,
+                            font_size="12px",
+                        ),
+                        spacing="2",
+                        align="center",
+                    ),
+                    href="/inbox/" + item["id"].to(str),
+                    underline="none",
+                    color="inherit",
+                ),
+            ),
+        ),
+        _panel_section(
+            "contact.media",
+            rx.cond(
+                contact["media"].to(list).length() == 0,
+                rx.text(t("contact.no_media"), size="1", color=rx.color("gray", 10)),
+            ),
+            rx.grid(
+                rx.foreach(
+                    contact["media"].to(list[dict]),
+                    lambda item: rx.link(
+                        rx.cond(
+                            (item["kind"].to(str) == "image") | (item["kind"].to(str) == "sticker"),
+                            rx.image(
+                                src=item["url"].to(str),
+                                width="100%",
+                                height="72px",
+                                object_fit="cover",
+                                border_radius="6px",
+                            ),
+                            rx.center(
+                                rx.icon("file", size=18),
+                                rx.text(item["name"], size="1", trim="both", max_width="100%"),
+                                direction="column",
+                                height="72px",
+                                background=rx.color("gray", 3),
+                                border_radius="6px",
+                                padding="4px",
+                                overflow="hidden",
+                            ),
+                        ),
+                        href=item["url"].to(str),
+                        is_external=True,
+                    ),
+                ),
+                columns="3",
+                spacing="2",
+                width="100%",
+            ),
+        ),
+        spacing="3",
+        width=["100%", "360px", "300px"],
+        flex_shrink="0",
+        padding="16px",
+        background=rx.color("gray", 1),
+        border_left=f"1px solid {rx.color('gray', 4)}",
+        position=["fixed", "fixed", "static"],
+        right="0",
+        top="0",
+        height=["100vh", "100vh", "auto"],
+        max_height=["100vh", "100vh", "calc(100vh - 120px)"],
+        overflow_y="auto",
+        z_index="20",
+        data_testid="contact-panel",
+    )
+
+
+def _mention_menu() -> rx.Component:
+    return _icon_menu(
+        "at-sign",
+        "mention",
+        "mention-menu",
+        rx.foreach(
+            ConversationState.members,
+            lambda member: rx.menu.item(
+                member["name"], on_click=ConversationState.mention(member["name"].to(str))
+            ),
+        ),
+        variant="ghost",
+        color_scheme="amber",
+        on_open_change=ConversationState.load_members,
+    )
+
+
 def _composer() -> rx.Component:
     open_window = ConversationState.info["window_open"].to(bool)
+    note = ConversationState.note_mode
     return rx.vstack(
+        rx.segmented_control.root(
+            rx.segmented_control.item(t("thread.mode_reply"), value="reply"),
+            rx.segmented_control.item(t("thread.mode_note"), value="note"),
+            value=rx.cond(note, "note", "reply"),
+            on_change=lambda mode: ConversationState.set_note_mode(mode == "note"),
+            size="1",
+            data_testid="composer-mode",
+        ),
         rx.cond(
             ConversationState.reply_to > 0,
             rx.hstack(
@@ -1035,11 +1556,19 @@ def _composer() -> rx.Component:
             ),
         ),
         rx.cond(
-            open_window,
+            open_window | note,
             rx.form(
                 rx.hstack(
-                    rx.hstack(
-                        _more_menu(), _attach_button(), spacing="1", align="center", height="44px"
+                    rx.cond(
+                        note,
+                        rx.hstack(_mention_menu(), align="center", height="44px"),
+                        rx.hstack(
+                            _more_menu(),
+                            _attach_button(),
+                            spacing="1",
+                            align="center",
+                            height="44px",
+                        ),
                     ),
                     rx.upload.root(
                         rx.box(),
@@ -1087,7 +1616,8 @@ def _composer() -> rx.Component:
                     rx.text_area(
                         value=ConversationState.draft,
                         on_change=ConversationState.set_draft,
-                        placeholder=t("thread.type_message"),
+                        placeholder=rx.cond(note, t("thread.type_note"), t("thread.type_message")),
+                        background=rx.cond(note, rx.color("amber", 2), "transparent"),
                         enter_key_submit=True,
                         auto_height=True,
                         rows="1",
@@ -1101,7 +1631,7 @@ def _composer() -> rx.Component:
                         data_testid="composer",
                     ),
                     rx.cond(
-                        (ConversationState.draft == "") & ~ConversationState.recording,
+                        (ConversationState.draft == "") & ~ConversationState.recording & ~note,
                         rx.icon_button(
                             rx.icon("mic", size=18),
                             type="button",
@@ -1131,9 +1661,20 @@ def _composer() -> rx.Component:
                 reset_on_submit=False,
                 width="100%",
             ),
-            rx.callout(
-                t("thread.window_closed"),
-                icon="lock",
+            rx.callout.root(
+                rx.callout.icon(rx.icon("lock", size=16)),
+                rx.callout.text(t("thread.window_closed")),
+                rx.button(
+                    rx.icon("sticky-note", size=14),
+                    t("thread.write_note_instead"),
+                    variant="soft",
+                    color_scheme="amber",
+                    size="1",
+                    type="button",
+                    on_click=ConversationState.set_note_mode(True),
+                    data_testid="note-instead",
+                    width="fit-content",
+                ),
                 color_scheme="amber",
                 size="1",
                 width="100%",
@@ -1153,46 +1694,12 @@ def conversation_page() -> rx.Component:
         "nav.conversation",
         rx.cond(
             ConversationState.info.contains("id"),
-            rx.vstack(
-                _header(),
-                rx.cond(
-                    ConversationState.info["token_invalid"].to(bool),
-                    rx.callout(
-                        t("thread.token_invalid"),
-                        data_testid="token-invalid",
-                        icon="key-round",
-                        color_scheme="red",
-                        size="1",
-                        width="100%",
-                    ),
-                ),
-                rx.auto_scroll(
-                    rx.vstack(
-                        rx.cond(
-                            ConversationState.has_older,
-                            rx.center(
-                                rx.button(
-                                    t("thread.load_older"),
-                                    variant="ghost",
-                                    size="1",
-                                    on_click=ConversationState.load_older,
-                                ),
-                                width="100%",
-                            ),
-                        ),
-                        rx.foreach(ConversationState.messages, _bubble),
-                        spacing="2",
-                        width="100%",
-                        padding="8px 4px 16px",
-                    ),
-                    height="calc(100vh - 290px)",
-                    min_height="240px",
-                    width="100%",
-                    data_testid="thread",
-                ),
-                _composer(),
+            rx.hstack(
+                _thread_column(),
+                rx.cond(ConversationState.panel_open, _contact_panel()),
+                spacing="4",
                 width="100%",
-                spacing="0",
+                align="start",
             ),
             rx.cond(
                 ConversationState.problem != "",
@@ -1205,4 +1712,49 @@ def conversation_page() -> rx.Component:
                 rx.center(rx.spinner(size="3"), padding="48px"),
             ),
         ),
+    )
+
+
+def _thread_column() -> rx.Component:
+    return rx.vstack(
+        _header(),
+        rx.cond(
+            ConversationState.info["token_invalid"].to(bool),
+            rx.callout(
+                t("thread.token_invalid"),
+                data_testid="token-invalid",
+                icon="key-round",
+                color_scheme="red",
+                size="1",
+                width="100%",
+            ),
+        ),
+        rx.auto_scroll(
+            rx.vstack(
+                rx.cond(
+                    ConversationState.has_older,
+                    rx.center(
+                        rx.button(
+                            t("thread.load_older"),
+                            variant="ghost",
+                            size="1",
+                            on_click=ConversationState.load_older,
+                        ),
+                        width="100%",
+                    ),
+                ),
+                rx.foreach(ConversationState.messages, _bubble),
+                spacing="2",
+                width="100%",
+                padding="8px 4px 16px",
+            ),
+            height="calc(100vh - 290px)",
+            min_height="240px",
+            width="100%",
+            data_testid="thread",
+        ),
+        _composer(),
+        width="100%",
+        min_width="0",
+        spacing="0",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pytake.realtime import push
-from pytake.services import directory
+from pytake.services import directory, inbox
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, empty_state, shell
 from pytake.ui.session import SessionState, in_transaction, t
@@ -28,32 +28,107 @@ def _when(value: rx.Var) -> rx.Component:
 
 
 class InboxState(GuardedState):
+    """One page of one view of the inbox; the rest stays in the database."""
+
+    view: str = "all"
     status: str = "open"
+    filters: dict[str, int] = {}
     rows: list[dict] = []
+    counts: dict[str, int] = {}
+    options: dict[str, list[dict]] = {}
+    page_number: int = 1
+    has_next: bool = False
+    _cursors: list = []  # where each page shown so far starts; None for the first
+    _next: tuple | None = None  # where the page after this one starts
 
     @rx.event
     async def load(self):
         identity = self._identity()
-        push.watch(self.router.session.client_token, (push.INBOX, identity.organization_id))
+        await push.watch(
+            self.router.session.client_token,
+            (push.INBOX, identity.organization_id),
+            identity.organization_id,
+            identity.user_id,
+        )
+        self.options = await in_transaction(inbox.options, identity)
+        await self._first_page()
+
+    async def _first_page(self) -> None:
+        self._cursors, self.page_number = [None], 1
         await self._reload()
 
     async def _reload(self) -> None:
+        identity = self._identity()
         language = (await self.get_state(SessionState)).language
-        self.rows = await in_transaction(
-            directory.conversations, self._identity(), status=self.status, language=language
+        query = inbox.Query.of(self.view, self.status, self.filters)
+        self.rows, following = await in_transaction(
+            inbox.page,
+            identity,
+            query,
+            after=self._cursors[-1] if self._cursors else None,
+            language=language,
         )
+        self.has_next = following is not None
+        self._next = following
+        self.counts = await in_transaction(inbox.counts, identity, self.status)
 
     @rx.event
     async def on_changed(self, conversation_id: int):
         """Pushed by the server when a conversation of this organization changed."""
         await self._reload()
 
+    @rx.var
+    def chosen(self) -> dict[str, str]:
+        """Each filter's chosen value as its select box holds it ("" for none)."""
+        return {key: str(self.filters.get(key, "")) for key in inbox.FILTERS}
+
+    @rx.var
+    def title_prefix(self) -> str:
+        """ "(3) " in the tab's title while three open conversations have unread messages."""
+        unread = self.counts.get("unread", 0)
+        return f"({unread}) " if unread else ""
+
+    @rx.event
+    async def set_view(self, view: str | list[str]):
+        if isinstance(view, str) and view in inbox.VIEWS:
+            self.view = view
+            await self._first_page()
+
     @rx.event
     async def set_status(self, status: str | list[str]):
-        if not isinstance(status, str) or status not in STATUSES:
+        if isinstance(status, str) and status in STATUSES:
+            self.status = status
+            await self._first_page()
+
+    @rx.event
+    async def set_filter(self, key: str, value: str):
+        """``value`` is an id from the options, or "any"; the service re-checks both."""
+        if key not in inbox.FILTERS or not isinstance(value, str):
             return
-        self.status = status
-        await self._reload()
+        filters = {k: v for k, v in self.filters.items() if k != key}
+        if value.isdigit() and len(value) < 19:
+            filters[key] = int(value)
+        self.filters = filters
+        await self._first_page()
+
+    @rx.event
+    async def clear_filters(self):
+        self.filters = {}
+        await self._first_page()
+
+    @rx.event
+    async def next_page(self):
+        if self.has_next and self._next is not None:
+            self._cursors = [*self._cursors, self._next]
+            self.page_number += 1
+            await self._reload()
+
+    @rx.event
+    async def previous_page(self):
+        if len(self._cursors) > 1:
+            self._cursors = self._cursors[:-1]
+            self.page_number -= 1
+            await self._reload()
 
 
 def _conversation_row(row: rx.Var) -> rx.Component:
@@ -63,6 +138,8 @@ def _conversation_row(row: rx.Var) -> rx.Component:
         underline="none",
         color="inherit",
         data_testid="conversation-row",
+        _focus_visible={"outline": f"2px solid {rx.color('accent', 8)}", "outline_offset": "-2px"},
+        display="block",
     )
 
 
@@ -124,13 +201,49 @@ def _conversation_summary(row: rx.Var) -> rx.Component:
                 max_width="100%",
                 overflow="hidden",
             ),
-            rx.text(row["channel"], size="1", color=rx.color("gray", 10)),
+            rx.hstack(
+                rx.text(row["channel"], size="1", color=rx.color("gray", 10)),
+                rx.cond(
+                    row["team"].to(str) != "",
+                    rx.badge(rx.icon("users", size=10), row["team"], variant="outline", size="1"),
+                ),
+                rx.foreach(
+                    row["labels"].to(list[dict]),
+                    lambda label: rx.badge(
+                        label["name"],
+                        color_scheme=label["color"].to(str),
+                        variant="soft",
+                        size="1",
+                        data_testid="row-label",
+                    ),
+                ),
+                spacing="1",
+                align="center",
+                wrap="wrap",
+            ),
             spacing="1",
             min_width="0",
             flex="1",
         ),
         rx.vstack(
-            _when(row["last_activity"].to(str)),
+            rx.hstack(
+                _when(row["last_activity"].to(str)),
+                rx.cond(
+                    row["assignee"].to(str) != "",
+                    rx.tooltip(
+                        rx.avatar(
+                            fallback=row["assignee"].to(str)[:2],
+                            size="1",
+                            radius="full",
+                            color_scheme="gray",
+                            data_testid="row-assignee",
+                        ),
+                        content=row["assignee"].to(str),
+                    ),
+                ),
+                spacing="2",
+                align="center",
+            ),
             rx.hstack(
                 window_badge(row["window_expires_at"].to(str), row["window_open"].to(bool)),
                 rx.cond(
@@ -158,26 +271,134 @@ def _conversation_summary(row: rx.Var) -> rx.Component:
     )
 
 
+def _filter(key: str) -> rx.Component:
+    current = InboxState.chosen[key].to(str)
+    return rx.select.root(
+        rx.select.trigger(
+            placeholder=t(f"inbox.filter_{key}"),
+            variant=rx.cond(current != "", "soft", "surface"),
+            data_testid=f"filter-{key}",
+        ),
+        rx.select.content(
+            rx.select.item(t(f"inbox.any_{key}"), value="any"),
+            rx.foreach(
+                InboxState.options.get(key, []).to(list[dict]),
+                lambda option: rx.select.item(option["name"], value=option["value"].to(str)),
+            ),
+        ),
+        value=current,
+        on_change=lambda value: InboxState.set_filter(key, value),
+        size="1",
+    )
+
+
+def _view_tab(view: str) -> rx.Component:
+    return rx.tabs.trigger(
+        rx.hstack(
+            rx.text(t(f"inbox.view_{view}")),
+            rx.badge(
+                InboxState.counts.get(view, 0).to(str),
+                variant="soft",
+                radius="full",
+                size="1",
+                color_scheme="gray",
+            ),
+            spacing="2",
+            align="center",
+        ),
+        value=view,
+        data_testid=f"view-{view}",
+    )
+
+
+def _page_button(icon: str, disabled: rx.Var, on_click, testid: str) -> rx.Component:
+    return rx.icon_button(
+        rx.icon(icon, size=16),
+        variant="soft",
+        color_scheme="gray",
+        size="1",
+        disabled=disabled,
+        on_click=on_click,
+        aria_label=testid,
+        data_testid=testid,
+    )
+
+
+def _pager() -> rx.Component:
+    return rx.hstack(
+        _page_button(
+            "chevron-left", InboxState.page_number <= 1, InboxState.previous_page, "page-previous"
+        ),
+        rx.text(t("inbox.page"), " ", InboxState.page_number, size="1", color=rx.color("gray", 11)),
+        _page_button("chevron-right", ~InboxState.has_next, InboxState.next_page, "page-next"),
+        spacing="2",
+        align="center",
+        justify="end",
+        width="100%",
+    )
+
+
 def inbox_page() -> rx.Component:
     return shell(
         "nav.inbox",
         rx.vstack(
-            rx.box(  # scrolls sideways on a phone rather than cutting a status off
-                rx.segmented_control.root(
-                    *[rx.segmented_control.item(t(f"status.{s}"), value=s) for s in STATUSES],
-                    value=InboxState.status,
-                    on_change=InboxState.set_status,
-                    size=rx.breakpoints(initial="1", sm="2"),
+            rx.box(  # scrolls sideways on a phone rather than cutting a view off
+                rx.tabs.root(
+                    rx.tabs.list(*[_view_tab(view) for view in inbox.VIEWS], size="2"),
+                    value=InboxState.view,
+                    on_change=InboxState.set_view,
                 ),
                 overflow_x="auto",
                 max_width="100%",
             ),
+            rx.flex(
+                rx.box(
+                    rx.segmented_control.root(
+                        *[rx.segmented_control.item(t(f"status.{s}"), value=s) for s in STATUSES],
+                        value=InboxState.status,
+                        on_change=InboxState.set_status,
+                        size="1",
+                    ),
+                    overflow_x="auto",
+                    max_width="100%",
+                ),
+                rx.spacer(),
+                rx.hstack(
+                    _filter("channel"),
+                    _filter("team"),
+                    _filter("label"),
+                    _filter("assignee"),
+                    rx.cond(
+                        InboxState.filters.length() > 0,
+                        rx.button(
+                            rx.icon("x", size=14),
+                            t("inbox.clear_filters"),
+                            variant="ghost",
+                            size="1",
+                            on_click=InboxState.clear_filters,
+                            data_testid="clear-filters",
+                        ),
+                    ),
+                    spacing="2",
+                    wrap="wrap",
+                    align="center",
+                ),
+                gap="8px",
+                wrap="wrap",
+                align="center",
+                width="100%",
+            ),
             rx.cond(
                 InboxState.rows.length() > 0,
-                card(rx.foreach(InboxState.rows, _conversation_row), padding="0"),
+                rx.vstack(
+                    card(rx.foreach(InboxState.rows, _conversation_row), padding="0"),
+                    rx.cond((InboxState.page_number > 1) | InboxState.has_next, _pager()),
+                    width="100%",
+                    spacing="2",
+                ),
                 empty_state("inbox", "inbox.empty_title", "inbox.empty_body"),
             ),
-            spacing="4",
+            spacing="3",
             width="100%",
         ),
     )

@@ -1,0 +1,227 @@
+"""The inbox list: one page of the conversations a view shows, in one query.
+
+Pages are keyset-paginated on (last activity, id), so the hundredth page costs what the
+first does and only the page on screen is ever held in memory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from pytake.auth.sessions import Identity
+from pytake.models import (
+    Channel,
+    Contact,
+    Conversation,
+    ConversationLabel,
+    ConversationStatus,
+    Label,
+    Message,
+    Team,
+    User,
+    utcnow,
+)
+from pytake.services import actions, labels, teams, thread
+from pytake.services.conversations import my_teams, valid_id, visible_to
+
+PAGE_SIZE = 40
+VIEWS = ("mine", "unassigned", "team", "all")
+FILTERS = ("channel", "team", "label", "assignee")
+_UNIT, _RECORD = "\x1f", "\x1e"  # whitespace to str.split, so never in a label name
+
+
+@dataclasses.dataclass(frozen=True)
+class Query:
+    """What the agent asked to see; every field is checked, whatever the client sent."""
+
+    view: str = "all"
+    status: str = ConversationStatus.OPEN.value
+    filters: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, view: object, status: object, filters: object) -> Query:
+        return cls(
+            view=view if view in VIEWS else "all",
+            status=status if status in ConversationStatus.__members__.values() else "open",
+            filters={
+                key: value
+                for key, value in (filters if isinstance(filters, dict) else {}).items()
+                if key in FILTERS and valid_id(value)
+            },
+        )
+
+
+Cursor = tuple[str, int]  # (last activity as ISO text, or "" when there is none; id)
+
+
+def _in_view(identity: Identity, view: str) -> sa.ColumnElement[bool]:
+    if view == "mine":
+        return Conversation.assignee_id == identity.user_id
+    if view == "unassigned":
+        return Conversation.assignee_id.is_(None)
+    if view == "team":
+        return Conversation.team_id.in_(my_teams(identity))
+    return sa.true()
+
+
+def _filtered(identity: Identity, query: Query) -> list[sa.ColumnElement[bool]]:
+    where = [visible_to(identity), _in_view(identity, query.view)]
+    columns = {
+        "channel": Conversation.channel_id,
+        "team": Conversation.team_id,
+        "assignee": Conversation.assignee_id,
+    }
+    for key, value in query.filters.items():
+        if key == "label":
+            where.append(
+                sa.exists().where(
+                    ConversationLabel.conversation_id == Conversation.id,
+                    ConversationLabel.label_id == value,
+                )
+            )
+        else:
+            where.append(columns[key] == value)
+    return where
+
+
+def _after(cursor: Cursor) -> sa.ColumnElement[bool]:
+    """Rows after the cursor in (last activity desc nulls last, id desc) order."""
+    activity, row_id = cursor
+    if not activity:
+        return sa.and_(Conversation.last_activity_at.is_(None), Conversation.id < row_id)
+    at = dt.datetime.fromisoformat(activity)
+    return sa.or_(
+        Conversation.last_activity_at < at,
+        sa.and_(Conversation.last_activity_at == at, Conversation.id < row_id),
+        Conversation.last_activity_at.is_(None),
+    )
+
+
+def page(
+    db: Session,
+    identity: Identity,
+    query: Query,
+    *,
+    after: Cursor | None = None,
+    language: str | None = None,
+) -> tuple[list[dict], Cursor | None]:
+    """A page of rows and the cursor of the next page (None on the last one)."""
+    last = (
+        sa.select(sa.func.max(Message.id))
+        .where(Message.conversation_id == Conversation.id, Message.direction != "sys")
+        .where(Message.type != "reaction")
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    tags = (
+        sa.select(
+            sa.func.aggregate_strings(
+                Label.name + _UNIT + sa.func.coalesce(Label.color, ""), _RECORD
+            )
+        )
+        .join(ConversationLabel, ConversationLabel.label_id == Label.id)
+        .where(ConversationLabel.conversation_id == Conversation.id)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    assignee = aliased(User)
+    statement = (
+        sa.select(Conversation, Contact, Channel, Message, assignee.name, Team.name, tags)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .join(Channel, Channel.id == Conversation.channel_id)
+        .outerjoin(Message, Message.id == last)
+        .outerjoin(assignee, assignee.id == Conversation.assignee_id)
+        .outerjoin(Team, Team.id == Conversation.team_id)
+        .where(Conversation.status == query.status, *_filtered(identity, query))
+        .order_by(Conversation.last_activity_at.desc().nulls_last(), Conversation.id.desc())
+        .limit(PAGE_SIZE + 1)
+    )
+    if after is not None:
+        statement = statement.where(_after(after))
+    found = db.execute(statement).all()
+    now = utcnow()
+    rows = [_row(now, language, *columns) for columns in found[:PAGE_SIZE]]
+    following = None
+    if len(found) > PAGE_SIZE:
+        following = (rows[-1]["last_activity"], rows[-1]["id"])
+    return rows, following
+
+
+def _row(now, language, conversation, contact, channel, message, assignee, team, labels) -> dict:
+    expires = conversation.window_expires_at
+    return {
+        "id": conversation.id,
+        "contact": contact.name or contact.username or contact.wa_id or "",
+        "number": f"+{contact.wa_id}" if contact.wa_id else (contact.username or ""),
+        "channel": channel.name,
+        "status": conversation.status,
+        "unread": conversation.unread_count,
+        "last_activity": _iso(conversation.last_activity_at),
+        "window_open": bool(expires and expires > now),
+        "window_expires_at": _iso(expires),
+        "assignee": assignee or "",
+        "team": team or "",
+        "labels": _labels(labels),
+        "preview": thread.preview(message.type, message.content or {}, language)
+        if message is not None
+        else "",
+        "preview_out": message is not None and message.direction == "out",
+        "preview_status": message.status if message is not None else "",
+    }
+
+
+def _labels(packed: str | None) -> list[dict]:
+    found = []
+    for record in (packed or "").split(_RECORD):
+        if record:
+            name, _, color = record.partition(_UNIT)
+            found.append({"name": name, "color": color if color in labels.COLORS else "gray"})
+    return sorted(found, key=lambda label: label["name"].casefold())
+
+
+def _iso(value: dt.datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def counts(db: Session, identity: Identity, status: str) -> dict[str, int]:
+    """How many conversations each view holds in this status, and how many open ones
+    have unread messages (the tab title's count), in one query."""
+    status = status if status in ConversationStatus.__members__.values() else "open"
+
+    def count(*where) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*where), 1), else_=0)), 0)
+
+    in_status = Conversation.status == status
+    row = db.execute(
+        sa.select(
+            *[count(in_status, _in_view(identity, view)) for view in VIEWS],
+            count(Conversation.status == "open", Conversation.unread_count > 0),
+        ).where(visible_to(identity))
+    ).one()
+    return {**dict(zip(VIEWS, row[: len(VIEWS)], strict=True)), "unread": row[-1]}
+
+
+def options(db: Session, identity: Identity) -> dict[str, list[dict]]:
+    """What the filters offer: the organization's numbers, teams, labels and people."""
+    org = identity.organization_id
+    channels = db.execute(
+        sa.select(Channel.id, Channel.name)
+        .where(Channel.organization_id == org)
+        .order_by(Channel.name)
+    ).all()
+    found = {
+        "channel": [{"id": i, "name": n} for i, n in channels],
+        "team": teams.listing(db, org),
+        "label": labels.listing(db, org),
+        "assignee": actions.members(db, identity),
+    }
+    # Select boxes take text values.
+    return {
+        key: [{"value": str(item["id"]), "name": item["name"]} for item in items]
+        for key, items in found.items()
+    }

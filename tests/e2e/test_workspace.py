@@ -1,0 +1,212 @@
+"""Two agents side by side: a customer's message reaches both live, assignment and notes
+follow each other's screens, a third agent of another team never sees the conversation, and
+a closed window turns the composer into an explanation."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from pytake.auth.sessions import COOKIE_NAME
+from pytake.ui.pages.conversation import ConversationState
+from tests.e2e.conftest import OWNER, connect_number, screenshot, sign_in
+from tests.e2e.wsclient import ReflexSocket
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "agent secret 12"
+ALICE, BRUNO, CAIO = "alice.sales@acme.test", "bruno.sales@acme.test", "caio.support@acme.test"
+CUSTOMER, LATE = "5531988887777", "5531977776666"
+
+
+@pytest.fixture(scope="module")
+def teams(server, graph, organization):
+    """Sales (Alice, Bruno) and Support (Caio); agents see only their teams' conversations."""
+    number = connect_number(server, graph, "140055667788990", "660011223344556")
+    for email in (ALICE, BRUNO, CAIO):
+        server.add_user(email, PASSWORD)
+    org = ("--org", OWNER["org"])
+    for command in (
+        ("team", "add", *org, "--name", "Sales"),
+        ("team", "add", *org, "--name", "Support"),
+        ("team", "member", *org, "--team", "Sales", "--email", ALICE),
+        ("team", "member", *org, "--team", "Sales", "--email", BRUNO),
+        ("team", "member", *org, "--team", "Support", "--email", CAIO),
+        ("org", "set", *org, "--visibility", "team"),
+    ):
+        result = server.cli(*command)
+        assert result.returncode == 0, result.stderr
+    return number
+
+
+def _row(page, name: str):
+    return page.get_by_test_id("conversation-row").filter(has_text=name)
+
+
+def test_two_agents_follow_one_conversation_live_and_another_team_never_sees_it(
+    server, teams, new_page
+):
+    alice, bruno, caio = new_page(), new_page(), new_page()
+    for page, email in ((alice, ALICE), (bruno, BRUNO), (caio, CAIO)):
+        sign_in(page, email, PASSWORD)
+
+    teams.customer_writes(CUSTOMER, "Marina Costa", "Quero contratar o plano anual")
+    for page in (alice, bruno, caio):  # in no team yet: the general queue, seen by all
+        expect(_row(page, "Marina Costa")).to_be_visible()
+
+    _row(alice, "Marina Costa").click()
+    expect(alice.get_by_test_id("contact-name")).to_have_text("Marina Costa")
+    conversation_url = alice.url
+    alice.get_by_test_id("team-menu").click()
+    alice.get_by_role("menuitem", name="Sales").click()
+    expect(alice.get_by_test_id("team-menu")).to_contain_text("Sales")
+    expect(_row(caio, "Marina Costa")).to_have_count(0)  # Support: gone from Caio's list, live
+    expect(_row(bruno, "Marina Costa")).to_be_visible()
+
+    bruno.get_by_test_id("view-mine").click()
+    expect(_row(bruno, "Marina Costa")).to_have_count(0)
+    alice.get_by_test_id("assign-menu").click()
+    bruno_item = alice.get_by_role("menuitem", name="Bruno Sales")
+    expect(bruno_item.get_by_test_id("online")).to_be_visible()  # his tab is open
+    bruno_item.click()
+    expect(alice.get_by_test_id("assign-menu")).to_contain_text("Bruno Sales")
+    expect(_row(bruno, "Marina Costa")).to_be_visible()  # Bruno's "Mine" updates by itself
+    expect(bruno.get_by_test_id("view-mine")).to_contain_text("1")
+
+    _row(bruno, "Marina Costa").click()
+    expect(bruno.get_by_test_id("contact-name")).to_have_text("Marina Costa")
+    alice.get_by_test_id("composer-mode").get_by_role("radio", name="Private note").click()
+    alice.get_by_test_id("composer").fill("@Bruno Sales she asked about the annual plan")
+    alice.get_by_test_id("composer").press("Enter")
+    for page in (alice, bruno):  # the note shows on both screens, with the mention marked
+        note = page.get_by_test_id("note").last
+        expect(note).to_contain_text("she asked about the annual plan")
+        expect(note.get_by_test_id("mention")).to_have_text("@Bruno Sales")
+
+    bruno.get_by_test_id("resolve").click()
+    expect(alice.get_by_test_id("activity").last).to_have_text(
+        "Bruno Sales resolved the conversation"
+    )
+    expect(alice.get_by_test_id("reopen")).to_be_visible()
+    alice.get_by_test_id("reopen").click()
+    expect(bruno.get_by_test_id("activity").last).to_have_text(
+        "Alice Sales reopened the conversation"
+    )
+    screenshot(alice, "workspace-two-agents-alice")
+    screenshot(bruno, "workspace-two-agents-bruno")
+
+    caio.goto(conversation_url)  # another team's conversation, by its address
+    expect(caio.get_by_test_id("conversation-problem")).to_be_visible()
+    expect(caio.get_by_text("Quero contratar")).to_have_count(0)
+    _caio_forges_events(server, caio, int(conversation_url.rstrip("/").rsplit("/", 1)[1]))
+
+
+def _caio_forges_events(server, caio, conversation_id: int) -> None:
+    """A hostile client of another team sends every action for the conversation it cannot
+    see, with the conversation's id where the page would have it: nothing changes."""
+    cookie = next(c for c in caio.context.cookies() if c["name"] == COOKIE_NAME)
+    socket = ReflexSocket(server.base_url, f"{COOKIE_NAME}={cookie['value']}")
+    state = ConversationState.get_full_name()
+    path, query = f"/inbox/{conversation_id}", {"conversation_id": str(conversation_id)}
+    forged = [
+        ("load", {}),
+        ("take", {}),
+        ("assign_team", {"team_id": None}),
+        ("set_status", {"status": "resolved"}),
+        ("add_note", {}),
+        ("set_attribute", {"form": {"key": "hacked", "value": "yes"}}),
+        ("rename_contact", {"form": {"name": "Hacked"}}),
+        ("toggle_panel", {}),
+    ]
+    try:
+        answers = [socket.send(f"{state}.{name}", payload, path, query) for name, payload in forged]
+    finally:
+        socket.close()
+    refused = [a for a in answers if "is not yours to see" in json.dumps(a)]
+    assert len(refused) >= 2, answers  # the events were handled, as Caio, and refused
+    assert "Marina Costa" not in json.dumps(answers)  # nothing of the conversation leaked
+    engine = sa.create_engine(server.env["PYTAKE_DATABASE_URL"])
+    with engine.connect() as db:
+        status, assignee, team, name, attributes = db.execute(
+            sa.text(
+                "SELECT c.status, u.email, t.name, k.name, k.attributes FROM conversation c"
+                " JOIN contact k ON k.id = c.contact_id"
+                " LEFT JOIN app_user u ON u.id = c.assignee_id"
+                " LEFT JOIN team t ON t.id = c.team_id WHERE c.id = :id"
+            ),
+            {"id": conversation_id},
+        ).one()
+    engine.dispose()
+    assert (status, assignee, team, name) == ("open", BRUNO, "Sales", "Marina Costa")
+    assert "hacked" not in json.dumps(attributes)
+
+
+def test_closed_window_disables_the_composer_but_notes_still_work(server, teams, new_page):
+    old = str(int(time.time()) - 26 * 3600)
+    teams.customer_writes(LATE, "Rui Prado", "Vocês abrem no sábado?", timestamp=old)
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])
+    _row(page, "Rui Prado").click()
+    expect(page.get_by_test_id("window-closed")).to_be_visible()
+    expect(page.get_by_test_id("composer-closed")).to_contain_text("24-hour window is closed")
+    expect(page.get_by_test_id("composer")).to_have_count(0)
+    page.get_by_test_id("note-instead").click()
+    page.get_by_test_id("composer").fill("Customer wrote on Friday night; call back Monday")
+    page.get_by_test_id("composer").press("Enter")
+    expect(page.get_by_test_id("note").last).to_contain_text("call back Monday")
+    screenshot(page, "conversation-window-closed-en")
+
+
+def test_labels_filters_and_the_contact_panel(server, teams, new_page):
+    teams.customer_writes("5531966665555", "Lia Nunes", "Minha fatura veio errada")
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])
+    _row(page, "Lia Nunes").click()
+    page.get_by_test_id("labels-menu").click()
+    page.get_by_placeholder("New label").fill("billing")
+    page.get_by_placeholder("New label").press("Enter")
+    expect(page.get_by_test_id("labels-menu")).to_contain_text("billing")
+    expect(page.get_by_test_id("activity").last).to_have_text(
+        f"{OWNER['name']} added the labels billing"
+    )
+    page.keyboard.press("Escape")
+
+    page.get_by_test_id("contact-panel-toggle").click()
+    panel = page.get_by_test_id("contact-panel")
+    expect(panel).to_contain_text("+5531966665555")
+    form = panel.get_by_test_id("attribute-form")
+    form.get_by_placeholder("Name (e.g. plan)").fill("plan")
+    form.get_by_placeholder("Value").fill("gold")
+    form.get_by_placeholder("Value").press("Enter")
+    expect(panel.get_by_test_id("attribute")).to_contain_text("gold")
+    screenshot(page, "conversation-contact-panel-en")
+
+    page.get_by_test_id("back-to-inbox").click()
+    page.get_by_test_id("filter-label").click()
+    page.get_by_role("option", name="billing").click()
+    expect(page.get_by_test_id("filter-label")).to_have_text("billing")
+    expect(page.get_by_test_id("conversation-row")).to_have_count(1)
+    expect(page.get_by_test_id("conversation-row")).to_contain_text("Lia Nunes")
+    expect(page.get_by_test_id("row-label")).to_have_text("billing")
+    screenshot(page, "inbox-filtered-en")
+    page.get_by_test_id("clear-filters").click()
+    expect(page.get_by_test_id("conversation-row").nth(1)).to_be_visible()  # Rui's, Marina's…
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_test_id("conversation-row").nth(1)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("contact-name")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("view-all")).to_be_visible()
+
+
+def test_title_counts_unread_conversations(server, teams, new_page):
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])
+    before = page.title()
+    teams.customer_writes("5531955554444", "Davi Rocha", "Olá?")
+    expect(page).not_to_have_title(before)
+    assert page.title().startswith("(") and page.title().endswith("Inbox · PyTake")
