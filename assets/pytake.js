@@ -98,3 +98,19 @@ document.addEventListener("keydown", function (event) {
     if (back) back.click();
   }
 });
+
+// Older messages load by themselves when the agent scrolls to the top of the thread.
+document.addEventListener(
+  "scroll",
+  function (event) {
+    const thread = event.target;
+    if (!thread.matches || !thread.matches('[data-testid="thread"]') || thread.scrollTop > 80) return;
+    const older = thread.querySelector('[data-testid="load-older"]');
+    const now = Date.now();
+    if (older && now - (window.pytakeOlderAt || 0) > 1000) {
+      window.pytakeOlderAt = now;
+      older.click();
+    }
+  },
+  true
+);

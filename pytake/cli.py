@@ -226,6 +226,32 @@ def cmd_team_list(s, org, _args) -> str:
     return "\n".join(lines)
 
 
+def cmd_template_sync(args: argparse.Namespace) -> str:
+    """Fetch the templates of every number's business account (of one organization)."""
+    import asyncio
+
+    from pytake import db, migrations
+    from pytake.jobs import templates
+    from pytake.services import accounts
+
+    migrations.upgrade()
+    org_id = None
+    if args.org:
+        with db.session() as s:
+            org_id = accounts.find_organization(s, args.org).id
+    results = asyncio.run(templates.sync(org_id))
+    if not results:
+        raise CommandError("no connected number with a business account to sync")
+    lines = [
+        f"{account}: "
+        + (f"failed: {r}" if isinstance(r, str) else ", ".join(f"{v} {k}" for k, v in r.items()))
+        for account, r in results.items()
+    ]
+    if any(isinstance(r, str) for r in results.values()):
+        raise CommandError("\n".join(lines))
+    return "\n".join(lines)
+
+
 CHANNEL_SECRETS = (
     ("access_token", "PYTAKE_ACCESS_TOKEN", "access token"),
     ("app_secret", "PYTAKE_APP_SECRET", "app secret"),
@@ -488,6 +514,13 @@ def build_parser() -> argparse.ArgumentParser:
     team_list = team.add_parser("list", help="list an organization's teams and members")
     team_list.add_argument("--org", required=True)
     team_list.set_defaults(handler=cmd_team_list)
+
+    template = commands.add_parser("template", help="WhatsApp message templates").add_subparsers(
+        dest="template_command", metavar="ACTION", required=True
+    )
+    template_sync = template.add_parser("sync", help="fetch templates from Meta now")
+    template_sync.add_argument("--org", help="only this organization (name or slug)")
+    template_sync.set_defaults(handler=cmd_template_sync)
 
     channel = commands.add_parser("channel", help="manage channels (phone numbers)")
     channel_actions = channel.add_subparsers(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
+import redis
 import redis.asyncio as aioredis
 
 from pytake.settings import get_settings
@@ -32,3 +35,18 @@ async def close() -> None:
     loop = asyncio.get_running_loop()
     for url in [url for url, (owner, _) in _clients.items() if owner is loop]:
         await _clients.pop(url)[1].aclose()
+
+
+@contextlib.asynccontextmanager
+async def exclusive(client: aioredis.Redis, name: str, seconds: float) -> AsyncIterator[bool]:
+    """Whether this worker holds the lock ``name`` (for at most ``seconds``); one worker
+    at a time does what it guards, the others skip it this round."""
+    lock = client.lock(f"pytake:lock:{name}", timeout=seconds)
+    if not await lock.acquire(blocking=False):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        with contextlib.suppress(redis.exceptions.LockError):
+            await lock.release()

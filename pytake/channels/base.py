@@ -155,6 +155,19 @@ class TemplateStatusUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class Template:
+    """A pre-approved message template as the platform lists it (language in normal form)."""
+
+    external_id: str | None
+    name: str
+    language: str
+    category: str
+    status: str
+    components: list
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelError:
     """A problem the platform reports about the number or the app, not about a message."""
 
@@ -295,3 +308,7 @@ class ChannelAdapter(Protocol):
     async def mark_read(
         self, number: str, credentials: Credentials, message_id: str, *, typing: bool = False
     ) -> None: ...
+
+    async def list_templates(self, account: str, credentials: Credentials) -> list[Template]:
+        """Every template of the business account, all pages of them."""
+        ...

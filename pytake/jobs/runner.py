@@ -26,7 +26,7 @@ import redis
 
 from pytake import db, redisio
 from pytake.aio import stop_if_cancelled
-from pytake.jobs import media, outbox, webhooks
+from pytake.jobs import media, outbox, templates, webhooks
 from pytake.jobs.rows import RowQueue
 from pytake.models import utcnow
 from pytake.realtime import signals
@@ -278,16 +278,12 @@ async def _forget_gone_consumers(client, job: Job) -> None:
 async def sweep(client, job: Job) -> int:
     """Re-add rows due for a retry, or lost on their way to the stream; one sweeper at a
     time across all workers."""
-    lock = client.lock(f"pytake:lock:sweep:{job.name}", timeout=SWEEP_LOCK_SECONDS)
-    if not await lock.acquire(blocking=False):
-        return 0
-    try:
+    async with redisio.exclusive(client, f"sweep:{job.name}", SWEEP_LOCK_SECONDS) as mine:
+        if not mine:
+            return 0
         ids = await asyncio.to_thread(_lease_due, job, utcnow())
         await enqueue(job.name, ids)
         return len(ids)
-    finally:
-        with contextlib.suppress(redis.exceptions.LockError):
-            await lock.release()
 
 
 def _lease_due(job: Job, now: dt.datetime) -> list[int]:
@@ -393,4 +389,5 @@ async def serve() -> None:
         tasks.create_task(_every(30, apply_waiting, "parked updates"))
         tasks.create_task(_every(30, recover_stuck_sends, "stuck sends"))
         tasks.create_task(_every(30, wake_snoozed, "snoozed conversations"))
+        tasks.create_task(_every(300, templates.sync_due, "template sync"))
         tasks.create_task(_every(3600, lambda: asyncio.to_thread(_purge), "parked purge"))

@@ -15,7 +15,6 @@ from pytake.models import (
     ConversationStatus,
     Membership,
     Message,
-    MessageTemplate,
     Organization,
     Role,
     User,
@@ -55,25 +54,6 @@ def contacts(db: Session, identity: Identity, *, search: str = "") -> list[dict]
             "created_at": _iso(contact.created_at),
         }
         for contact in db.exec(query).all()
-    ]
-
-
-def templates(db: Session, identity: Identity) -> list[dict]:
-    query = (
-        select(MessageTemplate)
-        .where(MessageTemplate.organization_id == identity.organization_id)
-        .order_by(MessageTemplate.name, MessageTemplate.language)
-        .limit(200)
-    )
-    return [
-        {
-            "id": template.id,
-            "name": template.name,
-            "language": template.language,
-            "category": template.category,
-            "status": template.status,
-        }
-        for template in db.exec(query).all()
     ]
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from pytake.auth.sessions import COOKIE_NAME
+from pytake.sandbox import payloads as p
 from pytake.ui.pages.conversation import ConversationState
 from tests.e2e.conftest import OWNER, connect_number, screenshot, sign_in
 from tests.e2e.wsclient import ReflexSocket
@@ -210,3 +211,113 @@ def test_title_counts_unread_conversations(server, teams, new_page):
     teams.customer_writes("5531955554444", "Davi Rocha", "Olá?")
     expect(page).not_to_have_title(before)
     assert page.title().startswith("(") and page.title().endswith("Inbox · PyTake")
+
+
+def test_older_messages_load_when_scrolling_up(server, teams, new_page):
+    customer = "5531944443333"
+    messages = [p.text(f"mensagem {n:02d}", sender=customer) for n in range(60)]
+    teams.post(p.messages_value(teams.pnid, teams.display, messages, [p.profile(customer, "Íris")]))
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])
+    _row(page, "Íris").click()
+    expect(page.get_by_test_id("bubble-in").last).to_contain_text("mensagem 59")
+    expect(page.get_by_test_id("bubble-in")).to_have_count(50)
+    page.get_by_test_id("thread").evaluate("thread => thread.scrollTo(0, 0)")
+    expect(page.get_by_test_id("bubble-in")).to_have_count(60)
+    expect(page.get_by_test_id("bubble-in").first).to_contain_text("mensagem 00")
+    expect(page.get_by_test_id("load-older")).to_have_count(0)  # nothing older remains
+
+
+def test_workspace_in_portuguese(server, teams, new_page):
+    teams.customer_writes("5531933332222", "Bia Lopes", "Bom dia! Meu boleto venceu")
+    page = new_page("pt-BR")
+    sign_in(page, ALICE, PASSWORD)
+    expect(page.get_by_test_id("view-team")).to_contain_text("Minhas equipes")
+    expect(page.get_by_test_id("filter-label")).to_contain_text("Etiqueta")
+    expect(_row(page, "Bia Lopes")).to_contain_text("Fecha em")
+    screenshot(page, "inbox-pt-BR")
+    _row(page, "Bia Lopes").click()
+    page.get_by_test_id("assign-menu").click()
+    page.get_by_test_id("take").click()
+    expect(page.get_by_test_id("activity").last).to_have_text("Alice Sales assumiu esta conversa")
+    page.get_by_test_id("composer-mode").get_by_role("radio", name="Nota privada").click()
+    page.get_by_test_id("composer").fill("Enviar segunda via do boleto")
+    page.get_by_test_id("composer").press("Enter")
+    expect(page.get_by_test_id("note").last).to_contain_text("Nota privada")
+    page.get_by_test_id("contact-panel-toggle").click()
+    expect(page.get_by_test_id("contact-panel")).to_contain_text("Mídia compartilhada")
+    screenshot(page, "conversation-panel-pt-BR")
+
+
+def test_phone_width_inbox_and_conversation_fit(server, teams, new_page):
+    teams.customer_writes("5531922221111", "Caio Mota", "Vocês entregam em Contagem?")
+    page = new_page(width=390, height=844)
+    sign_in(page, OWNER["email"], OWNER["password"])
+    expect(_row(page, "Caio Mota")).to_be_visible()
+    overflow = "document.scrollingElement.scrollWidth - window.innerWidth"
+    assert page.evaluate(overflow) <= 0  # nothing sticks out sideways
+    screenshot(page, "inbox-phone-en")
+    _row(page, "Caio Mota").click()
+    expect(page.get_by_test_id("composer")).to_be_visible()
+    assert page.evaluate(overflow) <= 0
+    screenshot(page, "conversation-phone-en")
+    page.get_by_test_id("contact-panel-toggle").click()
+    expect(page.get_by_test_id("contact-panel")).to_be_in_viewport()
+    screenshot(page, "contact-panel-phone-en")
+
+
+def test_admin_syncs_templates_and_an_agent_sends_one_with_the_window_closed(
+    server, graph, teams, new_page
+):
+    graph.add_template(
+        teams.waba,
+        {
+            "name": "retorno_atendimento",
+            "language": "pt_BR",
+            "category": "UTILITY",
+            "parameter_format": "NAMED",
+            "components": [
+                {"type": "BODY", "text": "Olá {{nome}}, podemos continuar seu atendimento?"}
+            ],
+        },
+    )
+    graph.add_template(
+        teams.waba,
+        {
+            "name": "promo_natal",
+            "language": "pt_BR",
+            "category": "MARKETING",
+            "status": "PAUSED",
+            "components": [{"type": "BODY", "text": "Ofertas de Natal!"}],
+        },
+    )
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])
+    page.goto("/templates")
+    page.get_by_test_id("templates-sync").click()
+    row = page.get_by_test_id("template-row").filter(has_text="retorno_atendimento")
+    expect(row.get_by_test_id("template-status")).to_have_text("Approved")
+    expect(page.get_by_test_id("template-row").filter(has_text="promo_natal")).to_contain_text(
+        "Paused"
+    )
+    screenshot(page, "templates-en")
+
+    old = str(int(time.time()) - 30 * 3600)
+    teams.customer_writes("5531911110000", "Gustavo Reis", "Ainda preciso de ajuda", timestamp=old)
+    page.goto("/inbox")
+    _row(page, "Gustavo Reis").click()
+    page.get_by_test_id("template-instead").click()
+    page.get_by_test_id("template-select").click()
+    expect(page.get_by_role("option", name="promo_natal · pt_BR (Paused)")).to_be_disabled()
+    page.get_by_role("option", name="retorno_atendimento · pt_BR").click()
+    expect(page.get_by_test_id("template-value")).to_have_value("Gustavo")  # from the contact
+    expect(page.get_by_test_id("template-preview")).to_have_text(
+        "Olá Gustavo, podemos continuar seu atendimento?"
+    )
+    screenshot(page, "template-picker-en")
+    page.get_by_test_id("template-send").click()
+    expect(page.get_by_test_id("bubble-out").last).to_contain_text("Olá Gustavo, podemos continuar")
+    deadline = time.monotonic() + 20
+    while not any(b.get("template", {}).get("name") == "retorno_atendimento" for b in graph.sent):
+        assert time.monotonic() < deadline, "the template never reached the simulator"
+        time.sleep(0.1)

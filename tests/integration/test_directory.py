@@ -6,13 +6,14 @@ from pytake import db
 from pytake.auth.sessions import Identity
 from pytake.models import Organization, Role
 from pytake.services import directory
+from pytake.services import templates as template_service
 from tests.integration.conftest import who
 
 
 def test_supervisor_sees_the_whole_organization_and_nothing_else(world):
     with db.session() as s:
         contacts = directory.contacts(s, who(world, "ana", Role.SUPERVISOR))
-        templates = directory.templates(s, who(world, "ana", Role.OWNER))
+        templates = template_service.listing(s, who(world, "ana", Role.OWNER))["rows"]
     assert {c["name"] for c in contacts} == {f"acme customer {n}" for n in range(3)}
     assert templates == []
 

@@ -16,6 +16,7 @@ from pytake.channels.base import (
     PlatformError,
     Routing,
     SendResult,
+    Template,
 )
 from pytake.channels.whatsapp import numbers, outbound, webhook
 from pytake.channels.whatsapp.errors import TOKEN_INVALID
@@ -127,3 +128,43 @@ class WhatsAppAdapter:
         if typing:
             body["typing_indicator"] = {"type": "text"}
         await self.graph.request("POST", f"{number}/messages", credentials[ACCESS_TOKEN], json=body)
+
+    async def list_templates(self, account: str, credentials: Credentials) -> list[Template]:
+        """``GET /{waba-id}/message_templates``, following the ``after`` cursor to the end."""
+        found: list[Template] = []
+        params = {"limit": TEMPLATE_PAGE, "fields": TEMPLATE_FIELDS}
+        for _ in range(MAX_TEMPLATE_PAGES):
+            answer = await self.graph.request(
+                "GET", f"{account}/message_templates", credentials[ACCESS_TOKEN], params=params
+            )
+            found += [_template(item) for item in answer.get("data") or [] if _named(item)]
+            after = ((answer.get("paging") or {}).get("cursors") or {}).get("after")
+            if not (answer.get("paging") or {}).get("next") or not after:
+                return found
+            params = {**params, "after": after}
+        raise PlatformCallError(
+            PlatformError(None, "the template list did not end"), retryable=False
+        )
+
+
+TEMPLATE_PAGE = 100
+MAX_TEMPLATE_PAGES = 200  # Meta allows up to 250 templates per account; never loop forever
+TEMPLATE_FIELDS = "id,name,language,category,status,components,rejected_reason"
+
+
+def _named(item: object) -> bool:
+    return isinstance(item, dict) and bool(item.get("name")) and bool(item.get("language"))
+
+
+def _template(item: dict) -> Template:
+    reason = item.get("rejected_reason")
+    components = item.get("components")
+    return Template(
+        external_id=str(item["id"]) if item.get("id") else None,
+        name=str(item["name"])[:512],
+        language=webhook.normalize_language(str(item["language"]))[:15],
+        category=str(item.get("category") or "").upper()[:30],
+        status=str(item.get("status") or "").upper()[:30],
+        components=components if isinstance(components, list) else [],
+        reason=str(reason) if reason not in (None, "", "NONE") else None,
+    )

@@ -21,7 +21,7 @@ from pytake.channels.base import MessageType
 from pytake.jobs import outbox, runner
 from pytake.models import utcnow
 from pytake.realtime import presence, push, signals
-from pytake.services import actions, contacts, labels, outbound, teams, thread
+from pytake.services import actions, contacts, labels, outbound, teams, templates, thread
 from pytake.settings import get_settings
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import shell
@@ -70,6 +70,11 @@ class ConversationState(GuardedState):
     labels: list[dict] = []  # the organization's, each with "on" for this conversation
     note_mode: bool = False  # the composer writes a private note instead of a message
     panel_open: bool = False
+    template_open: bool = False
+    template_choices: list[dict] = []
+    template_id: int = 0
+    template_values: dict[str, str] = {}
+    template_preview: str = ""
     contact: dict = {}
     dialog: str = ""  # the structured message being composed: location, contact, buttons, list
     _draft_key: str = ""
@@ -222,6 +227,82 @@ class ConversationState(GuardedState):
         chosen = {x["id"] for x in self.info.get("labels", [])} | {label.id}
         if await self._act(actions.set_labels, sorted(chosen)):
             await self.load_labels()
+
+    @rx.var
+    def template_value(self) -> str:
+        return str(self.template_id) if self.template_id else ""
+
+    @rx.var
+    def template_fields(self) -> list[dict]:
+        """The chosen template's variables, in the order the customer reads them."""
+        picked = next((c for c in self.template_choices if c["id"] == self.template_id), None)
+        return picked["fields"] if picked else []
+
+    @rx.event
+    async def open_templates(self):
+        identity = self._identity()
+        try:
+            self.template_choices = await in_transaction(
+                templates.choices, identity, self.conversation_id
+            )
+        except AccessError as refusal:
+            self.problem = await translated(self, refusal)
+            return
+        self.template_id, self.template_values, self.template_preview = 0, {}, ""
+        self.template_open, self.problem = True, ""
+
+    @rx.event
+    def close_templates(self, _open: bool = False):
+        self.template_open = False
+
+    @rx.event
+    async def pick_template(self, template_id: str):
+        """Choose a template; its variables start from what PyTake knows of the customer."""
+        picked = next(
+            (c for c in self.template_choices if str(c["id"]) == template_id and c["sendable"]),
+            None,
+        )
+        if picked is None:
+            return
+        known = await in_transaction(templates.suggested, self._identity(), self.conversation_id)
+        self.template_id = picked["id"]
+        self.template_values = {
+            f["key"]: known.get(f["label"].casefold(), "") for f in picked["fields"]
+        }
+        await self._render_template()
+
+    @rx.event
+    async def set_template_value(self, key: str, value: str):
+        if key in self.template_values and isinstance(value, str):
+            self.template_values = {**self.template_values, key: value[: templates.MAX_VALUE]}
+            await self._render_template()
+
+    async def _render_template(self) -> None:
+        self.template_preview = await in_transaction(
+            templates.preview_for,
+            self._identity(),
+            self.conversation_id,
+            self.template_id,
+            self.template_values,
+        )
+
+    @rx.event
+    async def send_template(self, _form: dict | None = None):
+        try:
+            content = await in_transaction(
+                templates.content_for,
+                self._identity(),
+                self.conversation_id,
+                self.template_id,
+                self.template_values,
+            )
+        except AccessError as refusal:
+            self.problem = await translated(self, refusal)
+            return None
+        if await self._submit("template", content):
+            self.template_open = False
+            return rx.call_script(SCROLL_TO_END)
+        return None
 
     @rx.event
     def set_note_mode(self, on: bool):
@@ -1109,24 +1190,33 @@ def _labels_menu() -> rx.Component:
 
 
 def _header() -> rx.Component:
+    """Who and the window on the first line; the actions beside it, or below on a phone."""
     info = ConversationState.info
-    return rx.hstack(
-        rx.link(
-            rx.icon_button(rx.icon("arrow-left"), variant="ghost", color_scheme="gray"),
-            href="/inbox",
-            data_testid="back-to-inbox",
+    return rx.flex(
+        rx.hstack(
+            rx.link(
+                rx.icon_button(rx.icon("arrow-left"), variant="ghost", color_scheme="gray"),
+                href="/inbox",
+                data_testid="back-to-inbox",
+            ),
+            rx.avatar(fallback=info["contact"].to(str)[:1], size="3", radius="full"),
+            rx.vstack(
+                rx.text(info["contact"], weight="bold", size="3", data_testid="contact-name"),
+                rx.text(info["number"], size="1", color=rx.color("gray", 10)),
+                spacing="0",
+                min_width="0",
+            ),
+            rx.spacer(),
+            window_badge(info["window_expires_at"].to(str), info["window_open"].to(bool)),
+            align="center",
+            spacing="3",
+            flex="1 1 320px",
+            min_width="0",
         ),
-        rx.avatar(fallback=info["contact"].to(str)[:1], size="3", radius="full"),
-        rx.vstack(
-            rx.text(info["contact"], weight="bold", size="3", data_testid="contact-name"),
-            rx.text(info["number"], size="1", color=rx.color("gray", 10)),
-            spacing="0",
-        ),
-        rx.spacer(),
-        window_badge(info["window_expires_at"].to(str), info["window_open"].to(bool)),
         _actions_bar(),
         align="center",
-        spacing="3",
+        gap="8px 12px",
+        wrap="wrap",
         width="100%",
         padding_bottom="12px",
         border_bottom=f"1px solid {rx.color('gray', 4)}",
@@ -1152,6 +1242,12 @@ def _more_menu() -> rx.Component:
             )
             for name, icon, label in items
         ],
+        rx.menu.separator(),
+        rx.menu.item(
+            rx.hstack(rx.icon("file-text", size=16), rx.text(t("thread.send_template"))),
+            on_click=ConversationState.open_templates,
+            data_testid="compose-template",
+        ),
         variant="ghost",
     )
 
@@ -1229,6 +1325,30 @@ def _dialog_fields(name: str) -> list[rx.Component]:
     ]
 
 
+def _dialog_problem() -> rx.Component:
+    return rx.cond(
+        ConversationState.problem != "",
+        rx.callout(
+            ConversationState.problem,
+            icon="triangle-alert",
+            color_scheme="red",
+            size="1",
+            margin_bottom="12px",
+        ),
+    )
+
+
+def _dialog_buttons(send: rx.Component) -> rx.Component:
+    return rx.hstack(
+        rx.dialog.close(
+            rx.button(t("thread.cancel"), variant="soft", color_scheme="gray", type="button")
+        ),
+        send,
+        justify="end",
+        width="100%",
+    )
+
+
 def _dialogs() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
@@ -1241,16 +1361,7 @@ def _dialogs() -> rx.Component:
                     t("thread.send_list"),
                 )
             ),
-            rx.cond(
-                ConversationState.problem != "",
-                rx.callout(
-                    ConversationState.problem,
-                    icon="triangle-alert",
-                    color_scheme="red",
-                    size="1",
-                    margin_bottom="12px",
-                ),
-            ),
+            _dialog_problem(),
             rx.form(
                 rx.vstack(
                     rx.match(
@@ -1261,18 +1372,8 @@ def _dialogs() -> rx.Component:
                         ],
                         rx.vstack(*_dialog_fields("list"), width="100%"),
                     ),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button(
-                                t("thread.cancel"),
-                                variant="soft",
-                                color_scheme="gray",
-                                type="button",
-                            )
-                        ),
-                        rx.button(t("thread.send"), type="submit", data_testid="dialog-send"),
-                        justify="end",
-                        width="100%",
+                    _dialog_buttons(
+                        rx.button(t("thread.send"), type="submit", data_testid="dialog-send")
                     ),
                     spacing="3",
                 ),
@@ -1283,6 +1384,110 @@ def _dialogs() -> rx.Component:
         ),
         open=ConversationState.dialog != "",
         on_open_change=ConversationState.close_dialog,
+    )
+
+
+def _template_option(choice: rx.Var) -> rx.Component:
+    return rx.select.item(
+        rx.cond(
+            choice["sendable"].to(bool),
+            choice["name"].to(str) + " · " + choice["language"].to(str),
+            choice["name"].to(str)
+            + " · "
+            + choice["language"].to(str)
+            + " ("
+            + SessionState.tr["templates.status_" + choice["status"].to(str)].to(str)
+            + ")",
+        ),
+        value=choice["value"].to(str),
+        disabled=~choice["sendable"].to(bool),
+    )
+
+
+def _template_dialog() -> rx.Component:
+    """Pick an approved template, fill its variables, see what the customer will read."""
+    fields = ConversationState.template_fields
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(t("thread.send_template")),
+            _dialog_problem(),
+            rx.cond(
+                ConversationState.template_choices.length() == 0,
+                rx.text(t("thread.no_templates"), size="2", color=rx.color("gray", 11)),
+                rx.vstack(
+                    rx.select.root(
+                        rx.select.trigger(
+                            placeholder=t("thread.choose_template"),
+                            width="100%",
+                            data_testid="template-select",
+                        ),
+                        rx.select.content(
+                            rx.foreach(ConversationState.template_choices, _template_option)
+                        ),
+                        value=ConversationState.template_value,
+                        on_change=ConversationState.pick_template,
+                    ),
+                    rx.foreach(
+                        fields,
+                        lambda field: rx.vstack(
+                            rx.text(
+                                SessionState.tr[
+                                    "thread.template_field_" + field["kind"].to(str)
+                                ].to(str),
+                                " ",
+                                rx.code(field["label"]),
+                                size="2",
+                                weight="medium",
+                            ),
+                            rx.input(
+                                value=ConversationState.template_values[field["key"].to(str)].to(
+                                    str
+                                ),
+                                on_change=lambda value: ConversationState.set_template_value(
+                                    field["key"].to(str), value
+                                ),
+                                max_length=1024,
+                                width="100%",
+                                data_testid="template-value",
+                            ),
+                            spacing="1",
+                            width="100%",
+                        ),
+                    ),
+                    rx.cond(
+                        ConversationState.template_preview != "",
+                        rx.box(
+                            rx.text(
+                                ConversationState.template_preview,
+                                size="2",
+                                white_space="pre-wrap",
+                            ),
+                            background=rx.color("accent", 3),
+                            border=f"1px solid {rx.color('gray', 4)}",
+                            border_radius="10px",
+                            padding="8px 12px",
+                            align_self="end",
+                            max_width="90%",
+                            data_testid="template-preview",
+                        ),
+                    ),
+                    _dialog_buttons(
+                        rx.button(
+                            t("thread.send"),
+                            on_click=ConversationState.send_template,
+                            disabled=ConversationState.template_id == 0,
+                            loading=ConversationState.sending,
+                            data_testid="template-send",
+                        )
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+            ),
+            max_width="520px",
+        ),
+        open=ConversationState.template_open,
+        on_open_change=ConversationState.close_templates,
     )
 
 
@@ -1664,16 +1869,27 @@ def _composer() -> rx.Component:
             rx.callout.root(
                 rx.callout.icon(rx.icon("lock", size=16)),
                 rx.callout.text(t("thread.window_closed")),
-                rx.button(
-                    rx.icon("sticky-note", size=14),
-                    t("thread.write_note_instead"),
-                    variant="soft",
-                    color_scheme="amber",
-                    size="1",
-                    type="button",
-                    on_click=ConversationState.set_note_mode(True),
-                    data_testid="note-instead",
-                    width="fit-content",
+                rx.hstack(
+                    rx.button(
+                        rx.icon("file-text", size=14),
+                        t("thread.send_template"),
+                        size="1",
+                        type="button",
+                        on_click=ConversationState.open_templates,
+                        data_testid="template-instead",
+                    ),
+                    rx.button(
+                        rx.icon("sticky-note", size=14),
+                        t("thread.write_note_instead"),
+                        variant="soft",
+                        color_scheme="amber",
+                        size="1",
+                        type="button",
+                        on_click=ConversationState.set_note_mode(True),
+                        data_testid="note-instead",
+                    ),
+                    spacing="2",
+                    wrap="wrap",
                 ),
                 color_scheme="amber",
                 size="1",
@@ -1682,6 +1898,7 @@ def _composer() -> rx.Component:
             ),
         ),
         _dialogs(),
+        _template_dialog(),
         width="100%",
         spacing="2",
         padding_top="12px",
@@ -1739,6 +1956,7 @@ def _thread_column() -> rx.Component:
                             variant="ghost",
                             size="1",
                             on_click=ConversationState.load_older,
+                            data_testid="load-older",
                         ),
                         width="100%",
                     ),

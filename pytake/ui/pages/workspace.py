@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from pytake.auth.errors import AccessError
+from pytake.jobs import templates as template_jobs
 from pytake.realtime import push
-from pytake.services import directory, inbox
+from pytake.services import directory, inbox, templates
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, empty_state, shell
-from pytake.ui.session import SessionState, in_transaction, t
+from pytake.ui.session import SessionState, in_transaction, t, translated
 
 STATUSES = ["open", "pending", "snoozed", "resolved"]
 
@@ -468,42 +470,155 @@ def contacts_page() -> rx.Component:
 
 class TemplatesState(GuardedState):
     rows: list[dict] = []
+    synced_at: str = ""
+    sync_error: str = ""
+    syncing: bool = False
+    problem: str = ""
 
     @rx.event
     async def load(self):
-        self.rows = await in_transaction(directory.templates, self._identity())
+        found = await in_transaction(templates.listing, self._identity())
+        self.rows, self.synced_at, self.sync_error = (
+            found["rows"],
+            found["synced_at"],
+            found["error"],
+        )
+
+    @rx.event
+    async def sync_now(self):
+        """Admins fetch the list from Meta now instead of waiting for the periodic sync."""
+        try:
+            org = templates.may_sync(self._identity())
+        except AccessError as refusal:
+            self.problem = await translated(self, refusal)
+            return
+        self.syncing, self.problem = True, ""
+        yield
+        try:
+            await template_jobs.sync(org)
+        finally:
+            self.syncing = False
+        await self.load()
+
+
+STATUS_COLORS = {
+    "approved": "green",
+    "pending": "amber",
+    "in_appeal": "amber",
+    "rejected": "red",
+    "paused": "orange",
+    "disabled": "gray",
+}
+
+
+def _template_row(row: rx.Var) -> rx.Component:
+    status = row["status"].to(str)
+    return rx.table.row(
+        rx.table.cell(
+            rx.vstack(
+                rx.code(row["name"]),
+                rx.text(
+                    row["preview"],
+                    size="1",
+                    color=rx.color("gray", 11),
+                    white_space="pre-wrap",
+                    max_width="480px",
+                ),
+                spacing="1",
+            )
+        ),
+        rx.table.cell(row["language"]),
+        rx.table.cell(SessionState.tr["templates.category_" + row["category"].to(str)].to(str)),
+        rx.table.cell(
+            rx.vstack(
+                rx.badge(
+                    SessionState.tr["templates.status_" + status].to(str),
+                    color_scheme=rx.match(
+                        status, *[(k, v) for k, v in STATUS_COLORS.items()], "gray"
+                    ),
+                    data_testid="template-status",
+                ),
+                rx.cond(
+                    row["reason"].to(str) != "",
+                    rx.text(row["reason"], size="1", color=rx.color("red", 11)),
+                ),
+                spacing="1",
+            )
+        ),
+        data_testid="template-row",
+    )
 
 
 def templates_page() -> rx.Component:
     return shell(
         "nav.templates",
-        rx.cond(
-            TemplatesState.rows.length() > 0,
-            card(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            rx.table.column_header_cell(t("templates.name")),
-                            rx.table.column_header_cell(t("templates.language")),
-                            rx.table.column_header_cell(t("templates.category")),
-                            rx.table.column_header_cell(t("templates.status")),
-                        )
+        rx.vstack(
+            rx.hstack(
+                rx.cond(
+                    TemplatesState.synced_at != "",
+                    rx.text(
+                        t("templates.synced"),
+                        " ",
+                        rx.moment(
+                            TemplatesState.synced_at,
+                            from_now=True,
+                            locale=SessionState.moment_locale,
+                        ),
+                        size="2",
+                        color=rx.color("gray", 11),
                     ),
-                    rx.table.body(
-                        rx.foreach(
-                            TemplatesState.rows,
-                            lambda row: rx.table.row(
-                                rx.table.cell(rx.code(row["name"])),
-                                rx.table.cell(row["language"]),
-                                rx.table.cell(row["category"]),
-                                rx.table.cell(rx.badge(row["status"])),
-                            ),
-                        )
+                    rx.text(t("templates.never_synced"), size="2", color=rx.color("gray", 11)),
+                ),
+                rx.spacer(),
+                rx.cond(
+                    SessionState.is_admin,
+                    rx.button(
+                        rx.icon("refresh-cw", size=14),
+                        t("templates.sync_now"),
+                        loading=TemplatesState.syncing,
+                        on_click=TemplatesState.sync_now,
+                        variant="soft",
+                        data_testid="templates-sync",
                     ),
-                    width="100%",
-                )
+                ),
+                width="100%",
+                align="center",
             ),
-            empty_state("file-text", "templates.empty_title", "templates.empty_body"),
+            rx.cond(
+                (TemplatesState.sync_error != "") | (TemplatesState.problem != ""),
+                rx.callout(
+                    rx.cond(
+                        TemplatesState.problem != "",
+                        TemplatesState.problem,
+                        t("templates.sync_failed") + " " + TemplatesState.sync_error,
+                    ),
+                    icon="triangle-alert",
+                    color_scheme="red",
+                    size="1",
+                    width="100%",
+                    data_testid="templates-problem",
+                ),
+            ),
+            rx.cond(
+                TemplatesState.rows.length() > 0,
+                card(
+                    rx.table.root(
+                        rx.table.header(
+                            rx.table.row(
+                                rx.table.column_header_cell(t("templates.name")),
+                                rx.table.column_header_cell(t("templates.language")),
+                                rx.table.column_header_cell(t("templates.category")),
+                                rx.table.column_header_cell(t("templates.status")),
+                            )
+                        ),
+                        rx.table.body(rx.foreach(TemplatesState.rows, _template_row)),
+                        width="100%",
+                    )
+                ),
+                empty_state("file-text", "templates.empty_title", "templates.empty_body"),
+            ),
+            spacing="4",
+            width="100%",
         ),
     )
 

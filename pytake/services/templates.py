@@ -1,0 +1,330 @@
+"""WhatsApp message templates: kept in step with Meta, and filled in for sending.
+
+Meta names a template by (business account, name, language). A sync writes what Meta lists
+and marks what it no longer lists as deleted; the status webhook keeps each one current in
+between (``inbound._template_status``), and ``status_at`` decides which of the two is newer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from pytake.auth.errors import AccessError, NotAllowed
+from pytake.auth.sessions import Identity
+from pytake.channels.base import Template
+from pytake.models import Channel, Contact, MessageTemplate, Role, utcnow
+from pytake.services import conversations
+
+SENDABLE = "APPROVED"
+DELETED = "DELETED"
+SYNC_EVERY = dt.timedelta(hours=6)
+MAX_VALUE = 1024  # Meta's limit for one parameter's text
+_VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+_MEDIA = ("IMAGE", "VIDEO", "DOCUMENT")
+
+
+def accounts_to_sync(s: Session, *, organization_id: int | None = None, due_only: bool) -> list:
+    """One channel per (organization, business account) whose templates should be fetched."""
+    query = select(Channel).where(
+        Channel.is_active, Channel.account_id.is_not(None), Channel.token_invalid_at.is_(None)
+    )
+    if organization_id is not None:
+        query = query.where(Channel.organization_id == organization_id)
+    chosen: dict[tuple[int, str], Channel] = {}
+    for channel in s.exec(query.order_by(Channel.id)):
+        synced = (channel.config or {}).get("templates_synced_at")
+        if due_only and synced and dt.datetime.fromisoformat(synced) > utcnow() - SYNC_EVERY:
+            continue
+        chosen.setdefault((channel.organization_id, channel.account_id), channel)
+    return list(chosen.values())
+
+
+def apply(
+    s: Session, channel_id: int, listed: list[Template], fetched_at: dt.datetime
+) -> dict[str, int]:
+    """Write one account's list; a status webhook newer than the fetch is kept."""
+    channel = s.get(Channel, channel_id)
+    org, account = channel.organization_id, channel.account_id
+    known = {
+        (t.name, t.language): t
+        for t in s.exec(
+            select(MessageTemplate).where(
+                MessageTemplate.organization_id == org, MessageTemplate.account_id == account
+            )
+        )
+    }
+    counts = {"added": 0, "updated": 0, "deleted": 0}
+    for item in listed:
+        row = known.pop((item.name, item.language), None)
+        if row is None:
+            row = MessageTemplate(
+                organization_id=org, account_id=account, name=item.name, language=item.language
+            )
+            s.add(row)
+            counts["added"] += 1
+        else:
+            counts["updated"] += 1
+        row.external_id, row.category, row.components = (
+            item.external_id,
+            item.category,
+            item.components,
+        )
+        if row.status_at is None or row.status_at <= fetched_at:
+            row.status, row.rejected_reason, row.status_at = item.status, item.reason, fetched_at
+        row.updated_at = utcnow()
+    for row in known.values():  # Meta no longer lists it: deleted there
+        if row.status != DELETED and (row.status_at is None or row.status_at <= fetched_at):
+            row.status, row.status_at, row.updated_at = DELETED, fetched_at, utcnow()
+            counts["deleted"] += 1
+    for sibling in s.exec(
+        select(Channel).where(Channel.organization_id == org, Channel.account_id == account)
+    ):
+        sibling.config = {
+            **(sibling.config or {}),
+            "templates_synced_at": fetched_at.isoformat(),
+            "templates_error": None,
+        }
+    return counts
+
+
+def sync_failed(s: Session, channel_id: int, error: str) -> None:
+    channel = s.get(Channel, channel_id)
+    channel.config = {**(channel.config or {}), "templates_error": error[:500]}
+
+
+def may_sync(identity: Identity) -> int:
+    """Admins ask Meta for the list now; the organization to sync."""
+    if not identity.at_least(Role.ADMIN):
+        raise NotAllowed("access.denied")
+    return identity.organization_id
+
+
+def listing(s: Session, identity: Identity) -> dict:
+    """The templates page: every template but deleted ones, and how the last sync went."""
+    org = identity.organization_id
+    rows = s.exec(
+        select(MessageTemplate)
+        .where(MessageTemplate.organization_id == org, MessageTemplate.status != DELETED)
+        .order_by(MessageTemplate.name, MessageTemplate.language)
+        .limit(1000)
+    ).all()
+    configs = [
+        c.config or {}
+        for c in s.exec(select(Channel).where(Channel.organization_id == org, Channel.is_active))
+    ]
+    synced = [c["templates_synced_at"] for c in configs if c.get("templates_synced_at")]
+    return {
+        "rows": [
+            {
+                "id": row.id,
+                "name": row.name,
+                "language": row.language,
+                "category": row.category.lower(),
+                "status": row.status.lower(),
+                "reason": row.rejected_reason or "",
+                "preview": render(row, {}),
+            }
+            for row in rows
+        ],
+        "synced_at": min(synced) if synced else "",
+        "error": next((c["templates_error"] for c in configs if c.get("templates_error")), ""),
+        "channels": len(configs),
+    }
+
+
+# Sending ------------------------------------------------------------------------------------
+
+
+def variables(template: MessageTemplate) -> list[dict]:
+    """What the agent fills in: each text variable of the header, body and buttons, and the
+    link of a media header, in the order WhatsApp shows them."""
+    fields: list[dict] = []
+    for component in template.components or []:
+        kind = str(component.get("type", "")).upper()
+        if kind == "HEADER" and str(component.get("format", "")).upper() in _MEDIA:
+            fields.append(
+                {"key": "header:link", "label": str(component["format"]).lower(), "kind": "link"}
+            )
+        elif kind in ("HEADER", "BODY"):
+            for name in _VARIABLE.findall(str(component.get("text") or "")):
+                key = f"{kind.lower()}:{name}"
+                if key not in {f["key"] for f in fields}:
+                    fields.append({"key": key, "label": name, "kind": "text"})
+        elif kind == "BUTTONS":
+            for index, button in enumerate(component.get("buttons") or []):
+                button_kind = str(button.get("type", "")).upper()
+                if button_kind == "URL" and _VARIABLE.search(str(button.get("url") or "")):
+                    fields.append({"key": f"button:{index}", "label": "url", "kind": "button"})
+                elif button_kind == "COPY_CODE":
+                    fields.append({"key": f"button:{index}", "label": "code", "kind": "button"})
+    return fields
+
+
+def compose(template: MessageTemplate, values: dict[str, str]) -> dict:
+    """The outbound content for this template with these values, and its preview text.
+
+    Every variable needs a non-empty value (Meta's 132000/132008 otherwise)."""
+    if template.status != SENDABLE:
+        raise AccessError("template.not_sendable", status=template.status.lower())
+    values = {k: v.strip() for k, v in values.items() if isinstance(k, str) and isinstance(v, str)}
+    fields = variables(template)
+    for field in fields:
+        value = values.get(field["key"], "")
+        if not value:
+            raise AccessError("template.value_missing", field=field["label"])
+        if len(value) > MAX_VALUE:
+            raise AccessError("send.field_too_long", field=field["label"], limit=MAX_VALUE)
+        if field["kind"] == "link" and not value.startswith("https://"):
+            raise AccessError("template.link_invalid")
+    # Positional templates number their variables ({{1}}); named ones name them ({{order}}).
+    named = any(not f["label"].isdigit() for f in fields if f["kind"] == "text")
+    wanted = {f["key"] for f in fields}
+    components = []
+    for component in template.components or []:
+        kind = str(component.get("type", "")).upper()
+        text = str(component.get("text") or "")
+        if kind == "HEADER" and str(component.get("format", "")).upper() in _MEDIA:
+            media = str(component["format"]).lower()
+            components.append(
+                {
+                    "type": "header",
+                    "parameters": [{"type": media, media: {"link": values["header:link"]}}],
+                }
+            )
+        elif kind in ("HEADER", "BODY"):
+            names = list(dict.fromkeys(_VARIABLE.findall(text)))
+            if names:
+                components.append(
+                    {
+                        "type": kind.lower(),
+                        "parameters": [
+                            _text_parameter(name, values[f"{kind.lower()}:{name}"], named)
+                            for name in names
+                        ],
+                    }
+                )
+        elif kind == "BUTTONS":
+            for index, button in enumerate(component.get("buttons") or []):
+                key = f"button:{index}"
+                if key in wanted:
+                    button_kind = str(button.get("type", "")).upper()
+                    parameter = (
+                        {"type": "coupon_code", "coupon_code": values[key]}
+                        if button_kind == "COPY_CODE"
+                        else {"type": "text", "text": values[key]}
+                    )
+                    components.append(
+                        {
+                            "type": "button",
+                            "sub_type": button_kind.lower(),
+                            "index": str(index),
+                            "parameters": [parameter],
+                        }
+                    )
+    return {
+        "name": template.name,
+        "language": template.language,
+        "components": components,
+        "preview": render(template, values),
+    }
+
+
+def render(template: MessageTemplate, values: dict[str, str]) -> str:
+    """The text the customer will read; variables not filled in yet stay as {{name}}."""
+    parts = []
+    for component in template.components or []:
+        kind = str(component.get("type", "")).upper()
+        if kind in ("HEADER", "BODY", "FOOTER"):
+            prefix = kind.lower()
+            text = str(component.get("text") or "")
+            parts.append(_VARIABLE.sub(lambda m, p=prefix: values.get(f"{p}:{m[1]}") or m[0], text))
+    return "\n\n".join(part for part in parts if part)
+
+
+def _text_parameter(name: str, value: str, named: bool) -> dict:
+    parameter = {"type": "text", "text": value}
+    if named:
+        parameter["parameter_name"] = name
+    return parameter
+
+
+def choices(s: Session, identity: Identity, conversation_id: object) -> list[dict]:
+    """The templates this conversation's number can send now, approved ones first; the others
+    are listed with their status so the agent knows why they cannot be picked."""
+    conversation = conversations.get(s, identity, conversation_id)
+    channel = s.get(Channel, conversation.channel_id)
+    rows = s.exec(
+        select(MessageTemplate)
+        .where(
+            MessageTemplate.organization_id == conversation.organization_id,
+            MessageTemplate.account_id == channel.account_id,
+            MessageTemplate.status != DELETED,
+        )
+        .order_by(
+            sa.case((MessageTemplate.status == SENDABLE, 0), else_=1),
+            MessageTemplate.name,
+            MessageTemplate.language,
+        )
+    ).all()
+    return [
+        {
+            "id": row.id,
+            "value": str(row.id),  # what the picker's select box holds
+            "name": row.name,
+            "language": row.language,
+            "category": row.category.lower(),
+            "status": row.status.lower(),
+            "sendable": row.status == SENDABLE,
+            "reason": row.rejected_reason or "",
+            "fields": variables(row),
+        }
+        for row in rows
+    ]
+
+
+def chosen(s: Session, identity: Identity, conversation_id: object, template_id: object):
+    """The template, if it belongs to this conversation's business account."""
+    conversation = conversations.get(s, identity, conversation_id)
+    channel = s.get(Channel, conversation.channel_id)
+    template = (
+        s.exec(
+            select(MessageTemplate).where(
+                MessageTemplate.id == template_id,
+                MessageTemplate.organization_id == conversation.organization_id,
+                MessageTemplate.account_id == channel.account_id,
+            )
+        ).first()
+        if conversations.valid_id(template_id)
+        else None
+    )
+    if template is None:
+        raise AccessError("template.not_found")
+    return template
+
+
+def suggested(s: Session, identity: Identity, conversation_id: object) -> dict[str, str]:
+    """Values the agent would otherwise type: the customer's first name for a variable
+    called name/nome/first_name, and any contact attribute of the variable's name."""
+    conversation = conversations.get(s, identity, conversation_id)
+    contact = s.get(Contact, conversation.contact_id)
+    known = {k.casefold(): str(v) for k, v in (contact.attributes or {}).items()}
+    first = (contact.name or "").split(" ")[0]
+    for key in ("name", "nome", "first_name", "primeiro_nome"):
+        known.setdefault(key, first)
+    return known
+
+
+def preview_for(
+    s: Session, identity: Identity, conversation_id: object, template_id: object, values: dict
+) -> str:
+    return render(chosen(s, identity, conversation_id, template_id), values)
+
+
+def content_for(
+    s: Session, identity: Identity, conversation_id: object, template_id: object, values: dict
+) -> dict:
+    return compose(chosen(s, identity, conversation_id, template_id), values)
