@@ -114,3 +114,35 @@ document.addEventListener(
   },
   true
 );
+
+// The quick-reply picker under a "/word" draft: ↑/↓ choose, Enter inserts the chosen one
+// (instead of sending the draft), Esc closes it. Runs before React sees the key.
+document.addEventListener(
+  "keydown",
+  function (event) {
+    const list = document.querySelector('[data-testid="quick-replies"]');
+    if (!list || !event.target || event.target.id !== "composer-input") return;
+    const items = Array.from(list.querySelectorAll('[data-testid="quick-reply"]'));
+    const at = items.findIndex((item) => item.getAttribute("aria-selected") === "true");
+    const choose = function (index) {
+      items.forEach((item, n) => {
+        item.setAttribute("aria-selected", n === index ? "true" : "false");
+        item.style.background = n === index ? "var(--accent-4)" : "";
+      });
+      items[index].scrollIntoView({ block: "nearest" });
+    };
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      choose(at === -1 ? (step > 0 ? 0 : items.length - 1) : (at + step + items.length) % items.length);
+    } else if (event.key === "Enter" && !event.shiftKey) {
+      items[at === -1 ? 0 : at].click();
+    } else if (event.key === "Escape") {
+      list.style.display = "none";
+    } else {
+      return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+  },
+  true
+);

@@ -321,3 +321,31 @@ def test_admin_syncs_templates_and_an_agent_sends_one_with_the_window_closed(
     while not any(b.get("template", {}).get("name") == "retorno_atendimento" for b in graph.sent):
         assert time.monotonic() < deadline, "the template never reached the simulator"
         time.sleep(0.1)
+
+
+def test_quick_reply_kept_by_a_supervisor_and_inserted_with_a_slash(server, teams, new_page):
+    teams.customer_writes("5531900009999", "Hugo Pires", "Qual o horário de vocês?")
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])
+    page.goto("/templates")
+    page.get_by_test_id("quick-replies-tab").click()
+    page.get_by_test_id("quick-reply-add").click()
+    page.get_by_test_id("quick-reply-shortcut").fill("horario")
+    page.get_by_test_id("quick-reply-body").fill(
+        "Olá {{contact.first_name}}! Sou {{agent.first_name}}: atendemos das 8h às 18h."
+    )
+    page.get_by_test_id("quick-reply-save").click()
+    expect(page.get_by_test_id("quick-reply-row")).to_contain_text("/horario")
+    screenshot(page, "quick-replies-en")
+
+    page.goto("/inbox")
+    _row(page, "Hugo Pires").click()
+    composer = page.get_by_test_id("composer")
+    composer.press_sequentially("/hor")
+    expect(page.get_by_test_id("quick-reply")).to_contain_text("/horario")
+    screenshot(page, "quick-reply-picker-en")
+    composer.press("ArrowDown")
+    composer.press("Enter")  # inserts, does not send
+    expect(composer).to_have_value("Olá Hugo! Sou Olivia: atendemos das 8h às 18h.")
+    composer.press("Enter")
+    expect(page.get_by_test_id("bubble-out").last).to_contain_text("Olá Hugo! Sou Olivia")

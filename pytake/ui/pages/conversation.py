@@ -21,7 +21,16 @@ from pytake.channels.base import MessageType
 from pytake.jobs import outbox, runner
 from pytake.models import utcnow
 from pytake.realtime import presence, push, signals
-from pytake.services import actions, contacts, labels, outbound, teams, templates, thread
+from pytake.services import (
+    actions,
+    contacts,
+    labels,
+    outbound,
+    quick_replies,
+    teams,
+    templates,
+    thread,
+)
 from pytake.settings import get_settings
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import shell
@@ -70,6 +79,7 @@ class ConversationState(GuardedState):
     labels: list[dict] = []  # the organization's, each with "on" for this conversation
     note_mode: bool = False  # the composer writes a private note instead of a message
     panel_open: bool = False
+    quick_matches: list[dict] = []  # quick replies offered while the draft is "/word"
     template_open: bool = False
     template_choices: list[dict] = []
     template_id: int = 0
@@ -157,6 +167,9 @@ class ConversationState(GuardedState):
     @rx.event
     async def set_draft(self, value: str):
         self.draft = value[: 4096 + 1] if isinstance(value, str) else ""
+        await self._match_quick_replies()
+        if self.note_mode or self.quick_matches:
+            return
         now = asyncio.get_running_loop().time()
         if self.draft.strip() and now - self._typing_at > TYPING_EVERY_SECONDS:
             self._typing_at = now
@@ -165,6 +178,36 @@ class ConversationState(GuardedState):
             )
             if target is not None:
                 _later(outbox.mark_read(*target, typing=True))
+
+    async def _match_quick_replies(self) -> None:
+        """A draft that is "/" and a word offers the quick replies whose shortcut matches."""
+        typed = self.draft
+        if typed.startswith("/") and " " not in typed and "\n" not in typed:
+            self.quick_matches = await in_transaction(
+                quick_replies.listing, self._identity(), typed[1:], limit=quick_replies.SHOWN
+            )
+        else:
+            self.quick_matches = []
+
+    async def _shortcut_of(self, text: str) -> int | None:
+        if not text.startswith("/") or any(c.isspace() for c in text):
+            return None
+        found = await in_transaction(
+            quick_replies.listing, self._identity(), text[1:], limit=quick_replies.SHOWN
+        )
+        return _exact_shortcut(text, found)
+
+    @rx.event
+    async def use_quick_reply(self, reply_id: int):
+        try:
+            self.draft = await in_transaction(
+                quick_replies.filled, self._identity(), self.conversation_id, reply_id
+            )
+        except AccessError as refusal:
+            self.problem = await translated(self, refusal)
+            return None
+        self.quick_matches = []
+        return rx.set_focus("composer-input")
 
     async def _act(self, action, *args, **kwargs) -> bool:
         """Run a conversation action; tell every tab that shows it."""
@@ -415,6 +458,9 @@ class ConversationState(GuardedState):
         text = self.draft.strip()
         if not text or self.sending:
             return None
+        shortcut = _exact_shortcut(text, self.quick_matches) or await self._shortcut_of(text)
+        if shortcut:  # Enter before the picker showed: insert the reply, never send "/word"
+            return await self.use_quick_reply(shortcut)
         self.sending = True
         try:
             if await self._submit("text", {"body": text}):
@@ -586,6 +632,12 @@ def _list(form: dict) -> tuple[str, dict]:
 
 
 DIALOGS = {"location": _location, "contact": _contact, "buttons": _buttons, "list": _list}
+
+
+def _exact_shortcut(text: str, replies: list[dict]) -> int | None:
+    """The quick reply whose shortcut the draft names exactly ("/hello")."""
+    wanted = text[1:].lower() if text.startswith("/") else None
+    return next((r["id"] for r in replies if r["shortcut"] == wanted), None)
 
 
 def _first_message(items: list[dict]) -> int | None:
@@ -1700,6 +1752,46 @@ def _contact_panel() -> rx.Component:
     )
 
 
+def _quick_reply_picker() -> rx.Component:
+    """Matches for "/word": click one, or ↑/↓ and Enter (assets/pytake.js); Esc closes."""
+    return rx.vstack(
+        rx.foreach(
+            ConversationState.quick_matches,
+            lambda reply: rx.box(
+                rx.hstack(
+                    rx.code("/" + reply["shortcut"].to(str)),
+                    rx.cond(
+                        reply["team"].to(str) != "",
+                        rx.badge(reply["team"], variant="outline", size="1"),
+                    ),
+                    align="center",
+                    spacing="2",
+                ),
+                rx.text(reply["body"], size="1", color=rx.color("gray", 11), trim="both"),
+                on_click=ConversationState.use_quick_reply(reply["id"].to(int)),
+                padding="6px 10px",
+                border_radius="6px",
+                cursor="pointer",
+                width="100%",
+                _hover={"background": rx.color("accent", 3)},
+                custom_attrs={"role": "option"},
+                class_name="quick-reply",
+                data_testid="quick-reply",
+            ),
+        ),
+        spacing="0",
+        width="100%",
+        max_height="240px",
+        overflow_y="auto",
+        padding="4px",
+        border=f"1px solid {rx.color('gray', 5)}",
+        border_radius="8px",
+        background=rx.color("gray", 1),
+        custom_attrs={"role": "listbox"},
+        data_testid="quick-replies",
+    )
+
+
 def _mention_menu() -> rx.Component:
     return _icon_menu(
         "at-sign",
@@ -1760,6 +1852,7 @@ def _composer() -> rx.Component:
                 data_testid="composer-problem",
             ),
         ),
+        rx.cond(ConversationState.quick_matches.length() > 0, _quick_reply_picker()),
         rx.cond(
             open_window | note,
             rx.form(
@@ -1832,6 +1925,8 @@ def _composer() -> rx.Component:
                         max_length=4096,
                         flex="1",
                         size="3",
+                        id="composer-input",
+                        name="draft",
                         display=rx.cond(ConversationState.recording, "none", "flex"),
                         data_testid="composer",
                     ),

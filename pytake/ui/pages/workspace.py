@@ -7,7 +7,7 @@ import reflex as rx
 from pytake.auth.errors import AccessError
 from pytake.jobs import templates as template_jobs
 from pytake.realtime import push
-from pytake.services import directory, inbox, templates
+from pytake.services import directory, inbox, quick_replies, teams, templates
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, empty_state, shell
 from pytake.ui.session import SessionState, in_transaction, t, translated
@@ -483,6 +483,7 @@ class TemplatesState(GuardedState):
             found["synced_at"],
             found["error"],
         )
+        return QuickRepliesState.load
 
     @rx.event
     async def sync_now(self):
@@ -499,6 +500,224 @@ class TemplatesState(GuardedState):
         finally:
             self.syncing = False
         await self.load()
+
+
+class QuickRepliesState(GuardedState):
+    """The organization's quick replies; supervisors and up change them (checked in the
+    service as well)."""
+
+    rows: list[dict] = []
+    teams: list[dict] = []
+    editing: int = 0  # the reply in the dialog; 0 when adding one
+    editing_reply: dict = {}
+    dialog_open: bool = False
+    problem: str = ""
+
+    @rx.event
+    async def load(self):
+        identity = self._identity()
+        self.rows = await in_transaction(quick_replies.listing, identity)
+        self.teams = [
+            {"value": str(team["id"]), "name": team["name"]}
+            for team in await in_transaction(teams.listing, identity.organization_id)
+        ]
+
+    @rx.event
+    def start(self, reply_id: int):
+        found = next((r for r in self.rows if r["id"] == reply_id), None)
+        self.editing = found["id"] if found else 0
+        self.editing_reply = found or {"shortcut": "", "body": "", "team_id": 0}
+        self.dialog_open, self.problem = True, ""
+
+    @rx.event
+    def close(self, _open: bool = False):
+        self.dialog_open = False
+
+    @rx.event
+    async def save(self, form: dict):
+        form = form if isinstance(form, dict) else {}
+        team = form.get("team")
+        try:
+            await in_transaction(
+                quick_replies.save,
+                self._identity(),
+                shortcut=form.get("shortcut"),
+                body=form.get("body"),
+                team_id=int(team) if isinstance(team, str) and team.isdigit() else None,
+                reply_id=self.editing or None,
+            )
+        except AccessError as refusal:
+            self.problem = await translated(self, refusal)
+            return
+        self.dialog_open = False
+        await self.load()
+
+    @rx.event
+    async def delete(self, reply_id: int):
+        try:
+            await in_transaction(quick_replies.delete, self._identity(), reply_id)
+        except AccessError as refusal:
+            self.problem = await translated(self, refusal)
+            return
+        await self.load()
+
+
+def _quick_reply_dialog() -> rx.Component:
+    reply = QuickRepliesState.editing_reply
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(
+                rx.cond(
+                    QuickRepliesState.editing > 0,
+                    t("quick_replies.edit"),
+                    t("quick_replies.add"),
+                )
+            ),
+            rx.cond(
+                QuickRepliesState.problem != "",
+                rx.callout(
+                    QuickRepliesState.problem,
+                    icon="triangle-alert",
+                    color_scheme="red",
+                    size="1",
+                    margin_bottom="12px",
+                ),
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.text(t("quick_replies.shortcut"), size="2", weight="medium"),
+                    rx.input(
+                        name="shortcut",
+                        default_value=reply["shortcut"].to(str),
+                        placeholder="hello",
+                        max_length=40,
+                        required=True,
+                        width="100%",
+                        data_testid="quick-reply-shortcut",
+                    ),
+                    rx.text(t("quick_replies.body"), size="2", weight="medium"),
+                    rx.text_area(
+                        name="body",
+                        default_value=reply["body"].to(str),
+                        rows="5",
+                        max_length=4096,
+                        required=True,
+                        width="100%",
+                        data_testid="quick-reply-body",
+                    ),
+                    rx.text(t("quick_replies.variables"), size="1", color=rx.color("gray", 10)),
+                    rx.text(t("quick_replies.team"), size="2", weight="medium"),
+                    rx.select.root(
+                        rx.select.trigger(width="100%"),
+                        rx.select.content(
+                            rx.select.item(t("quick_replies.everyone"), value="all"),
+                            rx.foreach(
+                                QuickRepliesState.teams,
+                                lambda team: rx.select.item(
+                                    team["name"], value=team["value"].to(str)
+                                ),
+                            ),
+                        ),
+                        name="team",
+                        default_value=rx.cond(
+                            reply["team_id"].to(int) > 0, reply["team_id"].to(str), "all"
+                        ),
+                    ),
+                    rx.hstack(
+                        rx.dialog.close(
+                            rx.button(
+                                t("thread.cancel"),
+                                variant="soft",
+                                color_scheme="gray",
+                                type="button",
+                            )
+                        ),
+                        rx.button(t("contact.save"), type="submit", data_testid="quick-reply-save"),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="2",
+                ),
+                on_submit=QuickRepliesState.save,
+                reset_on_submit=False,
+                key=QuickRepliesState.editing.to(str),
+            ),
+            max_width="520px",
+        ),
+        open=QuickRepliesState.dialog_open,
+        on_open_change=QuickRepliesState.close,
+    )
+
+
+def _quick_replies() -> rx.Component:
+    manage = SessionState.user_role != "agent"
+    return rx.vstack(
+        rx.hstack(
+            rx.text(t("quick_replies.hint"), size="2", color=rx.color("gray", 11)),
+            rx.spacer(),
+            rx.cond(
+                manage,
+                rx.button(
+                    rx.icon("plus", size=14),
+                    t("quick_replies.add"),
+                    variant="soft",
+                    on_click=QuickRepliesState.start(0),
+                    data_testid="quick-reply-add",
+                ),
+            ),
+            width="100%",
+            align="center",
+        ),
+        rx.cond(
+            QuickRepliesState.rows.length() > 0,
+            card(
+                rx.foreach(
+                    QuickRepliesState.rows,
+                    lambda reply: rx.hstack(
+                        rx.vstack(
+                            rx.hstack(
+                                rx.code("/" + reply["shortcut"].to(str)),
+                                rx.cond(
+                                    reply["team"].to(str) != "",
+                                    rx.badge(reply["team"], variant="outline", size="1"),
+                                ),
+                                spacing="2",
+                            ),
+                            rx.text(reply["body"], size="2", white_space="pre-wrap"),
+                            spacing="1",
+                            flex="1",
+                        ),
+                        rx.cond(
+                            manage,
+                            rx.hstack(
+                                rx.icon_button(
+                                    rx.icon("pencil", size=14),
+                                    variant="ghost",
+                                    on_click=QuickRepliesState.start(reply["id"].to(int)),
+                                    aria_label="edit",
+                                ),
+                                rx.icon_button(
+                                    rx.icon("trash-2", size=14),
+                                    variant="ghost",
+                                    color_scheme="red",
+                                    on_click=QuickRepliesState.delete(reply["id"].to(int)),
+                                    aria_label="delete",
+                                ),
+                            ),
+                        ),
+                        width="100%",
+                        padding="10px 0",
+                        border_bottom=f"1px solid {rx.color('gray', 4)}",
+                        data_testid="quick-reply-row",
+                    ),
+                )
+            ),
+            empty_state("zap", "quick_replies.empty_title", "quick_replies.empty_body"),
+        ),
+        _quick_reply_dialog(),
+        spacing="3",
+        width="100%",
+    )
 
 
 STATUS_COLORS = {
@@ -552,74 +771,89 @@ def _template_row(row: rx.Var) -> rx.Component:
 def templates_page() -> rx.Component:
     return shell(
         "nav.templates",
-        rx.vstack(
-            rx.hstack(
-                rx.cond(
-                    TemplatesState.synced_at != "",
-                    rx.text(
-                        t("templates.synced"),
-                        " ",
-                        rx.moment(
-                            TemplatesState.synced_at,
-                            from_now=True,
-                            locale=SessionState.moment_locale,
-                        ),
-                        size="2",
-                        color=rx.color("gray", 11),
-                    ),
-                    rx.text(t("templates.never_synced"), size="2", color=rx.color("gray", 11)),
-                ),
-                rx.spacer(),
-                rx.cond(
-                    SessionState.is_admin,
-                    rx.button(
-                        rx.icon("refresh-cw", size=14),
-                        t("templates.sync_now"),
-                        loading=TemplatesState.syncing,
-                        on_click=TemplatesState.sync_now,
-                        variant="soft",
-                        data_testid="templates-sync",
-                    ),
-                ),
-                width="100%",
-                align="center",
-            ),
-            rx.cond(
-                (TemplatesState.sync_error != "") | (TemplatesState.problem != ""),
-                rx.callout(
-                    rx.cond(
-                        TemplatesState.problem != "",
-                        TemplatesState.problem,
-                        t("templates.sync_failed") + " " + TemplatesState.sync_error,
-                    ),
-                    icon="triangle-alert",
-                    color_scheme="red",
-                    size="1",
-                    width="100%",
-                    data_testid="templates-problem",
+        rx.tabs.root(
+            rx.tabs.list(
+                rx.tabs.trigger(t("templates.whatsapp_tab"), value="whatsapp"),
+                rx.tabs.trigger(
+                    t("quick_replies.tab"), value="quick", data_testid="quick-replies-tab"
                 ),
             ),
-            rx.cond(
-                TemplatesState.rows.length() > 0,
-                card(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                rx.table.column_header_cell(t("templates.name")),
-                                rx.table.column_header_cell(t("templates.language")),
-                                rx.table.column_header_cell(t("templates.category")),
-                                rx.table.column_header_cell(t("templates.status")),
-                            )
-                        ),
-                        rx.table.body(rx.foreach(TemplatesState.rows, _template_row)),
-                        width="100%",
-                    )
-                ),
-                empty_state("file-text", "templates.empty_title", "templates.empty_body"),
-            ),
-            spacing="4",
+            rx.tabs.content(_whatsapp_templates(), value="whatsapp", padding_top="16px"),
+            rx.tabs.content(_quick_replies(), value="quick", padding_top="16px"),
+            default_value="whatsapp",
             width="100%",
         ),
+    )
+
+
+def _whatsapp_templates() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.cond(
+                TemplatesState.synced_at != "",
+                rx.text(
+                    t("templates.synced"),
+                    " ",
+                    rx.moment(
+                        TemplatesState.synced_at,
+                        from_now=True,
+                        locale=SessionState.moment_locale,
+                    ),
+                    size="2",
+                    color=rx.color("gray", 11),
+                ),
+                rx.text(t("templates.never_synced"), size="2", color=rx.color("gray", 11)),
+            ),
+            rx.spacer(),
+            rx.cond(
+                SessionState.is_admin,
+                rx.button(
+                    rx.icon("refresh-cw", size=14),
+                    t("templates.sync_now"),
+                    loading=TemplatesState.syncing,
+                    on_click=TemplatesState.sync_now,
+                    variant="soft",
+                    data_testid="templates-sync",
+                ),
+            ),
+            width="100%",
+            align="center",
+        ),
+        rx.cond(
+            (TemplatesState.sync_error != "") | (TemplatesState.problem != ""),
+            rx.callout(
+                rx.cond(
+                    TemplatesState.problem != "",
+                    TemplatesState.problem,
+                    t("templates.sync_failed") + " " + TemplatesState.sync_error,
+                ),
+                icon="triangle-alert",
+                color_scheme="red",
+                size="1",
+                width="100%",
+                data_testid="templates-problem",
+            ),
+        ),
+        rx.cond(
+            TemplatesState.rows.length() > 0,
+            card(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell(t("templates.name")),
+                            rx.table.column_header_cell(t("templates.language")),
+                            rx.table.column_header_cell(t("templates.category")),
+                            rx.table.column_header_cell(t("templates.status")),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(TemplatesState.rows, _template_row)),
+                    width="100%",
+                )
+            ),
+            empty_state("file-text", "templates.empty_title", "templates.empty_body"),
+        ),
+        spacing="4",
+        width="100%",
     )
 
 
