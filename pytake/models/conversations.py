@@ -81,7 +81,7 @@ class Conversation(SQLModel, table=True):
     unread_count: int = Field(default=0)
     last_inbound_at: dt.datetime | None = timestamp()
     window_expires_at: dt.datetime | None = timestamp()
-    last_activity_at: dt.datetime | None = timestamp()
+    last_activity_at: dt.datetime = created_at()  # the inbox's order: never NULL
     snoozed_until: dt.datetime | None = timestamp()
     resolved_at: dt.datetime | None = timestamp()
     created_at: dt.datetime = created_at()

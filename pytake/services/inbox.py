@@ -56,7 +56,7 @@ class Query:
         )
 
 
-Cursor = tuple[str, int]  # (last activity as ISO text, or "" when there is none; id)
+Cursor = tuple[str, int]  # (last activity as ISO text, id)
 
 
 def _in_view(identity: Identity, view: str) -> sa.ColumnElement[bool]:
@@ -90,15 +90,12 @@ def _filtered(identity: Identity, query: Query) -> list[sa.ColumnElement[bool]]:
 
 
 def _after(cursor: Cursor) -> sa.ColumnElement[bool]:
-    """Rows after the cursor in (last activity desc nulls last, id desc) order."""
+    """Rows after the cursor in (last activity, id) descending order."""
     activity, row_id = cursor
-    if not activity:
-        return sa.and_(Conversation.last_activity_at.is_(None), Conversation.id < row_id)
     at = dt.datetime.fromisoformat(activity)
     return sa.or_(
         Conversation.last_activity_at < at,
         sa.and_(Conversation.last_activity_at == at, Conversation.id < row_id),
-        Conversation.last_activity_at.is_(None),
     )
 
 
@@ -138,7 +135,7 @@ def page(
         .outerjoin(assignee, assignee.id == Conversation.assignee_id)
         .outerjoin(Team, Team.id == Conversation.team_id)
         .where(Conversation.status == query.status, *_filtered(identity, query))
-        .order_by(Conversation.last_activity_at.desc().nulls_last(), Conversation.id.desc())
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
         .limit(PAGE_SIZE + 1)
     )
     if after is not None:
