@@ -18,15 +18,14 @@ from pytake.ui.pages.account import ProfileState, SettingsState, profile_page, s
 from pytake.ui.pages.conversation import ConversationState, conversation_page
 from pytake.ui.pages.login import LoginState, login_page
 from pytake.ui.pages.setup import SetupState, setup_page
+from pytake.ui.pages.templates import TemplatesState, templates_page
 from pytake.ui.pages.workspace import (
     ContactsState,
     DashboardState,
     InboxState,
-    TemplatesState,
     contacts_page,
     dashboard_page,
     inbox_page,
-    templates_page,
 )
 from pytake.ui.session import SessionState, t
 from pytake.web import routes

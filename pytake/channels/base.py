@@ -312,3 +312,17 @@ class ChannelAdapter(Protocol):
     async def list_templates(self, account: str, credentials: Credentials) -> list[Template]:
         """Every template of the business account, all pages of them."""
         ...
+
+    def check_template(self, draft: dict) -> dict:
+        """A new template validated against the platform's rules (raises AccessError)."""
+        ...
+
+    async def create_template(
+        self, account: str, credentials: Credentials, draft: dict
+    ) -> Template:
+        """Submit a checked draft for review; the template as the platform registered it."""
+        ...
+
+    async def delete_template(
+        self, account: str, credentials: Credentials, name: str, external_id: str | None
+    ) -> None: ...

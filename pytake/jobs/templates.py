@@ -8,6 +8,8 @@ import logging
 
 from pytake import channels as adapters
 from pytake import db, redisio
+from pytake.auth.errors import AccessError
+from pytake.auth.sessions import Identity
 from pytake.channels.base import PlatformCallError, Template
 from pytake.models import utcnow
 from pytake.services import channels, templates
@@ -63,3 +65,56 @@ async def sync_due() -> None:
     async with redisio.exclusive(client, "template-sync", LOCK_SECONDS) as mine:
         if mine:
             await sync(due_only=True)
+
+
+async def submit(identity: Identity, channel_id: object, draft: object) -> int:
+    """Check a new template, submit it to the platform, keep it; its id."""
+
+    def account():
+        with db.session() as s:
+            channel = templates.account_of(s, identity, channel_id)
+            return channel.id, channel.kind, channel.account_id, channels.credentials(channel)
+
+    found, kind, account_id, credentials = await asyncio.to_thread(account)
+    adapter = adapters.adapter(kind)
+    checked = adapter.check_template(draft if isinstance(draft, dict) else {})
+    try:
+        created = await adapter.create_template(account_id, credentials, checked)
+    except PlatformCallError as exc:
+        raise AccessError("template.refused", reason=_reason(exc)) from exc
+
+    def keep() -> int:
+        with db.session(write=True) as s:
+            return templates.record_created(s, found, created)
+
+    return await asyncio.to_thread(keep)
+
+
+async def delete(identity: Identity, template_id: object) -> None:
+    def find():
+        with db.session() as s:
+            row, channel = templates.deletable(s, identity, template_id)
+            return (
+                row.id,
+                row.name,
+                row.external_id,
+                channel.kind,
+                channel.account_id,
+                (channels.credentials(channel)),
+            )
+
+    row_id, name, external_id, kind, account_id, credentials = await asyncio.to_thread(find)
+    try:
+        await adapters.adapter(kind).delete_template(account_id, credentials, name, external_id)
+    except PlatformCallError as exc:
+        raise AccessError("template.refused", reason=_reason(exc)) from exc
+
+    def forget() -> None:
+        with db.session(write=True) as s:
+            templates.record_deleted(s, row_id)
+
+    await asyncio.to_thread(forget)
+
+
+def _reason(exc: PlatformCallError) -> str:
+    return (exc.error.details or exc.error.title or str(exc))[:300]

@@ -309,7 +309,7 @@ class GraphSimulator:
                 Route(
                     "/{version}/{node}/message_templates",
                     self._endpoint("templates", self._templates_endpoint),
-                    methods=["GET", "POST"],
+                    methods=["GET", "POST", "DELETE"],
                 ),
                 Route(
                     "/{version}/{node}",
@@ -586,7 +586,24 @@ class GraphSimulator:
         self._authorize(request, numbers)
         if request.method == "POST":
             return self._create_template(waba_id, await _json_object(request))
+        if request.method == "DELETE":
+            return self._delete_template(request, waba_id)
         return self._list_templates(request, waba_id)
+
+    def _delete_template(self, request: Request, waba_id: str) -> Response:
+        """Every language of the name, or the one ``hsm_id`` names; disabled ones stay."""
+        name, one = request.query_params.get("name"), request.query_params.get("hsm_id")
+        doomed = [
+            t
+            for t in self._templates[waba_id]
+            if t["name"] == name and (one is None or t["id"] == one)
+        ]
+        if not doomed:
+            raise GraphError(100, f"Template {name} does not exist.")
+        if any(t["status"] == "DISABLED" for t in doomed):
+            raise GraphError(100, "A disabled template cannot be deleted.")
+        self._templates[waba_id] = [t for t in self._templates[waba_id] if t not in doomed]
+        return JSONResponse({"success": True})
 
     def _list_templates(self, request: Request, waba_id: str) -> Response:
         templates = self._templates[waba_id]

@@ -136,6 +136,75 @@ def listing(s: Session, identity: Identity) -> dict:
     }
 
 
+# Creating and deleting ------------------------------------------------------------------------
+
+
+def accounts(s: Session, identity: Identity) -> list[dict]:
+    """The business accounts an admin can create templates in: one entry per account."""
+    may_sync(identity)
+    chosen = accounts_to_sync(s, organization_id=identity.organization_id, due_only=False)
+    return [
+        {"value": str(c.id), "name": f"{c.name} ({c.display_number or c.account_id})"}
+        for c in chosen
+    ]
+
+
+def account_of(s: Session, identity: Identity, channel_id: object) -> Channel:
+    """The channel whose business account receives a new template; admins only."""
+    may_sync(identity)
+    channel = s.get(Channel, channel_id) if conversations.valid_id(channel_id) else None
+    if channel is None or channel.organization_id != identity.organization_id:
+        raise AccessError("template.account_invalid")
+    if not channel.account_id:
+        raise AccessError("template.account_invalid")
+    return channel
+
+
+def record_created(s: Session, channel_id: int, created: Template) -> int:
+    """The submitted template, as Meta registered it (usually PENDING review)."""
+    channel = s.get(Channel, channel_id)
+    row = MessageTemplate(
+        organization_id=channel.organization_id,
+        account_id=channel.account_id,
+        external_id=created.external_id,
+        name=created.name,
+        language=created.language,
+        category=created.category,
+        status=created.status or "PENDING",
+        components=created.components,
+        status_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    s.add(row)
+    s.flush()
+    return row.id
+
+
+def deletable(
+    s: Session, identity: Identity, template_id: object
+) -> tuple[MessageTemplate, Channel]:
+    """The template and a channel of its account, if an admin may delete it now."""
+    may_sync(identity)
+    row = s.get(MessageTemplate, template_id) if conversations.valid_id(template_id) else None
+    if row is None or row.organization_id != identity.organization_id or row.status == DELETED:
+        raise AccessError("template.not_found")
+    if row.status == "DISABLED":
+        raise AccessError("template.disabled_kept")
+    channel = s.exec(
+        select(Channel).where(
+            Channel.organization_id == row.organization_id, Channel.account_id == row.account_id
+        )
+    ).first()
+    if channel is None:
+        raise AccessError("template.account_invalid")
+    return row, channel
+
+
+def record_deleted(s: Session, template_id: int) -> None:
+    row = s.get(MessageTemplate, template_id)
+    row.status, row.status_at, row.updated_at = DELETED, utcnow(), utcnow()
+
+
 # Sending ------------------------------------------------------------------------------------
 
 

@@ -268,8 +268,8 @@ class Number:
     display: str
     secret: str
 
-    def post(self, value: dict) -> None:
-        body = p.encode(p.envelope(p.entry(self.waba, p.change(value))))
+    def post(self, value: dict, field: str = "messages") -> None:
+        body = p.encode(p.envelope(p.entry(self.waba, p.change(value, field))))
         headers = {
             "Content-Type": "application/json",
             "X-Hub-Signature-256": p.sign(body, self.secret),

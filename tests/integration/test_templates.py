@@ -118,3 +118,59 @@ async def test_only_admins_sync_and_the_cli_reports_each_account(whatsapp, owner
     assert await asyncio.to_thread(cli.main, ["template", "sync", "--org", "Acme"]) == 0
     assert f"{WABA}: 1 added" in capsys.readouterr().out
     assert await asyncio.to_thread(cli.main, ["template", "sync", "--org", "Nope"]) == 1
+
+
+DRAFT = {
+    "name": "order_ready",
+    "category": "utility",
+    "language": "pt_BR",
+    "body": "Olá {{1}}, seu pedido está pronto.",
+    "examples": {"1": "Ana"},
+}
+
+
+async def test_admins_submit_a_template_that_waits_for_review_then_delete_it(whatsapp, owner):
+    template_id = await template_jobs.submit(owner, whatsapp.channel_id, DRAFT)
+    row = stored()["order_ready"]
+    assert (row.id, row.status, row.category, row.language) == (
+        template_id,
+        "PENDING",
+        "UTILITY",
+        "pt_BR",
+    )
+    (at_meta,) = [t for t in whatsapp.sim._templates[WABA] if t["name"] == "order_ready"]
+    assert at_meta["components"][0]["example"] == {"body_text": [["Ana"]]}
+    assert row.external_id == at_meta["id"]
+
+    with pytest.raises(AccessError) as twice:  # Meta refuses the same name and language
+        await template_jobs.submit(owner, whatsapp.channel_id, DRAFT)
+    assert (
+        twice.value.code == "template.refused" and "already exists" in twice.value.params["reason"]
+    )
+
+    await template_jobs.delete(owner, template_id)
+    assert stored()["order_ready"].status == "DELETED"
+    assert not [t for t in whatsapp.sim._templates[WABA] if t["name"] == "order_ready"]
+    with pytest.raises(AccessError):
+        await template_jobs.delete(owner, template_id)  # already gone
+
+
+async def test_agents_and_strangers_cannot_create_or_delete(whatsapp, owner):
+    agent = Identity(owner.user_id, owner.organization_id, Role.AGENT, "s", "A", "a@x", None)
+    stranger = Identity(owner.user_id, owner.organization_id + 1, Role.OWNER, "s", "X", "x@x", None)
+    for who_ in (agent, stranger):
+        with pytest.raises(AccessError):
+            await template_jobs.submit(who_, whatsapp.channel_id, DRAFT)
+    for bad in (None, "1", 10**6):
+        with pytest.raises(AccessError):
+            await template_jobs.submit(owner, bad, DRAFT)
+    with pytest.raises(AccessError):
+        await template_jobs.submit(owner, whatsapp.channel_id, {**DRAFT, "name": "Bad Name"})
+    assert whatsapp.sim._templates[WABA] == []  # nothing reached Meta
+    whatsapp.sim.add_template(WABA, _template(3, status="DISABLED"))
+    await template_jobs.sync(whatsapp.organization_id)
+    with pytest.raises(AccessError) as kept:
+        await template_jobs.delete(owner, stored()["notice_003"].id)
+    assert kept.value.code == "template.disabled_kept"
+    with pytest.raises(AccessError):
+        await template_jobs.delete(agent, stored()["notice_003"].id)

@@ -19,6 +19,7 @@ from pytake.channels.base import (
     Template,
 )
 from pytake.channels.whatsapp import numbers, outbound, webhook
+from pytake.channels.whatsapp import templates as template_rules
 from pytake.channels.whatsapp.errors import TOKEN_INVALID
 from pytake.channels.whatsapp.graph import GraphClient
 
@@ -144,6 +145,27 @@ class WhatsAppAdapter:
             params = {**params, "after": after}
         raise PlatformCallError(
             PlatformError(None, "the template list did not end"), retryable=False
+        )
+
+    def check_template(self, draft: dict) -> dict:
+        return template_rules.check(draft)
+
+    async def create_template(
+        self, account: str, credentials: Credentials, draft: dict
+    ) -> Template:
+        body = template_rules.create_body(draft)
+        answer = await self.graph.request(
+            "POST", f"{account}/message_templates", credentials[ACCESS_TOKEN], json=body
+        )
+        return _template({**body, **answer, "name": draft["name"], "language": draft["language"]})
+
+    async def delete_template(
+        self, account: str, credentials: Credentials, name: str, external_id: str | None
+    ) -> None:
+        """One language only when its id is known (``hsm_id``); Meta's name is freed in 30 days."""
+        params = {"name": name} | ({"hsm_id": external_id} if external_id else {})
+        await self.graph.request(
+            "DELETE", f"{account}/message_templates", credentials[ACCESS_TOKEN], params=params
         )
 
 
