@@ -58,9 +58,19 @@ def from_accept_language(header: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+class Term(str):
+    """A parameter that is itself a key ("the body" in a message about a form field): it
+    is translated with the message."""
+
+    __slots__ = ()
+
+
 def translate(key: str, language: str | None = None, **params: object) -> str:
     """The text for ``key``; an unknown key is returned as is so a gap is visible, not fatal."""
     text = catalog(normalize_language(language)).get(key) or catalog(DEFAULT_LANGUAGE).get(key)
     if text is None:
         return key
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    terms = {k: translate(v, language) for k, v in params.items() if isinstance(v, Term)}
+    return text.format(**{**params, **terms})

@@ -82,3 +82,12 @@ def test_normalize_language(value, expected):
 def test_translate_formats_and_falls_back():
     assert translate("auth.throttled", "pt-BR", minutes=3).endswith("3 min.")
     assert translate("no.such.key", "pt-BR") == "no.such.key"
+
+
+def test_a_term_parameter_is_translated_with_its_message():
+    from pytake.i18n import Term
+
+    field = Term("template_field.body")
+    assert translate("template_draft.required", "pt-BR", field=field) == "Preencha o campo corpo."
+    assert translate("template_draft.required", "en", field=field) == "Fill in the body."
+    assert translate("template_draft.required", "en", field="body") == "Fill in the body."

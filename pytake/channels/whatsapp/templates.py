@@ -10,6 +10,7 @@ import itertools
 import re
 
 from pytake.auth.errors import AccessError
+from pytake.i18n import Term
 
 CATEGORIES = ("marketing", "utility", "authentication")
 LANGUAGES = ("pt_BR", "en_US", "en_GB", "es", "es_MX", "es_AR", "pt_PT", "fr", "de", "it")
@@ -25,9 +26,11 @@ PHONE = re.compile(r"^\+[1-9][0-9]{6,19}$")
 def _text(value: object, field: str, limit: int, *, required: bool = False) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if required and not text:
-        raise AccessError("template_draft.required", field=field)
+        raise AccessError("template_draft.required", field=Term(f"template_field.{field}"))
     if len(text) > limit:
-        raise AccessError("template_draft.too_long", field=field, limit=limit)
+        raise AccessError(
+            "template_draft.too_long", field=Term(f"template_field.{field}"), limit=limit
+        )
     return text
 
 
@@ -38,11 +41,11 @@ def _variables(text: str, field: str, examples: object) -> tuple[list[str], dict
         return [], {}
     numbered = [n.isdigit() for n in names]
     if any(numbered) and not all(numbered):
-        raise AccessError("template_draft.mixed_variables", field=field)
+        raise AccessError("template_draft.mixed_variables")
     if all(numbered) and sorted(int(n) for n in names) != list(range(1, len(names) + 1)):
-        raise AccessError("template_draft.variables_in_sequence", field=field)
+        raise AccessError("template_draft.variables_in_sequence")
     if any(not n.isdigit() and not re.fullmatch(r"[a-z][a-z0-9_]*", n) for n in names):
-        raise AccessError("template_draft.variable_name", field=field)
+        raise AccessError("template_draft.variable_name")
     stripped = VARIABLE.sub("", text).strip()
     if field == "body" and (
         not stripped or VARIABLE.match(text.strip()) or re.search(r"\}\}\s*$", text)
@@ -53,14 +56,18 @@ def _variables(text: str, field: str, examples: object) -> tuple[list[str], dict
     for name in names:
         example = given.get(name)
         if not isinstance(example, str) or not example.strip():
-            raise AccessError("template_draft.example_missing", field=field, variable=name)
-        cleaned[name] = _text(example, f"{field} example", 200)
+            raise AccessError(
+                "template_draft.example_missing",
+                field=Term(f"template_field.{field}"),
+                variable=name,
+            )
+        cleaned[name] = _text(example, "example", 200)
     return names, cleaned
 
 
 def check(draft: object) -> dict:
     if not isinstance(draft, dict):
-        raise AccessError("template_draft.required", field="template")
+        raise AccessError("template_draft.required", field=Term("template_field.template"))
     name = _text(draft.get("name"), "name", 512, required=True)
     if not NAME.match(name):
         raise AccessError("template_draft.bad_name")
@@ -81,7 +88,7 @@ def check(draft: object) -> dict:
         raise AccessError("template_draft.footer_variables")
     named = [n for n in header_names + body_names if not n.isdigit()]
     if named and len(named) != len(header_names + body_names):
-        raise AccessError("template_draft.mixed_variables", field="header")
+        raise AccessError("template_draft.mixed_variables")
     return {
         "name": name,
         "category": category,
@@ -120,7 +127,7 @@ def _buttons(buttons: object) -> list[dict]:
                 raise AccessError("template_draft.url_variable")
             entry["url"] = url
             if names:
-                entry["example"] = _text(button.get("example"), "url example", 200, required=True)
+                entry["example"] = _text(button.get("example"), "example", 200, required=True)
         elif kind == "phone":
             phone = re.sub(r"[\s()-]", "", str(button.get("phone") or ""))
             if not PHONE.match(phone):
