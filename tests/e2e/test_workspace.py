@@ -151,6 +151,7 @@ def test_closed_window_disables_the_composer_but_notes_still_work(server, teams,
     page = new_page()
     sign_in(page, OWNER["email"], OWNER["password"])
     _row(page, "Rui Prado").click()
+    expect(page.get_by_test_id("contact-name")).to_have_text("Rui Prado")
     expect(page.get_by_test_id("window-closed")).to_be_visible()
     expect(page.get_by_test_id("composer-closed")).to_contain_text("24-hour window is closed")
     expect(page.get_by_test_id("composer")).to_have_count(0)
