@@ -299,7 +299,22 @@ def compose(template: MessageTemplate, values: dict[str, str]) -> dict:
         "language": template.language,
         "components": components,
         "preview": render(template, values),
+        "buttons": _button_titles(template, values),
     }
+
+
+def _button_titles(template: MessageTemplate, values: dict[str, str]) -> list[str]:
+    """What the customer sees under the message: each button's text ("📋 CODE" for a code)."""
+    titles = []
+    for component in template.components or []:
+        if str(component.get("type", "")).upper() != "BUTTONS":
+            continue
+        for index, button in enumerate(component.get("buttons") or []):
+            if str(button.get("type", "")).upper() == "COPY_CODE":
+                titles.append(f"📋 {values.get(f'button:{index}', '')}".strip())
+            else:
+                titles.append(str(button.get("text") or ""))
+    return [title for title in titles if title]
 
 
 def render(template: MessageTemplate, values: dict[str, str]) -> str:
@@ -322,10 +337,26 @@ def _text_parameter(name: str, value: str, named: bool) -> dict:
 
 
 def choices(s: Session, identity: Identity, conversation_id: object) -> list[dict]:
-    """The templates this conversation's number can send now, approved ones first; the others
-    are listed with their status so the agent knows why they cannot be picked."""
+    """The templates this conversation's number can send now: approved ones first, in the
+    customer's language first (a contact attribute "language"); the others are listed with
+    their status so the agent knows why they cannot be picked."""
     conversation = conversations.get(s, identity, conversation_id)
     channel = s.get(Channel, conversation.channel_id)
+    attributes = {
+        k.casefold(): str(v)
+        for k, v in (s.get(Contact, conversation.contact_id).attributes or {}).items()
+    }
+    spoken = (attributes.get("language") or attributes.get("idioma") or "").replace("-", "_")
+    order = [sa.case((MessageTemplate.status == SENDABLE, 0), else_=1)]
+    if spoken:  # the customer's language, then its other variants (pt_BR, then pt_PT)
+        order.append(
+            sa.case(
+                (MessageTemplate.language == spoken, 0),
+                (MessageTemplate.language.startswith(spoken.split("_")[0], autoescape=True), 1),
+                else_=2,
+            )
+        )
+    order += [MessageTemplate.name, MessageTemplate.language]
     rows = s.exec(
         select(MessageTemplate)
         .where(
@@ -333,11 +364,7 @@ def choices(s: Session, identity: Identity, conversation_id: object) -> list[dic
             MessageTemplate.account_id == channel.account_id,
             MessageTemplate.status != DELETED,
         )
-        .order_by(
-            sa.case((MessageTemplate.status == SENDABLE, 0), else_=1),
-            MessageTemplate.name,
-            MessageTemplate.language,
-        )
+        .order_by(*order)
     ).all()
     return [
         {

@@ -255,7 +255,9 @@ def _bubble(
 
 
 def _choices(kind: str, content: dict) -> list[str]:
-    """The buttons or list rows an interactive message offered the customer."""
+    """The buttons or list rows an interactive message or a template offered the customer."""
+    if kind == MessageType.TEMPLATE:
+        return [str(title) for title in content.get("buttons") or []]
     if kind != MessageType.INTERACTIVE:
         return []
     if content.get("kind") == "button":

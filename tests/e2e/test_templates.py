@@ -64,7 +64,9 @@ def test_create_approve_by_webhook_and_send_with_the_window_closed(server, graph
     page.get_by_test_id("template-value").fill("Marina")
     expect(page.get_by_test_id("template-preview")).to_contain_text("Olá Marina, sua consulta")
     page.get_by_test_id("template-send").click()
-    expect(page.get_by_test_id("bubble-out").last).to_contain_text("Olá Marina, sua consulta")
+    sent_bubble = page.get_by_test_id("bubble-out").last
+    expect(sent_bubble).to_contain_text("Olá Marina, sua consulta")
+    expect(sent_bubble.get_by_test_id("choices")).to_have_text("Remarcar")  # as Marina sees it
     deadline = time.monotonic() + 20
     while not any(b.get("template", {}).get("name") == NAME for b in graph.sent):
         assert time.monotonic() < deadline, "the template never reached the simulator"

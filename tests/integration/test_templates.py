@@ -174,3 +174,24 @@ async def test_agents_and_strangers_cannot_create_or_delete(whatsapp, owner):
     assert kept.value.code == "template.disabled_kept"
     with pytest.raises(AccessError):
         await template_jobs.delete(agent, stored()["notice_003"].id)
+
+
+async def test_the_customers_language_comes_first(whatsapp, owner):
+    from pytake.models import Contact, Conversation
+
+    for language in ("en_US", "es", "pt_BR"):
+        whatsapp.sim.add_template(WABA, {**_template(1), "language": language})
+    await template_jobs.sync(whatsapp.organization_id)
+    conversation = open_conversation(whatsapp)
+    with db.session() as s:
+        assert [c["language"] for c in templates.choices(s, owner, conversation)] == [
+            "en_US",
+            "es",
+            "pt_BR",
+        ]
+    with db.session(write=True) as s:
+        contact = s.get(Contact, s.get(Conversation, conversation).contact_id)
+        contact.attributes = {"Idioma": "pt-BR"}
+    with db.session() as s:
+        offered = templates.choices(s, owner, conversation)
+    assert [c["language"] for c in offered] == ["pt_BR", "en_US", "es"]

@@ -70,6 +70,7 @@ def test_components_are_built_as_meta_documents_them():
             "parameters": [{"type": "coupon_code", "coupon_code": "BEMVINDO"}],
         },
     ]
+    assert content["buttons"] == ["Rastrear", "📋 BEMVINDO", "Falar com atendente", "Site"]
     assert content["preview"] == (
         "Pedido #123\n\nOlá Ana, seu pedido #123 saiu para entrega. Ana!\n\nLoja Exemplo"
     )

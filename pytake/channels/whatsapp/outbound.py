@@ -228,6 +228,9 @@ def _template(content: dict) -> dict:
     checked = {"name": name, "language": language.replace("-", "_"), "components": components}
     if isinstance(content.get("preview"), str):
         checked["preview"] = content["preview"][:MAX_TEXT]
+    buttons = content.get("buttons")
+    if isinstance(buttons, list):  # shown under the sent bubble, never sent to Meta
+        checked["buttons"] = [str(b)[: MAX_BUTTON_TITLE * 2] for b in buttons[:10]]
     return checked
 
 
