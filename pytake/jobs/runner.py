@@ -293,8 +293,11 @@ def _lease_due(job: Job, now: dt.datetime) -> list[int]:
         return ids
 
 
-async def _every(seconds: float, action: Callable[[], Awaitable[object]], what: str) -> None:
+async def _every(
+    seconds: float, action: Callable[[], Awaitable[object]], what: str, first_after: float = 0
+) -> None:
     """Run ``action`` forever, ``seconds`` apart, and never let an error end the loop."""
+    await asyncio.sleep(first_after)
     while True:
         stop_if_cancelled()
         pause = seconds
@@ -389,5 +392,6 @@ async def serve() -> None:
         tasks.create_task(_every(30, apply_waiting, "parked updates"))
         tasks.create_task(_every(30, recover_stuck_sends, "stuck sends"))
         tasks.create_task(_every(30, wake_snoozed, "snoozed conversations"))
-        tasks.create_task(_every(300, templates.sync_due, "template sync"))
+        # Not at start: a worker that starts and stops at once never waits on the Graph API.
+        tasks.create_task(_every(300, templates.sync_due, "template sync", first_after=60))
         tasks.create_task(_every(3600, lambda: asyncio.to_thread(_purge), "parked purge"))
