@@ -89,6 +89,7 @@ class ConversationState(GuardedState):
     dialog: str = ""  # the structured message being composed: location, contact, buttons, list
     _draft_key: str = ""
     _dialog_key: str = ""
+    _template_key: str = ""  # one idempotency key per template being sent
     _typing_at: float = 0.0
 
     async def _language(self) -> str:
@@ -292,7 +293,7 @@ class ConversationState(GuardedState):
             self.problem = await translated(self, refusal)
             return
         self.template_id, self.template_values, self.template_preview = 0, {}, ""
-        self.template_open, self.problem = True, ""
+        self.template_open, self.problem, self._template_key = True, "", ""
 
     @rx.event
     def close_templates(self, _open: bool = False):
@@ -331,6 +332,10 @@ class ConversationState(GuardedState):
 
     @rx.event
     async def send_template(self, _form: dict | None = None):
+        if not self.template_open or not self.template_id:
+            return None  # a second click, queued behind the send that closed the dialog
+        if not self._template_key:
+            self._template_key = secrets.token_urlsafe(16)
         try:
             content = await in_transaction(
                 templates.content_for,
@@ -342,8 +347,8 @@ class ConversationState(GuardedState):
         except AccessError as refusal:
             self.problem = await translated(self, refusal)
             return None
-        if await self._submit("template", content):
-            self.template_open = False
+        if await self._submit("template", content, key=self._template_key):
+            self.template_open, self.template_id, self._template_key = False, 0, ""
             return rx.call_script(SCROLL_TO_END)
         return None
 
