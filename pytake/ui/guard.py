@@ -67,7 +67,7 @@ def identity_from_headers(cookie_header: str | None) -> Identity | None:
     cookie = sessions.parse_cookie_header(cookie_header)
     if cookie is None:
         return None
-    with db.session() as s:
+    with db.session(write=True) as s:  # may stamp last_seen_at after reading (see in_transaction)
         return sessions.resolve(s, cookie)
 
 

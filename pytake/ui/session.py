@@ -22,10 +22,14 @@ SIGN_OUT_SCRIPT = "window.pytakeSignOut()"  # assets/pytake.js
 
 
 async def in_transaction(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a service function in a database transaction, off the event loop."""
+    """Run a service function in a database transaction, off the event loop.
+
+    Any event may read and then write (a sign-in stamps the user), so on SQLite it takes the
+    write lock up front: otherwise a background job's commit in between fails it at once.
+    """
 
     def call() -> T:
-        with db.session() as s:
+        with db.session(write=True) as s:
             return fn(s, *args, **kwargs)
 
     return await run_in_threadpool(call)

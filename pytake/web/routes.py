@@ -66,7 +66,7 @@ async def _read_json(request: Request) -> dict | None:
 
 
 def _redeem(ticket: str) -> str | None:
-    with db.session() as s:
+    with db.session(write=True) as s:
         return sessions.redeem_ticket(s, ticket)
 
 
@@ -97,7 +97,7 @@ async def create_session_cookie(request: Request) -> Response:
 def _revoke_cookie_session(cookie: str | None) -> None:
     session_id = sessions.session_id_from_cookie(cookie)
     if session_id:
-        with db.session() as s:
+        with db.session(write=True) as s:
             sessions.revoke(s, session_id, "logout")
 
 
