@@ -117,3 +117,9 @@ def insert_ignore(
         .returning(table.c.id)
     )
     return db.execute(statement).scalar_one_or_none()
+
+
+def contains(term: str) -> str:
+    """A LIKE pattern (escape character ``\\``) finding ``term`` anywhere, its own % and _
+    taken literally."""
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -25,6 +25,12 @@ PROFILE_NAME = "profile_name"  # kept by the inbound pipeline, shown but not edi
 _KEY = re.compile(r"^[\w][\w .-]{0,39}$", re.UNICODE)
 
 
+def attributes_of(contact: Contact) -> dict[str, str]:
+    """The custom attributes by their name in any case ("Plan", "plan"): what templates and
+    quick replies fill variables from."""
+    return {key.casefold(): str(value) for key, value in (contact.attributes or {}).items()}
+
+
 def profile(s: Session, identity: Identity, conversation_id: object) -> dict:
     conversation = conversations.get(s, identity, conversation_id)
     contact = s.get(Contact, conversation.contact_id)

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from pytake.auth.sessions import Identity
+from pytake.db import contains
 from pytake.models import (
     Channel,
     Contact,
@@ -37,7 +38,7 @@ def contacts(db: Session, identity: Identity, *, search: str = "") -> list[dict]
     )
     term = search.strip()[:100]
     if term:
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains(term)
         query = query.where(
             sa.or_(
                 Contact.name.ilike(pattern, escape="\\"),

@@ -14,8 +14,10 @@ from sqlmodel import Session, select
 
 from pytake.auth.errors import AccessError, NotAllowed
 from pytake.auth.sessions import Identity
+from pytake.db import contains
 from pytake.models import Contact, QuickReply, Role, Team, utcnow
 from pytake.services import conversations
+from pytake.services.contacts import attributes_of
 from pytake.services.conversations import my_teams, valid_id
 
 MAX_BODY = 4096
@@ -44,7 +46,7 @@ def listing(s: Session, identity: Identity, search: str = "", *, limit: int = 20
         .where(_usable(identity))
     )
     if term:
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains(term)
         query = query.where(
             sa.or_(
                 QuickReply.shortcut.like(pattern, escape="\\"),
@@ -150,7 +152,7 @@ def fill(body: str, contact: Contact, agent_name: str) -> str:
         ("agent", "name"): agent_name,
         ("agent", "first_name"): agent_name.split(" ")[0],
     }
-    attributes = {k.casefold(): str(v) for k, v in (contact.attributes or {}).items()}
+    attributes = attributes_of(contact)
     text = _VARIABLE.sub(
         lambda m: values.get(
             (m[1], m[2]), attributes.get(m[2].casefold(), "") if m[1] == "contact" else ""

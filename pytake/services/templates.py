@@ -18,6 +18,7 @@ from pytake.auth.sessions import Identity
 from pytake.channels.base import Template
 from pytake.models import Channel, Contact, MessageTemplate, Role, utcnow
 from pytake.services import conversations
+from pytake.services.contacts import attributes_of
 
 SENDABLE = "APPROVED"
 DELETED = "DELETED"
@@ -342,10 +343,7 @@ def choices(s: Session, identity: Identity, conversation_id: object) -> list[dic
     their status so the agent knows why they cannot be picked."""
     conversation = conversations.get(s, identity, conversation_id)
     channel = s.get(Channel, conversation.channel_id)
-    attributes = {
-        k.casefold(): str(v)
-        for k, v in (s.get(Contact, conversation.contact_id).attributes or {}).items()
-    }
+    attributes = attributes_of(s.get(Contact, conversation.contact_id))
     spoken = (attributes.get("language") or attributes.get("idioma") or "").replace("-", "_")
     order = [sa.case((MessageTemplate.status == SENDABLE, 0), else_=1)]
     if spoken:  # the customer's language, then its other variants (pt_BR, then pt_PT)
@@ -407,7 +405,7 @@ def suggested(s: Session, identity: Identity, conversation_id: object) -> dict[s
     called name/nome/first_name, and any contact attribute of the variable's name."""
     conversation = conversations.get(s, identity, conversation_id)
     contact = s.get(Contact, conversation.contact_id)
-    known = {k.casefold(): str(v) for k, v in (contact.attributes or {}).items()}
+    known = attributes_of(contact)
     first = (contact.name or "").split(" ")[0]
     for key in ("name", "nome", "first_name", "primeiro_nome"):
         known.setdefault(key, first)

@@ -31,10 +31,12 @@ def new_password_fields(label_key: str, name: str) -> list[rx.Component]:
     ]
 
 
-def error_callout(message: rx.Var) -> rx.Component:
+def error_callout(message: rx.Var, **props) -> rx.Component:
+    """A refusal in words, shown only while there is one."""
+    props = {"width": "100%", **props}
     return rx.cond(
         message != "",
-        rx.callout(message, icon="triangle-alert", color_scheme="red", role="alert", width="100%"),
+        rx.callout(message, icon="triangle-alert", color_scheme="red", role="alert", **props),
     )
 
 

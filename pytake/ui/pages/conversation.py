@@ -32,6 +32,7 @@ from pytake.services import (
     thread,
 )
 from pytake.settings import get_settings
+from pytake.ui.forms import error_callout
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import shell
 from pytake.ui.pages.workspace import window_badge
@@ -107,19 +108,20 @@ class ConversationState(GuardedState):
         self.conversation_id = int(raw) if str(raw).isdigit() and len(str(raw)) < 19 else 0
         self.messages, self.info, self.problem = [], {}, ""
         self.reply_to, self.reply_preview, self.draft, self._draft_key = 0, "", "", ""
+        self.note_mode, self.quick_matches, self.template_open = False, [], False
         identity = self._identity()
         try:
-            self.info = await in_transaction(thread.header, identity, self.conversation_id)
+            await self._reload()  # the header and the latest page, or the refusal
         except AccessError as refusal:
+            self.messages, self.info = [], {}
             self.problem = await translated(self, refusal)
-            return
+            return None
         await push.watch(
             self.router.session.client_token,
             (push.CONVERSATION, self.conversation_id),
             identity.organization_id,
             identity.user_id,
         )
-        await self._reload()
         receipt = await in_transaction(outbound.read_receipt, identity, self.conversation_id)
         if receipt is not None:
             _later(outbox.mark_read(*receipt))
@@ -1383,16 +1385,7 @@ def _dialog_fields(name: str) -> list[rx.Component]:
 
 
 def _dialog_problem() -> rx.Component:
-    return rx.cond(
-        ConversationState.problem != "",
-        rx.callout(
-            ConversationState.problem,
-            icon="triangle-alert",
-            color_scheme="red",
-            size="1",
-            margin_bottom="12px",
-        ),
-    )
+    return error_callout(ConversationState.problem, size="1", margin_bottom="12px")
 
 
 def _dialog_buttons(send: rx.Component) -> rx.Component:
@@ -1846,17 +1839,7 @@ def _composer() -> rx.Component:
                 align="center",
             ),
         ),
-        rx.cond(
-            ConversationState.problem != "",
-            rx.callout(
-                ConversationState.problem,
-                icon="triangle-alert",
-                color_scheme="red",
-                size="1",
-                width="100%",
-                data_testid="composer-problem",
-            ),
-        ),
+        error_callout(ConversationState.problem, size="1", data_testid="composer-problem"),
         rx.cond(ConversationState.quick_matches.length() > 0, _quick_reply_picker()),
         rx.cond(
             open_window | note,

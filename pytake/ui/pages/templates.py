@@ -10,6 +10,7 @@ from pytake.auth.errors import AccessError
 from pytake.channels.whatsapp import templates as rules
 from pytake.jobs import templates as template_jobs
 from pytake.services import quick_replies, teams, templates
+from pytake.ui.forms import error_callout
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, empty_state, shell
 from pytake.ui.session import SessionState, in_transaction, t, translated
@@ -133,16 +134,7 @@ def _quick_reply_dialog() -> rx.Component:
                     t("quick_replies.add"),
                 )
             ),
-            rx.cond(
-                QuickRepliesState.problem != "",
-                rx.callout(
-                    QuickRepliesState.problem,
-                    icon="triangle-alert",
-                    color_scheme="red",
-                    size="1",
-                    margin_bottom="12px",
-                ),
-            ),
+            error_callout(QuickRepliesState.problem, size="1", margin_bottom="12px"),
             rx.form(
                 rx.vstack(
                     rx.text(t("quick_replies.shortcut"), size="2", weight="medium"),
@@ -769,16 +761,8 @@ def _editor() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(t("templates.new")),
-            rx.cond(
-                draft.problem != "",
-                rx.callout(
-                    draft.problem,
-                    icon="triangle-alert",
-                    color_scheme="red",
-                    size="1",
-                    margin_bottom="12px",
-                    data_testid="template-problem",
-                ),
+            error_callout(
+                draft.problem, size="1", margin_bottom="12px", data_testid="template-problem"
             ),
             rx.flex(fields, _draft_preview(), gap="16px", wrap="wrap"),
             rx.hstack(
