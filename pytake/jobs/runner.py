@@ -337,6 +337,9 @@ async def run_redis(job: Job) -> None:
     async def consume_forever(n: int) -> None:
         await _every(0, lambda: _consume(client, job, f"{consumer}-{n}"), f"{job.name} consumer")
 
+    # A cancellation that redis-py swallowed while the group was made must stop us here: once
+    # inside, the task group would wait for children nobody cancels (shutdown hung).
+    stop_if_cancelled()
     async with asyncio.TaskGroup() as tasks:
         for n in range(job.concurrency):
             tasks.create_task(consume_forever(n))
