@@ -2,10 +2,12 @@
 
 from pytake.models.accounts import (
     AuditLog,
+    Invitation,
     Membership,
     Organization,
     Role,
     Team,
+    TeamChannel,
     TeamMember,
     User,
     UserSession,
@@ -30,6 +32,7 @@ __all__ = [
     "AuditLog",
     "Channel",
     "Contact",
+    "Invitation",
     "Conversation",
     "ConversationLabel",
     "ConversationStatus",
@@ -45,6 +48,7 @@ __all__ = [
     "QuickReply",
     "Role",
     "Team",
+    "TeamChannel",
     "TeamMember",
     "User",
     "UserSession",

@@ -85,6 +85,42 @@ class TeamMember(SQLModel, table=True):
     created_at: dt.datetime = created_at()
 
 
+class TeamChannel(SQLModel, table=True):
+    """A number a team serves: its new conversations are given to the team."""
+
+    __tablename__ = "team_channel"
+    __table_args__ = (sa.UniqueConstraint("team_id", "channel_id"),)
+
+    id: int | None = id_field()
+    team_id: int = fk("team.id", index=False)
+    channel_id: int = fk("channel.id")
+    created_at: dt.datetime = created_at()
+
+
+class Invitation(SQLModel, table=True):
+    """A link that lets someone join an organization; only the token's hash is stored."""
+
+    __tablename__ = "invitation"
+
+    id: int | None = id_field()
+    organization_id: int = fk("organization.id")
+    email: str = Field(max_length=254, index=True)  # stored lower-cased
+    role: str = Field(max_length=20)
+    token_hash: str = Field(max_length=64, unique=True)
+    invited_by_user_id: int | None = fk(
+        "app_user.id", nullable=True, index=False, ondelete="SET NULL"
+    )
+    created_at: dt.datetime = created_at()
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    accepted_at: dt.datetime | None = timestamp()
+    accepted_user_id: int | None = fk(
+        "app_user.id", nullable=True, index=False, ondelete="SET NULL"
+    )
+    revoked_at: dt.datetime | None = timestamp()
+    # When the e-mail went out through SMTP; None when the link was only shown to copy.
+    emailed_at: dt.datetime | None = timestamp()
+
+
 class UserSession(SQLModel, table=True):
     """A signed-in browser. The cookie carries a signed token naming this row."""
 
