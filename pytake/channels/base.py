@@ -263,6 +263,37 @@ class Download:
     sha256: str  # hex digest of what was stored
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectionCheck:
+    """One question a connection test asked the platform; ``problem`` names what is wrong.
+
+    ``name``: "graph" (the platform answered at all), "token", "number", "account" (the
+    number belongs to it) or "webhooks" (the account's events are sent to our app).
+    ``problem``: "unreachable", "unavailable", "rejected", "not_found", "no_permission",
+    "not_in_account", "not_subscribed" or "refused" (anything else; see ``error``).
+    """
+
+    name: str
+    problem: str | None = None  # None: fine
+    error: PlatformError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionReport:
+    """What the platform says about a number; checks it could not get to are left out."""
+
+    checks: tuple[ConnectionCheck, ...]
+    display_number: str | None = None
+    verified_name: str | None = None
+    quality: str | None = None  # WhatsApp: GREEN, YELLOW, RED or UNKNOWN
+    throughput: str | None = None  # WhatsApp: STANDARD, HIGH or NOT_APPLICABLE
+    facts: Mapping[str, str] = field(default_factory=dict)  # other platform-specific fields
+
+
 @dataclass(slots=True)
 class Credentials:
     """A channel's decrypted secrets; lives only in backend memory."""
@@ -326,3 +357,10 @@ class ChannelAdapter(Protocol):
     async def delete_template(
         self, account: str, credentials: Credentials, name: str, external_id: str | None
     ) -> None: ...
+
+    async def check_connection(
+        self, number: str, account: str | None, credentials: Credentials
+    ) -> ConnectionReport:
+        """Ask the platform about the number, its account and the webhook subscription, so
+        an admin learns what is misconfigured before customers do (raises nothing)."""
+        ...

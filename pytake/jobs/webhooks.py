@@ -86,6 +86,10 @@ def process(event_id: int) -> inbound.Effects | None:
                 targets = [channel] if channel is not None else []
                 if channel is None and getattr(item, "channel", None):
                     effects.problems.append(f"number {item.channel} is not connected")
+                elif channel is not None and not channel.is_active:
+                    # Held back: enabling the number again queues this event once more.
+                    effects.problems.append(f"number {item.channel} is disabled")
+                    targets = []
             for channel in targets:
                 if not signed.by(channel):
                     effects.problems.append(f"not signed by the app of channel {channel.id}")

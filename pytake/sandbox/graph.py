@@ -35,6 +35,7 @@ MEDIA_URL_SECONDS = 300
 # What ``calls`` counts and ``fail_next``/``timeout_next`` target.
 KINDS = frozenset(
     {"messages", "upload", "media_url", "media_download", "media_delete", "templates"}
+    | {"phone_number", "phone_numbers", "subscribed_apps"}
 )
 SUBCODES = {100: 33, 190: 463, 131030: 2494010}
 SEND_TYPES = frozenset(
@@ -49,6 +50,9 @@ TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
 TEMPLATE_CATEGORIES = frozenset({"AUTHENTICATION", "MARKETING", "UTILITY"})
 TEMPLATE_REFUSALS = {"PAUSED": 132015, "DISABLED": 132016}
 DEFAULT_PAGE_SIZE = 25
+# The app whose webhooks a business account sends, as ``subscribed_apps`` lists it.
+APP_ID = "1234567890123456"
+APP = {"link": f"https://www.facebook.com/games/?app_id={APP_ID}", "name": "PyTake", "id": APP_ID}
 
 _MB = 1024 * 1024
 _DOCUMENTS = (
@@ -80,6 +84,20 @@ class Number:
     display_number: str
     access_token: str
     app_secret: str
+    verified_name: str = "PyTake Sandbox"
+
+    def node(self) -> dict:
+        """The number as ``GET /{phone-number-id}`` describes it (a healthy Cloud API number)."""
+        return {
+            "id": self.phone_number_id,
+            "display_phone_number": self.display_number,
+            "verified_name": self.verified_name,
+            "quality_rating": "GREEN",
+            "code_verification_status": "VERIFIED",
+            "name_status": "APPROVED",
+            "platform_type": "CLOUD_API",
+            "throughput": {"level": "STANDARD"},
+        }
 
 
 @dataclass(frozen=True)
@@ -268,6 +286,20 @@ def _page_size(value: str | None) -> int:
     return int(value)
 
 
+def _fields(request: Request, node: dict, node_type: str) -> dict:
+    """Only the ``fields`` asked for, and the id, as Graph answers; an unknown one is 100."""
+    asked = [name.strip() for name in request.query_params.get("fields", "").split(",")]
+    asked = [name for name in asked if name]
+    if not asked:
+        return node
+    for name in asked:
+        if name not in node:
+            raise GraphError(
+                100, f"Tried accessing nonexisting field ({name}) on node type ({node_type})"
+            )
+    return {"id": node["id"], **{name: node[name] for name in asked}}
+
+
 class GraphSimulator:
     """The Graph API for PyTake's calls, with the knobs tests need."""
 
@@ -286,9 +318,12 @@ class GraphSimulator:
         self._media: dict[str, Media] = {}
         self._urls: dict[str, tuple[str, float]] = {}
         self._templates: dict[str, list[dict]] = collections.defaultdict(list)
+        self._unsubscribed: set[str] = set()  # WABAs whose webhooks no app receives
         self._faults: dict[str, collections.deque[_Fault]] = collections.defaultdict(
             collections.deque
         )
+        self._phone_number_endpoint = self._endpoint("phone_number", self._phone_number)
+        self._media_url_endpoint = self._endpoint("media_url", self._media_url)
         self.app = Starlette(
             routes=[
                 Route(
@@ -312,10 +347,16 @@ class GraphSimulator:
                     methods=["GET", "POST", "DELETE"],
                 ),
                 Route(
-                    "/{version}/{node}",
-                    self._endpoint("media_url", self._media_url),
+                    "/{version}/{node}/phone_numbers",
+                    self._endpoint("phone_numbers", self._phone_numbers),
                     methods=["GET"],
                 ),
+                Route(
+                    "/{version}/{node}/subscribed_apps",
+                    self._endpoint("subscribed_apps", self._subscribed_apps),
+                    methods=["GET", "POST", "DELETE"],
+                ),
+                Route("/{version}/{node}", self._get_node, methods=["GET"]),
                 Route(
                     "/{version}/{node}",
                     self._endpoint("media_delete", self._delete_media),
@@ -333,10 +374,15 @@ class GraphSimulator:
         display_number: str,
         access_token: str,
         app_secret: str,
+        verified_name: str = "PyTake Sandbox",
     ) -> None:
         self.numbers[phone_number_id] = Number(
-            phone_number_id, waba_id, display_number, access_token, app_secret
+            phone_number_id, waba_id, display_number, access_token, app_secret, verified_name
         )
+
+    def unsubscribe(self, waba_id: str) -> None:
+        """No app receives the account's webhooks any more (``POST subscribed_apps`` undoes it)."""
+        self._unsubscribed.add(waba_id)
 
     def add_media(self, content: bytes, mime_type: str) -> str:
         """Media a customer sent: the webhook names the id, PyTake downloads it from here."""
@@ -578,12 +624,48 @@ class GraphSimulator:
             raise _missing(media_id)
         return JSONResponse({"success": True})
 
-    async def _templates_endpoint(self, request: Request) -> Response:
+    def _account(self, request: Request) -> tuple[str, list[Number]]:
+        """The WABA the path names and its numbers; any of their tokens may read it."""
         waba_id = request.path_params["node"]
         numbers = [number for number in self.numbers.values() if number.waba_id == waba_id]
         if not numbers:
             raise _missing(waba_id)
         self._authorize(request, numbers)
+        return waba_id, numbers
+
+    async def _get_node(self, request: Request) -> Response:
+        """``GET /{id}``: a phone number or a media file, told apart by what the id is."""
+        if request.path_params["node"] in self.numbers:
+            return await self._phone_number_endpoint(request)
+        return await self._media_url_endpoint(request)
+
+    async def _phone_number(self, request: Request) -> Response:
+        number = self._path_number(request)
+        return JSONResponse(_fields(request, number.node(), "WhatsAppBusinessPhoneNumber"))
+
+    async def _phone_numbers(self, request: Request) -> Response:
+        waba_id, numbers = self._account(request)
+        nodes = [
+            _fields(request, number.node(), "WhatsAppBusinessPhoneNumber") for number in numbers
+        ]
+        return self._page(request, nodes, f"{waba_id}/phone_numbers")
+
+    async def _subscribed_apps(self, request: Request) -> Response:
+        """The app subscribed to the WABA's webhooks: listed, subscribed or unsubscribed."""
+        waba_id, _ = self._account(request)
+        if request.method == "POST":
+            self._unsubscribed.discard(waba_id)
+        elif request.method == "DELETE":
+            self._unsubscribed.add(waba_id)
+        else:
+            subscribed = waba_id not in self._unsubscribed
+            return JSONResponse(
+                {"data": [{"whatsapp_business_api_data": APP}] if subscribed else []}
+            )
+        return JSONResponse({"success": True})
+
+    async def _templates_endpoint(self, request: Request) -> Response:
+        waba_id, _ = self._account(request)
         if request.method == "POST":
             return self._create_template(waba_id, await _json_object(request))
         if request.method == "DELETE":
@@ -606,18 +688,21 @@ class GraphSimulator:
         return JSONResponse({"success": True})
 
     def _list_templates(self, request: Request, waba_id: str) -> Response:
-        templates = self._templates[waba_id]
+        return self._page(request, self._templates[waba_id], f"{waba_id}/message_templates")
+
+    def _page(self, request: Request, items: list[dict], path: str) -> Response:
+        """One page of a Graph list, with the cursors and ``next`` link Meta adds."""
         limit = _page_size(request.query_params.get("limit"))
         start = _after(request.query_params.get("after"))
-        page = templates[start : start + limit]
+        page = items[start : start + limit]
         if not page:
             return JSONResponse({"data": []})
         last = start + len(page) - 1
         paging: dict[str, Any] = {"cursors": {"before": _cursor(start), "after": _cursor(last)}}
-        if last + 1 < len(templates):
+        if last + 1 < len(items):
             query = urlencode({"limit": limit, "after": _cursor(last)})
             version = request.path_params["version"]
-            paging["next"] = f"{self.base_url}/{version}/{waba_id}/message_templates?{query}"
+            paging["next"] = f"{self.base_url}/{version}/{path}?{query}"
         return JSONResponse({"data": page, "paging": paging})
 
     def _create_template(self, waba_id: str, body: dict) -> Response:

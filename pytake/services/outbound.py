@@ -248,6 +248,8 @@ def resend(s: Session, identity: Identity, message_id: object) -> Accepted:
     conversation = conversations.get(s, identity, message.conversation_id)
     if message.status not in RESENDABLE:
         raise AccessError("send.not_resendable")
+    if not s.get(Channel, conversation.channel_id).is_active:
+        raise AccessError("send.channel_inactive")
     if MessageType(message.type) not in OUTSIDE_WINDOW and not window_open(conversation):
         raise AccessError("send.window_closed")
     message.status, message.error, message.external_id = DeliveryStatus.QUEUED.value, None, None

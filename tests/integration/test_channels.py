@@ -1,17 +1,48 @@
-"""Connecting WhatsApp numbers: validation, credentials encrypted at rest, the CLI, and
-replaying events that arrived before their number was connected."""
+"""Connecting WhatsApp numbers: validation, credentials encrypted at rest, the CLI, replaying
+events that arrived before their number was connected, and the settings page's services
+(overview, add, edit, disable, verify token, connection test against the Meta simulator)."""
 
+import dataclasses
 import io
+import json
 
+import httpx
 import pytest
+from sqlmodel import select
 
+from pytake import channels as adapters
 from pytake import cli, crypto, db
-from pytake.auth.errors import AccessError
-from pytake.models import Channel, Message, Organization, WebhookEvent
+from pytake.auth.errors import AccessError, NotAllowed
+from pytake.auth.sessions import Identity
+from pytake.channels.whatsapp.adapter import WhatsAppAdapter
+from pytake.channels.whatsapp.graph import GraphClient
+from pytake.i18n import LANGUAGES, catalog
+from pytake.jobs import outbox
+from pytake.models import (
+    AuditLog,
+    Channel,
+    Conversation,
+    Message,
+    Organization,
+    Role,
+    User,
+    WebhookEvent,
+    utcnow,
+)
 from pytake.sandbox import payloads as p
-from pytake.services import accounts, channels
+from pytake.services import accounts, channels, explain, outbound
 from pytake.services.channels import directory
-from tests.integration.conftest import ANA, DISPLAY, SECRET, WABA, rows
+from tests.integration.conftest import (
+    ANA,
+    DISPLAY,
+    PNID,
+    SECRET,
+    TOKEN,
+    VERIFY,
+    WABA,
+    rows,
+    who,
+)
 
 GOOD = {
     "phone_number_id": "120000000000001",
@@ -208,3 +239,355 @@ async def test_events_for_a_number_not_yet_connected_are_replayed(whatsapp, caps
     await whatsapp.drain()
     assert rows(WebhookEvent)[0].state == "done"
     assert [m.content["body"] for m in rows(Message)] == ["early"]
+
+
+# The settings page ------------------------------------------------------------------------
+
+
+def act(action, identity, *args, **kwargs):
+    with db.session(write=True) as s:
+        return action(s, identity, *args, **kwargs)
+
+
+def audited(action: str) -> list[AuditLog]:
+    return rows(AuditLog, AuditLog.action == action)
+
+
+@pytest.fixture
+def admin(whatsapp) -> Identity:
+    with db.session() as s:
+        user = s.exec(select(User).where(User.email == "o@acme.test")).one()
+    return Identity(user.id, whatsapp.organization_id, Role.ADMIN, "sid", "Owner", user.email, None)
+
+
+def test_overview_has_health_and_never_a_secret(whatsapp, admin):
+    (row,) = act(channels.overview, admin)
+    assert row["phone_number_id"] == PNID and row["waba_id"] == WABA
+    assert (row["health"], row["last_webhook_at"], row["webhook_path"]) == (
+        "waiting",
+        "",
+        "/webhooks/whatsapp",
+    )
+    assert (row["rate_limit"], row["pair_limit"], row["is_active"]) == (80, 0, True)
+    now = utcnow()
+    for values, health in [
+        ({"last_webhook_at": now}, "ok"),
+        ({"last_error": "131042: Business eligibility payment issue"}, "error"),
+        ({"token_invalid_at": now}, "token_invalid"),
+        ({"is_active": False}, "disabled"),
+    ]:
+        with db.session() as s:
+            channel = s.get(Channel, whatsapp.channel_id)
+            for key, value in values.items():
+                setattr(channel, key, value)
+        (row,) = act(channels.overview, admin)
+        assert row["health"] == health
+    assert row["last_webhook_at"] == now.isoformat() and row["last_error"].startswith("131042")
+    dump = json.dumps(row)
+    for secret in (TOKEN, SECRET, VERIFY):
+        assert secret not in dump
+
+
+def test_agents_and_supervisors_cannot_touch_channels(world):
+    for role in (Role.AGENT, Role.SUPERVISOR):
+        identity = who(world, "ana", role)
+        channel_id = rows(Channel, Channel.organization_id == world["acme"])[0].id
+        calls = [
+            (channels.overview,),
+            (channels.add, {}),
+            (channels.update, channel_id, {"name": "x"}),
+            (channels.set_active, channel_id, False),
+            (channels.reveal_verify_token, channel_id),
+        ]
+        for action, *args in calls:
+            with pytest.raises(NotAllowed) as refused:
+                act(action, identity, *args)
+            assert refused.value.code == "access.denied"
+    assert rows(Channel, Channel.is_active.is_(False)) == []
+
+
+async def test_agents_cannot_test_a_connection(world):
+    channel_id = rows(Channel, Channel.organization_id == world["acme"])[0].id
+    with pytest.raises(NotAllowed):
+        await channels.test_connection(who(world, "ana", Role.AGENT), channel_id)
+
+
+@pytest.mark.parametrize("whose", ["other", "missing", "text", "bool"])
+async def test_another_organizations_channel_is_not_found(world, whose):
+    other = rows(Channel, Channel.organization_id == world["other"])[0].id
+    channel_id = {"other": other, "missing": 10**9, "text": str(other), "bool": True}[whose]
+    admin = who(world, "ana", Role.ADMIN)
+    calls = [
+        (channels.update, channel_id, {"name": "mine now"}),
+        (channels.set_active, channel_id, False),
+        (channels.reveal_verify_token, channel_id),
+    ]
+    for action, *args in calls:
+        with pytest.raises(AccessError) as refused:
+            act(action, admin, *args)
+        assert refused.value.code == "channel.not_found"
+    with pytest.raises(AccessError) as refused:
+        await channels.test_connection(admin, channel_id)
+    assert refused.value.code == "channel.not_found"
+    assert [row["name"] for row in act(channels.overview, admin)] == ["acme main"]
+    assert rows(Channel, Channel.id == other)[0].name == "other main"
+
+
+def test_adding_from_the_form_generates_a_verify_token_to_reveal(org_id):
+    with db.session() as s:
+        user = s.exec(select(User).where(User.email == "b@beta.test")).one()
+    owner = Identity(user.id, org_id, Role.OWNER, "sid", "B", user.email, None)
+    form = {**GOOD, "verify_token": "", "name": "  Sales   line "}
+    channel_id = act(channels.add, owner, form)
+    (stored,) = rows(Channel)
+    assert (stored.id, stored.name, stored.organization_id) == (channel_id, "Sales line", org_id)
+    token = act(channels.reveal_verify_token, owner, channel_id)
+    assert len(token) >= 32 and channels.credentials(stored)["verify_token"] == token
+    (revealed,) = audited("channel.verify_token_revealed")
+    assert revealed.actor_user_id == user.id and token not in json.dumps(revealed.details)
+    for wrong in ({**GOOD, "access_token": 123}, {**GOOD, "waba_id": ["1"]}, ["not", "a form"]):
+        with pytest.raises(AccessError) as refused:
+            act(channels.add, owner, wrong)
+        assert refused.value.code == "access.bad_request"
+    assert len(rows(Channel)) == 1
+
+
+def test_update_replaces_only_what_was_given_and_audits_field_names(whatsapp, admin):
+    empty = dict.fromkeys(["name", "display_number", "waba_id", "access_token", "app_secret"], "")
+    act(channels.update, admin, whatsapp.channel_id, {**empty, "rate_limit": " 250 "})
+    act(channels.update, admin, whatsapp.channel_id, {"phone_number_id": PNID, "name": "Sales"})
+    act(channels.update, admin, whatsapp.channel_id, {"access_token": "EAAnew-token"})
+    (stored,) = rows(Channel)
+    assert (stored.name, stored.rate_limit_per_second) == ("Sales", 250)
+    keys = channels.credentials(stored)
+    assert (keys["access_token"], keys["app_secret"], keys["verify_token"]) == (
+        "EAAnew-token",
+        SECRET,
+        VERIFY,
+    )
+    changes = [entry.details["changed"] for entry in audited("channel.configured")]
+    assert changes == [["rate_limit"], ["name"], ["access_token"]]
+    assert "EAAnew-token" not in json.dumps([e.details for e in rows(AuditLog)])
+    for form, code in [
+        ({"phone_number_id": "120000000000777"}, "channel.number_fixed"),
+        ({"rate_limit": "fast"}, "channel.bad_limit"),
+        ({"rate_limit": "2.5"}, "channel.bad_limit"),
+        ({"pair_window_seconds": "0,5"}, "channel.bad_limit"),
+        ({"verify_token": "short"}, "channel.bad_secret"),
+        ({"rate_limit": 250}, "access.bad_request"),
+    ]:
+        with pytest.raises(AccessError) as refused:
+            act(channels.update, admin, whatsapp.channel_id, form)
+        assert refused.value.code == code
+    act(channels.update, admin, whatsapp.channel_id, {"pair_window_seconds": "1,5"})
+    assert rows(Channel)[0].config == {"pair_window_seconds": 1.5}
+
+
+async def test_the_next_graph_call_uses_the_replaced_token(whatsapp, admin):
+    whatsapp.sim.add_number(PNID, WABA, DISPLAY, "EAArotated", SECRET)  # Meta's new token
+    act(channels.update, admin, whatsapp.channel_id, {"access_token": "EAArotated"})
+    assert (await channels.test_connection(admin, whatsapp.channel_id))["ok"] is True
+
+
+def test_unreadable_secrets_are_entered_again_all_together(whatsapp, admin, settings_env):
+    settings_env(secret_key="another-secret-key-" + "y" * 32)
+    with pytest.raises(AccessError) as refused:
+        act(channels.update, admin, whatsapp.channel_id, {"access_token": "EAAnew"})
+    assert refused.value.code == "channel.secrets_unreadable"
+    with pytest.raises(AccessError) as refused:
+        act(channels.reveal_verify_token, admin, whatsapp.channel_id)
+    assert refused.value.code == "channel.secrets_unreadable"
+    form = {"access_token": "EAAnew", "app_secret": "new-secret", "verify_token": "verify-again"}
+    act(channels.update, admin, whatsapp.channel_id, form)
+    assert act(channels.reveal_verify_token, admin, whatsapp.channel_id) == "verify-again"
+
+
+async def test_a_disabled_number_sends_nothing_and_its_webhooks_wait_until_enabled(whatsapp, admin):
+    await whatsapp.send(p.text("before", sender=ANA, wamid="wamid.BEFORE"))
+    await whatsapp.drain()
+    (conversation,) = rows(Conversation)
+    queued = act(outbound.send, admin, conversation.id, "text", {"body": "hi"}, client_key="k" * 8)
+    assert act(channels.set_active, admin, whatsapp.channel_id, False) == 0
+    await whatsapp.drain()
+    failed = rows(Message, Message.id == queued.message_id)[0]
+    assert failed.status == "failed" and whatsapp.sim.sent == []
+    reason = explain.explain("failed", failed.error, "en")["reason"]
+    assert reason == catalog("en")["explain.channel_disabled"]
+    with pytest.raises(AccessError) as refused:
+        act(outbound.send, admin, conversation.id, "text", {"body": "again"}, client_key="m" * 8)
+    assert refused.value.code == "send.channel_inactive"
+    with pytest.raises(AccessError) as refused:
+        act(outbound.resend, admin, queued.message_id)
+    assert refused.value.code == "send.channel_inactive"
+    assert await outbox.mark_read(whatsapp.channel_id, "wamid.BEFORE") is False
+    assert whatsapp.sim.read_marks == []
+
+    # Meta still delivers to the number: kept (200), not routed, not lost.
+    answer = await whatsapp.send(p.text("while disabled", sender=ANA, wamid="wamid.DURING"))
+    assert (answer.status_code, answer.text) == (200, "quarantined")
+    with db.session() as s:
+        assert directory.routes(s, "whatsapp", frozenset({PNID}), frozenset()) == []
+    await whatsapp.drain()
+    assert rows(Message, Message.external_id == "wamid.DURING") == []
+    (row,) = act(channels.overview, admin)
+    assert (row["health"], row["is_active"]) == ("disabled", False)
+
+    assert act(channels.set_active, admin, whatsapp.channel_id, True) == 1
+    await whatsapp.drain()
+    assert rows(Message, Message.external_id == "wamid.DURING")[0].content["body"] == (
+        "while disabled"
+    )
+    assert len(audited("channel.disabled")) == 1
+    assert audited("channel.enabled")[0].details == {"requeued": 1}
+    with pytest.raises(AccessError) as refused:
+        act(channels.set_active, admin, whatsapp.channel_id, "no")
+    assert refused.value.code == "access.bad_request"
+
+
+# Testing the connection against the simulator --------------------------------------------------
+
+
+def outcome(result: dict) -> list[tuple[str, bool]]:
+    return [
+        (check["key"].removeprefix("channel.check."), check["ok"]) for check in result["checks"]
+    ]
+
+
+def detail(result: dict, name: str) -> str:
+    return next(c["detail"] for c in result["checks"] if c["key"] == f"channel.check.{name}")
+
+
+async def test_connection_all_good_clears_the_last_error(whatsapp, admin):
+    with db.session() as s:
+        s.get(Channel, whatsapp.channel_id).last_error = "131031: Business account locked"
+    result = await channels.test_connection(admin, whatsapp.channel_id)
+    assert result["ok"] is True
+    assert outcome(result) == [
+        ("graph", True),
+        ("token", True),
+        ("number", True),
+        ("account", True),
+        ("webhooks", True),
+        ("display_number", True),
+    ]
+    assert (result["number"], result["verified_name"], result["quality"]) == (
+        DISPLAY,
+        "PyTake Sandbox",
+        "GREEN",
+    )
+    assert result["throughput"] == "STANDARD" and result["facts"]["name_status"] == "APPROVED"
+    assert "PyTake Sandbox" in detail(result, "number")
+    assert rows(Channel)[0].last_error is None
+    (tested,) = audited("channel.tested")
+    assert tested.details["failed"] == [] and "channel.check.webhooks" in tested.details["ok"]
+    portuguese = dataclasses.replace(admin, language="pt-BR")
+    other = await channels.test_connection(portuguese, whatsapp.channel_id)
+    assert detail(other, "token") != detail(result, "token")
+
+
+async def test_connection_with_a_rejected_token_marks_it_until_replaced(whatsapp, admin):
+    whatsapp.sim.add_number(PNID, WABA, DISPLAY, "EAArotated", SECRET)  # ours was revoked
+    result = await channels.test_connection(admin, whatsapp.channel_id)
+    assert outcome(result) == [("graph", True), ("token", False)]
+    assert "rejected the access token" in detail(result, "token")
+    assert rows(Channel)[0].token_invalid_at is not None
+    assert act(channels.overview, admin)[0]["health"] == "token_invalid"
+    act(channels.update, admin, whatsapp.channel_id, {"access_token": "EAArotated"})
+    assert (await channels.test_connection(admin, whatsapp.channel_id))["ok"] is True
+    assert act(channels.overview, admin)[0]["health"] == "waiting"
+
+
+async def test_connection_with_an_unknown_phone_number_id(whatsapp, admin):
+    whatsapp.sim.add_number("130000000000009", WABA, "15550009999", TOKEN, SECRET)
+    del whatsapp.sim.numbers[PNID]  # the id we have is not one Meta knows
+    result = await channels.test_connection(admin, whatsapp.channel_id)
+    assert outcome(result) == [
+        ("graph", True),
+        ("token", True),
+        ("number", False),
+        ("webhooks", True),
+    ]
+    assert PNID in detail(result, "number") and "API Setup" in detail(result, "number")
+    assert rows(Channel)[0].token_invalid_at is None
+
+
+async def test_connection_without_permission_on_the_number(whatsapp, admin):
+    whatsapp.sim.fail_next(200, path="phone_number")
+    result = await channels.test_connection(admin, whatsapp.channel_id)
+    assert ("number", False) in outcome(result)
+    assert "whatsapp_business_messaging" in detail(result, "number")
+
+
+async def test_connection_when_no_app_is_subscribed_to_the_account(whatsapp, admin):
+    whatsapp.sim.unsubscribe(WABA)
+    result = await channels.test_connection(admin, whatsapp.channel_id)
+    assert result["ok"] is False and outcome(result)[-2:] == [
+        ("webhooks", False),
+        ("display_number", True),
+    ]
+    assert f"POST /{WABA}/subscribed_apps" in detail(result, "webhooks")
+    assert audited("channel.tested")[0].details["failed"] == ["channel.check.webhooks"]
+
+
+async def test_connection_with_the_waba_of_another_number(whatsapp, admin):
+    other_waba = "990022334455667"
+    whatsapp.sim.add_number("220033445566778", other_waba, "15550002222", TOKEN, SECRET)
+    act(channels.update, admin, whatsapp.channel_id, {"waba_id": other_waba})
+    result = await channels.test_connection(admin, whatsapp.channel_id)
+    assert ("account", False) in outcome(result) and ("webhooks", True) in outcome(result)
+    assert other_waba in detail(result, "account") and PNID in detail(result, "account")
+
+
+async def test_connection_with_a_wrong_waba_id(whatsapp, admin):
+    act(channels.update, admin, whatsapp.channel_id, {"waba_id": "990000000000042"})
+    result = await channels.test_connection(admin, whatsapp.channel_id)
+    assert outcome(result)[-2:] == [("account", False), ("display_number", True)]
+    assert "990000000000042" in detail(result, "account")
+
+
+async def test_connection_notices_a_display_number_meta_does_not_show(whatsapp, admin):
+    act(channels.update, admin, whatsapp.channel_id, {"display_number": "+1 555 000 9999"})
+    result = await channels.test_connection(admin, whatsapp.channel_id)
+    assert outcome(result)[-1] == ("display_number", False)
+    assert "+1 555 000 9999" in detail(result, "display_number")
+    assert DISPLAY in detail(result, "display_number")
+
+
+class _Unreachable(httpx.AsyncBaseTransport):
+    def __init__(self, error: type[httpx.TransportError]) -> None:
+        self.error = error
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise self.error("no route to graph.facebook.com", request=request)
+
+
+@pytest.mark.parametrize("error", [httpx.ConnectError, httpx.ReadTimeout])
+async def test_connection_when_meta_cannot_be_reached(whatsapp, admin, error):
+    async with httpx.AsyncClient(transport=_Unreachable(error)) as http:
+        adapters.register(WhatsAppAdapter(GraphClient(http)))
+        result = await channels.test_connection(admin, whatsapp.channel_id)
+    assert outcome(result) == [("graph", False)]
+    assert "graph.facebook.com" in detail(result, "graph")
+    assert rows(Channel)[0].token_invalid_at is None
+
+
+async def test_connection_when_meta_has_a_server_error(whatsapp, admin):
+    whatsapp.sim.fail_next(131016, path="phone_numbers")
+    result = await channels.test_connection(admin, whatsapp.channel_id)
+    assert outcome(result) == [
+        ("graph", False),
+        ("token", True),
+        ("number", True),
+        ("display_number", True),
+    ]
+    assert "temporary" in detail(result, "graph")
+
+
+def test_every_check_and_outcome_is_explained_in_every_language():
+    for language in LANGUAGES:
+        words = catalog(language)
+        assert "channel.test.refused" in words
+        for name, outcomes in channels.EXPLAINED.items():
+            assert channels.check_key(name) in words, (language, name)
+            for word in outcomes:
+                assert f"channel.test.{name}.{word}" in words, (language, name, word)

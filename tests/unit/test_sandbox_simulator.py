@@ -679,6 +679,72 @@ async def test_templates_need_a_token_of_that_waba(graph):
     assert _error(unknown)["code"] == 100
 
 
+# The number and its account, as a connection test asks about them
+
+
+async def test_phone_number_answers_the_fields_asked_for(sim, graph):
+    fields = "display_phone_number,verified_name,quality_rating,throughput,platform_type"
+    response = await graph.get(f"{V}/{PNID}", params={"fields": fields})
+    assert response.json() == {
+        "id": PNID,
+        "display_phone_number": DISPLAY,
+        "verified_name": "PyTake Sandbox",
+        "quality_rating": "GREEN",
+        "throughput": {"level": "STANDARD"},
+        "platform_type": "CLOUD_API",
+    }
+    assert sim.calls["phone_number"] == 1 and sim.calls["media_url"] == 0
+    everything = (await graph.get(f"{V}/{PNID}")).json()
+    assert everything["code_verification_status"] == "VERIFIED"
+    assert everything["name_status"] == "APPROVED"
+    wrong_field = await graph.get(f"{V}/{PNID}", params={"fields": "display_phone_number,nope"})
+    assert _error(wrong_field)["code"] == 100
+
+
+async def test_phone_number_unknown_id_is_100_33_and_a_wrong_token_190(graph):
+    unknown = await graph.get(f"{V}/120000000000999", params={"fields": "verified_name"})
+    assert unknown.status_code == 400
+    assert (_error(unknown)["code"], _error(unknown)["error_subcode"]) == (100, 33)
+    wrong = await graph.get(f"{V}/{PNID}", headers={"Authorization": "Bearer expired"})
+    assert wrong.status_code == 401
+    assert (_error(wrong)["code"], _error(wrong)["error_subcode"]) == (190, 463)
+
+
+async def test_phone_number_faults_can_be_injected(sim, graph):
+    sim.fail_next(200, path="phone_number")
+    response = await graph.get(f"{V}/{PNID}")
+    assert response.status_code == 403 and _error(response)["code"] == 200
+    assert (await graph.get(f"{V}/{PNID}")).is_success
+
+
+async def test_account_lists_its_numbers_a_page_at_a_time(sim, graph):
+    sim.add_number("330044556677889", WABA, "15550003333", TOKEN, SECRET, "Second")
+    first = (await graph.get(f"{V}/{WABA}/phone_numbers", params={"limit": 1})).json()
+    assert first["data"][0]["id"] == PNID and first["data"][0]["display_phone_number"] == DISPLAY
+    assert first["paging"]["next"].startswith(f"{sim.base_url}{V}/{WABA}/phone_numbers?")
+    second = (await graph.get(first["paging"]["next"])).json()
+    assert second["data"][0]["verified_name"] == "Second" and "next" not in second["paging"]
+    only_ids = (await graph.get(f"{V}/{WABA}/phone_numbers", params={"fields": "id"})).json()
+    assert only_ids["data"] == [{"id": PNID}, {"id": "330044556677889"}]
+    other = await graph.get(f"{V}/990022334455667/phone_numbers")
+    assert other.status_code == 401 and _error(other)["code"] == 190  # another WABA's token
+    assert _error(await graph.get(f"{V}/123456/phone_numbers"))["code"] == 100
+
+
+async def test_subscribed_apps_until_the_account_is_unsubscribed(sim, graph):
+    url = f"{V}/{WABA}/subscribed_apps"
+    listed = (await graph.get(url)).json()["data"]
+    assert [app["whatsapp_business_api_data"]["name"] for app in listed] == ["PyTake"]
+    sim.unsubscribe(WABA)
+    assert (await graph.get(url)).json() == {"data": []}
+    assert (await graph.post(url)).json() == {"success": True}
+    assert len((await graph.get(url)).json()["data"]) == 1
+    assert (await graph.delete(url)).json() == {"success": True}
+    assert (await graph.get(url)).json() == {"data": []}
+    assert sim.calls["subscribed_apps"] == 6
+    assert _error(await graph.get(f"{V}/123456/subscribed_apps"))["code"] == 100
+
+
 # Mounting
 
 

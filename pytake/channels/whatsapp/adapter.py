@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from pathlib import Path
+from typing import TypeVar
+
+import httpx
 
 from pytake.channels.base import (
+    ConnectionCheck,
+    ConnectionReport,
     ContactRef,
     Credentials,
     Download,
@@ -130,22 +135,29 @@ class WhatsAppAdapter:
             body["typing_indicator"] = {"type": "text"}
         await self.graph.request("POST", f"{number}/messages", credentials[ACCESS_TOKEN], json=body)
 
-    async def list_templates(self, account: str, credentials: Credentials) -> list[Template]:
-        """``GET /{waba-id}/message_templates``, following the ``after`` cursor to the end."""
-        found: list[Template] = []
-        params = {"limit": TEMPLATE_PAGE, "fields": TEMPLATE_FIELDS}
-        for _ in range(MAX_TEMPLATE_PAGES):
-            answer = await self.graph.request(
-                "GET", f"{account}/message_templates", credentials[ACCESS_TOKEN], params=params
-            )
-            found += [_template(item) for item in answer.get("data") or [] if _named(item)]
-            after = ((answer.get("paging") or {}).get("cursors") or {}).get("after")
-            if not (answer.get("paging") or {}).get("next") or not after:
-                return found
+    async def _pages(
+        self, path: str, token: str, params: dict, max_pages: int, **kwargs
+    ) -> AsyncIterator[list[dict]]:
+        """The items of a Graph list, a page at a time, following the ``after`` cursor."""
+        for _ in range(max_pages):
+            answer = await self.graph.request("GET", path, token, params=params, **kwargs)
+            yield [item for item in answer.get("data") or [] if isinstance(item, dict)]
+            paging = answer.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            if not paging.get("next") or not after:
+                return
             params = {**params, "after": after}
         raise PlatformCallError(
-            PlatformError(None, "the template list did not end"), retryable=False
+            PlatformError(None, "the list did not end", path.rsplit("/", 1)[-1]), retryable=False
         )
+
+    async def list_templates(self, account: str, credentials: Credentials) -> list[Template]:
+        """``GET /{waba-id}/message_templates``, every page of it."""
+        params = {"limit": TEMPLATE_PAGE, "fields": TEMPLATE_FIELDS}
+        pages = self._pages(
+            f"{account}/message_templates", credentials[ACCESS_TOKEN], params, MAX_TEMPLATE_PAGES
+        )
+        return [_template(item) async for page in pages for item in page if _named(item)]
 
     def check_template(self, draft: dict) -> dict:
         return template_rules.check(draft)
@@ -167,6 +179,68 @@ class WhatsAppAdapter:
         await self.graph.request(
             "DELETE", f"{account}/message_templates", credentials[ACCESS_TOKEN], params=params
         )
+
+    async def check_connection(
+        self, number: str, account: str | None, credentials: Credentials
+    ) -> ConnectionReport:
+        """``GET /{phone-number-id}``, then the account's ``phone_numbers`` (is the number
+        in it?) and ``subscribed_apps``: with no app subscribed, Meta sends no webhooks
+        (reference P10). A wrong number id does not stop the account's checks."""
+        token = credentials[ACCESS_TOKEN]
+        checks: list[ConnectionCheck] = []
+        info = await _answer(
+            checks,
+            "number",
+            self.graph.request(
+                "GET", number, token, params={"fields": PHONE_FIELDS}, timeout=CHECK_TIMEOUT
+            ),
+        )
+        if info is not None:
+            checks += [ConnectionCheck("token"), ConnectionCheck("number")]
+        elif checks[-1].name == "number":  # refused the number: the token itself was read
+            checks.insert(0, ConnectionCheck("token"))
+        if not _stopped(checks):
+            await self._check_account(checks, number if info is not None else None, account, token)
+        graph = next((c for c in checks if c.name == "graph"), ConnectionCheck("graph"))
+        info = info or {}
+        throughput = info.get("throughput")
+        return ConnectionReport(
+            checks=(graph, *(c for c in checks if c.name != "graph")),
+            display_number=_text(info.get("display_phone_number")),
+            verified_name=_text(info.get("verified_name")),
+            quality=_text(info.get("quality_rating")),
+            throughput=_text(throughput.get("level")) if isinstance(throughput, dict) else None,
+            facts={key: text for key in FACTS if (text := _text(info.get(key)))},
+        )
+
+    async def _check_account(
+        self, checks: list[ConnectionCheck], number: str | None, account: str | None, token: str
+    ) -> None:
+        """``number``: None when Meta did not know it; then only a wrong account is told."""
+        if not account:
+            checks.append(ConnectionCheck("account", "not_found"))
+            return
+        pages = self._pages(
+            f"{account}/phone_numbers",
+            token,
+            {"fields": "id", "limit": NUMBERS_PAGE},
+            MAX_NUMBER_PAGES,
+            timeout=CHECK_TIMEOUT,
+        )
+        numbers = await _answer(checks, "account", _ids(pages))
+        if numbers is None:
+            return  # an account we cannot read has no subscription we can read either
+        if number is not None:
+            inside = number in numbers
+            checks.append(ConnectionCheck("account", None if inside else "not_in_account"))
+        apps = await _answer(
+            checks,
+            "webhooks",
+            self.graph.request("GET", f"{account}/subscribed_apps", token, timeout=CHECK_TIMEOUT),
+        )
+        if apps is not None:
+            subscribed = isinstance(apps.get("data"), list) and bool(apps["data"])
+            checks.append(ConnectionCheck("webhooks", None if subscribed else "not_subscribed"))
 
 
 TEMPLATE_PAGE = 100
@@ -190,3 +264,61 @@ def _template(item: dict) -> Template:
         components=components if isinstance(components, list) else [],
         reason=str(reason) if reason not in (None, "", "NONE") else None,
     )
+
+
+# Testing a connection -----------------------------------------------------------------------
+
+PHONE_FIELDS = (
+    "display_phone_number,verified_name,quality_rating,code_verification_status,"
+    "name_status,throughput,platform_type"
+)
+FACTS = ("code_verification_status", "name_status", "platform_type")
+CHECK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)  # an admin is waiting for the answer
+NUMBERS_PAGE = 100
+MAX_NUMBER_PAGES = 10
+NOT_FOUND = 100  # also "exists, but this token has no access to it" (subcode 33)
+PERMISSION_CODES = frozenset({0, 3, 10, *range(200, 300)})
+UNREACHED = frozenset({"unreachable", "unavailable"})
+# After these, asking anything else only repeats the same failure.
+STOPS = UNREACHED | {"rejected"}
+_T = TypeVar("_T")
+
+
+def _problem(exc: PlatformCallError) -> str:
+    """Meta's refusal as a connection problem (reference §7.2)."""
+    code = exc.error.code
+    if exc.credentials_rejected:
+        return "rejected"
+    if exc.http_status is None and exc.retryable:
+        return "unreachable"  # no answer at all: a network error or a timeout
+    if exc.retryable or (exc.http_status or 0) >= 500:
+        return "unavailable"
+    if code == NOT_FOUND:
+        return "not_found"
+    if code in PERMISSION_CODES:
+        return "no_permission"
+    return "refused"
+
+
+async def _answer(checks: list[ConnectionCheck], name: str, call: Awaitable[_T]) -> _T | None:
+    """The call's result; or None, its failure noted as check ``name``'s problem (or the
+    token's, or reaching Meta's, when it is about those)."""
+    try:
+        return await call
+    except PlatformCallError as exc:
+        problem = _problem(exc)
+        owner = "token" if problem == "rejected" else "graph" if problem in UNREACHED else name
+        checks.append(ConnectionCheck(owner, problem, exc.error))
+        return None
+
+
+async def _ids(pages: AsyncIterator[list[dict]]) -> set[str]:
+    return {str(item.get("id")) async for page in pages for item in page}
+
+
+def _stopped(checks: list[ConnectionCheck]) -> bool:
+    return any(check.problem in STOPS for check in checks)
+
+
+def _text(value: object) -> str | None:
+    return str(value)[:200] if isinstance(value, str | int) and value != "" else None
