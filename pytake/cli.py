@@ -128,6 +128,23 @@ def cmd_user_add(s, org, args) -> str:
 
 
 @_with_org
+def cmd_user_invite(s, org, args) -> str:
+    """Print the link; it is given to the person by hand (the CLI sends no e-mail)."""
+    from pytake.services import invitations
+
+    invitation, token = invitations.invite_as_operator(s, org.id, email=args.email, role=args.role)
+    url = invitations.link(token)
+    if url.startswith("/"):
+        note = " (prefix it with PyTake's address, or set PYTAKE_PUBLIC_URL)"
+    else:
+        note = ""
+    return (
+        f"invited {invitation.email} to {org.name} as {invitation.role}; the link works once, "
+        f"for {get_settings().invitation_hours} hours{note}:\n{url}"
+    )
+
+
+@_with_org
 def cmd_user_set_role(s, org, args) -> str:
     from pytake.services import accounts
 
@@ -174,25 +191,26 @@ def cmd_user_list(s, org, _args) -> str:
     return "\n".join(lines)
 
 
+ORG_FIELDS = ("name", "language", "timezone", "visibility", "reopen_hours", "retention_days")
+
+
 @_with_org
 def cmd_org_set(s, org, args) -> str:
-    from pytake.services import accounts
+    from pytake.services import organization
 
-    if args.reopen_hours is None and args.visibility is None:
-        raise CommandError("nothing to change: give --reopen-hours and/or --visibility")
-    said = []
-    if args.reopen_hours is not None:
-        accounts.set_reopen_hours(s, org.id, args.reopen_hours)
-        said.append(f"a resolved conversation reopens for {args.reopen_hours:g} hour(s)")
-    if args.visibility is not None:
-        accounts.set_visibility(s, org.id, args.visibility)
-        said.append(f"agents see {VISIBILITY_HELP[args.visibility]}")
-    return f"{org.name}: " + "; ".join(said)
+    changes = {f: getattr(args, f) for f in ORG_FIELDS if getattr(args, f) is not None}
+    if not changes:
+        raise CommandError("nothing to change: give at least one setting (see --help)")
+    now = organization.update(s, org.id, changes)
+    said = [f"{field.replace('_', ' ')} {now[field]!r}" for field in changes]
+    return f"{now['name']}: " + "; ".join(said)
 
 
 VISIBILITY_HELP = {
+    "all": "every conversation",
     "organization": "their own, their teams' and every unassigned conversation",
     "team": "their own and their teams' conversations, and unassigned ones of no team",
+    "own": "their own, and unassigned ones of their teams or of no team",
 }
 
 
@@ -460,6 +478,11 @@ def build_parser() -> argparse.ArgumentParser:
     _password_argument(add)
     add.set_defaults(handler=cmd_user_add)
 
+    invite = user.add_parser("invite", help="invite someone by a link; prints the link")
+    _org_email(invite)
+    invite.add_argument("--role", required=True, help="owner, admin, supervisor or agent")
+    invite.set_defaults(handler=cmd_user_invite)
+
     set_role = user.add_parser("set-role", help="change a user's role")
     _org_email(set_role)
     set_role.add_argument("--role", required=True, help="owner, admin, supervisor or agent")
@@ -486,6 +509,14 @@ def build_parser() -> argparse.ArgumentParser:
     org_actions = org.add_subparsers(dest="org_command", metavar="ACTION", required=True)
     org_set = org_actions.add_parser("set", help="change an organization's settings")
     org_set.add_argument("--org", required=True, help="organization name or slug")
+    org_set.add_argument("--name", help="the organization's name")
+    org_set.add_argument("--language", help="default language of users who chose none (en, pt-BR)")
+    org_set.add_argument("--timezone", help="IANA time zone, e.g. America/Sao_Paulo")
+    org_set.add_argument(
+        "--retention-days",
+        type=int,
+        help="delete resolved conversations older than this (0 keeps them; 30 to 3650)",
+    )
     org_set.add_argument(
         "--reopen-hours",
         type=float,

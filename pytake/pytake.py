@@ -14,9 +14,16 @@ from pytake.jobs import runner
 from pytake.realtime import push
 from pytake.settings import get_settings
 from pytake.ui.guard import AccessGuard
-from pytake.ui.pages.account import ProfileState, SettingsState, profile_page, settings_page
+from pytake.ui.pages.account import ProfileState, profile_page
 from pytake.ui.pages.conversation import ConversationState, conversation_page
+from pytake.ui.pages.invite import InviteState, invite_page
 from pytake.ui.pages.login import LoginState, login_page
+from pytake.ui.pages.settings.audit import AuditState, audit_page
+from pytake.ui.pages.settings.channels import ChannelsState, channels_page
+from pytake.ui.pages.settings.labels import LabelsState, labels_page
+from pytake.ui.pages.settings.members import MembersState, members_page
+from pytake.ui.pages.settings.organization import OrganizationState, organization_page
+from pytake.ui.pages.settings.teams import TeamsState, teams_page
 from pytake.ui.pages.setup import SetupState, setup_page
 from pytake.ui.pages.templates import TemplatesState, templates_page
 from pytake.ui.pages.workspace import (
@@ -105,13 +112,19 @@ def _public(route: str, title_key: str, component, state) -> None:
 
 
 _public("/login", "login.title", login_page, LoginState)
+_public("/invite/[token]", "invitation.page_title", invite_page, InviteState)
 _public("/setup", "setup.page_title", setup_page, SetupState)
 _protected("/inbox/[conversation_id]", "nav.conversation", conversation_page, ConversationState)
 _protected("/inbox", InboxState.title_prefix + t("nav.inbox"), inbox_page, InboxState)
 _protected("/contacts", "nav.contacts", contacts_page, ContactsState)
 _protected("/templates", "nav.templates", templates_page, TemplatesState)
 _protected("/dashboard", "nav.dashboard", dashboard_page, DashboardState)
-_protected("/settings", "nav.settings", settings_page, SettingsState)
+_protected("/settings", "nav.settings", organization_page, OrganizationState)
+_protected("/settings/channels", "settings.section.channels", channels_page, ChannelsState)
+_protected("/settings/members", "settings.section.members", members_page, MembersState)
+_protected("/settings/teams", "settings.section.teams", teams_page, TeamsState)
+_protected("/settings/labels", "settings.section.labels", labels_page, LabelsState)
+_protected("/settings/audit", "settings.section.audit", audit_page, AuditState)
 _protected("/profile", "nav.profile", profile_page, ProfileState)
 
 

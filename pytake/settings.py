@@ -10,11 +10,12 @@ import functools
 import os
 import re
 import secrets
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "PYTAKE_"
@@ -53,6 +54,8 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Inbound pipeline: webhooks, their processing and media downloads.
     webhook_max_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
+    # Processed webhook bodies hold customers' messages too; they are deleted after this.
+    webhook_retention_days: int = Field(default=30, ge=1, le=3650)
     run_workers: bool = True
     job_max_attempts: int = Field(default=8, ge=1, le=100)
     media_dir: Path | None = None
@@ -62,6 +65,16 @@ class Settings(BaseSettings):
     # and allows short bursts); a channel's config may override both.
     pair_limit: int = Field(default=10, ge=1, le=1000)
     pair_window_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # Invitations to join an organization, and the SMTP server that e-mails them (without
+    # one, the admin copies the link).
+    invitation_hours: int = Field(default=72, ge=1, le=720)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_timeout: float = Field(default=15.0, gt=0, le=300)
 
     @field_validator("database_url")
     @classmethod
@@ -97,6 +110,21 @@ class Settings(BaseSettings):
         if any(not re.fullmatch(r"[a-z0-9.-]+", host) for host in hosts):
             raise ValueError("use comma-separated host names, e.g. lookaside.fbsbx.com")
         return ",".join(hosts)
+
+    @field_validator("smtp_host", "smtp_username")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if not (value or "").strip():
+            return None
+        _, address = parseaddr(value)
+        if "@" not in address:
+            raise ValueError("use an address, e.g. PyTake <inbox@example.com>")
+        return value.strip()
 
     @field_validator("graph_api_version")
     @classmethod
@@ -137,6 +165,17 @@ class Settings(BaseSettings):
                 "PYTAKE_RUN_WORKERS=false needs PYTAKE_REDIS_URL: in embedded mode nothing else "
                 "would process webhooks"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _smtp_complete(self) -> Settings:
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError(
+                "PYTAKE_SMTP_FROM is required when PYTAKE_SMTP_HOST is set "
+                "(the sender of invitation e-mails)"
+            )
+        if self.smtp_username and self.smtp_password is None:
+            raise ValueError("PYTAKE_SMTP_PASSWORD is required when PYTAKE_SMTP_USERNAME is set")
         return self
 
     @property

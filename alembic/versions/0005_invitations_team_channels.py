@@ -37,7 +37,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_team_channel")),
-        sa.UniqueConstraint("team_id", "channel_id", name=op.f("uq_team_channel_team_id_channel_id")),
+        sa.UniqueConstraint(
+            "team_id", "channel_id", name=op.f("uq_team_channel_team_id_channel_id")
+        ),
     )
     op.create_index(op.f("ix_team_channel_channel_id"), "team_channel", ["channel_id"])
     op.create_table(

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from pytake.auth import tokens
+from pytake.auth.errors import NotAllowed
 from pytake.models import Membership, Organization, Role, User, UserSession, utcnow
 from pytake.settings import get_settings
 
@@ -38,11 +39,16 @@ class Identity:
     name: str
     email: str
     language: str | None
-    # The organization's rule for what agents see ("organization" or "team").
+    # The organization's rule for what agents see (services.conversations.VISIBILITY_RULES).
     visibility: str = "organization"
 
     def at_least(self, role: Role) -> bool:
         return self.role.at_least(role)
+
+    def require(self, role: Role) -> None:
+        """Refuse the caller unless their role reaches ``role``."""
+        if not self.role.at_least(role):
+            raise NotAllowed("access.denied")
 
 
 def start(db: Session, user: User, organization_id: int, *, ip: str | None, user_agent: str | None):
@@ -134,7 +140,8 @@ def resolve(db: Session, cookie_value: str | None) -> Identity | None:
         session_id=session.id,
         name=user.name,
         email=user.email,
-        language=user.locale,
+        # Someone who never chose a language gets the organization's default.
+        language=user.locale or (org_settings or {}).get("language"),
         visibility=(org_settings or {}).get("visibility") or "organization",
     )
 

@@ -30,7 +30,7 @@ from pytake.jobs import media, outbox, templates, webhooks
 from pytake.jobs.rows import RowQueue
 from pytake.models import utcnow
 from pytake.realtime import signals
-from pytake.services import actions, inbound
+from pytake.services import actions, inbound, retention
 from pytake.settings import get_settings
 
 log = logging.getLogger("pytake.jobs")
@@ -364,6 +364,22 @@ def _purge() -> None:
         log.info("dropped %s statuses of messages never seen", purged)
 
 
+def _retention() -> None:
+    """Delete in batches until nothing is due; files go only after their rows are gone."""
+    while True:
+        with db.session(write=True) as s:
+            purged = retention.purge_batch(s)
+        removed = retention.delete_files(purged.files)
+        if not (purged.conversations or purged.webhooks):
+            return
+        log.info(
+            "retention: deleted %s conversations (%s files) and %s webhook bodies",
+            purged.conversations,
+            removed,
+            purged.webhooks,
+        )
+
+
 async def apply_waiting() -> None:
     def run() -> inbound.Effects:
         effects = inbound.Effects()
@@ -398,3 +414,6 @@ async def serve() -> None:
         # Not at start: a worker that starts and stops at once never waits on the Graph API.
         tasks.create_task(_every(300, templates.sync_due, "template sync", first_after=60))
         tasks.create_task(_every(3600, lambda: asyncio.to_thread(_purge), "parked purge"))
+        tasks.create_task(
+            _every(3600, lambda: asyncio.to_thread(_retention), "retention", first_after=120)
+        )

@@ -13,8 +13,7 @@ from pytake.auth.errors import AccessError, NotAllowed
 from pytake.auth.sessions import Identity
 from pytake.i18n import LANGUAGES
 from pytake.models import Membership, Organization, Role, User, utcnow
-from pytake.services import audit
-from pytake.services.conversations import VISIBILITY_RULES
+from pytake.services import actions, audit
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 MAX_NAME = 120
@@ -118,19 +117,38 @@ def sign_in(
         )
         db.commit()  # the failure must count towards throttling even though we raise
         raise AccessError("auth.invalid_credentials")
+    return open_session(
+        db,
+        user,
+        membership.organization_id,
+        password=password,
+        ip=ip,
+        user_agent=user_agent,
+    )
+
+
+def open_session(
+    db: Session,
+    user: User,
+    organization_id: int,
+    *,
+    password: str,
+    ip: str | None,
+    user_agent: str | None,
+) -> tuple[str, str]:
+    """Sign in a user whose ``password`` was just verified or set: return
+    ``(session_id, ticket)``. Shared by the sign-in form and accepted invitations."""
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     user.last_login_at = utcnow()
     db.add(user)
-    session_id, ticket = sessions.start(
-        db, user, membership.organization_id, ip=ip, user_agent=user_agent
-    )
+    session_id, ticket = sessions.start(db, user, organization_id, ip=ip, user_agent=user_agent)
     audit.record(
         db,
         "auth.signed_in",
-        organization_id=membership.organization_id,
+        organization_id=organization_id,
         actor_user_id=user.id,
-        subject=email,
+        subject=user.email,
         ip=ip,
     )
     return session_id, ticket
@@ -172,7 +190,7 @@ def _membership(db: Session, organization_id: int, user_id: int) -> Membership:
     return membership
 
 
-def _require_manager(actor: Identity | None, granted: Role) -> None:
+def require_manager(actor: Identity | None, granted: Role) -> None:
     """Admins manage people; only owners grant or take away ownership. ``None`` is the CLI."""
     if actor is None:
         return
@@ -206,7 +224,7 @@ def add_user(
     role: Role,
     actor: Identity | None = None,
 ) -> User:
-    _require_manager(actor, role)
+    require_manager(actor, role)
     email = normalize_email(email)
     name = clean_name(name)
     passwords.check_password_rule(password, email)
@@ -249,7 +267,7 @@ def set_role(
 ) -> None:
     membership = _membership(db, organization_id, user_id)
     previous = Role(membership.role)
-    _require_manager(actor, max(role, previous, key=lambda r: r.rank))
+    require_manager(actor, max(role, previous, key=lambda r: r.rank))
     demoting_owner = previous == Role.OWNER and role != Role.OWNER
     if demoting_owner and not _other_active_owners(db, organization_id, user_id):
         raise AccessError("account.last_owner")
@@ -275,10 +293,11 @@ def set_active(
     user_id: int,
     active: bool,
     actor: Identity | None = None,
-) -> None:
-    """Deactivating revokes every session at once; the user's open tabs are refused."""
+) -> list[tuple[int, int]]:
+    """Deactivating revokes every session at once (the user's open tabs are refused) and
+    returns their unresolved conversations to the queue; returns those conversations."""
     membership = _membership(db, organization_id, user_id)
-    _require_manager(actor, Role(membership.role))
+    require_manager(actor, Role(membership.role))
     if actor is not None and actor.user_id == user_id:
         raise AccessError("account.cannot_deactivate_self")
     user = db.get(User, user_id)
@@ -286,10 +305,13 @@ def set_active(
     if removing_owner and not _other_active_owners(db, organization_id, user_id):
         raise AccessError("account.last_owner")
     if user.is_active == active:
-        return
+        return []
     user.is_active = active
     db.add(user)
-    revoked = 0 if active else sessions.revoke_all(db, user_id, "deactivated")
+    revoked, released = 0, []
+    if not active:
+        revoked = sessions.revoke_all(db, user_id, "deactivated")
+        released = actions.release_all(db, organization_id, user, actor.name if actor else "PyTake")
     audit.record(
         db,
         "user.activated" if active else "user.deactivated",
@@ -297,7 +319,37 @@ def set_active(
         actor_user_id=actor.user_id if actor else None,
         subject=f"user:{user_id}",
         sessions_revoked=revoked,
+        conversations_released=len(released),
     )
+    return released
+
+
+MAX_CONCURRENT = 500
+
+
+def set_capacity(db: Session, identity: Identity, user_id: object, limit: object) -> None:
+    """How many open conversations auto-assignment may give this member (None: no limit)."""
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        raise AccessError("access.bad_request")
+    membership = _membership(db, identity.organization_id, user_id)
+    require_manager(identity, Role(membership.role))
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_CONCURRENT
+    ):
+        raise AccessError("account.bad_capacity", max=MAX_CONCURRENT)
+    if membership.max_concurrent == limit:
+        return
+    audit.record(
+        db,
+        "user.capacity_changed",
+        organization_id=identity.organization_id,
+        actor_user_id=identity.user_id,
+        subject=f"user:{user_id}",
+        before=membership.max_concurrent,
+        after=limit,
+    )
+    membership.max_concurrent = limit
+    db.add(membership)
 
 
 def change_password(
@@ -347,22 +399,3 @@ def reset_password(db: Session, *, organization_id: int, user_id: int, password:
     audit.record(
         db, "user.password_reset", organization_id=organization_id, subject=f"user:{user_id}"
     )
-
-
-MAX_REOPEN_HOURS = 24 * 30
-
-
-def set_reopen_hours(db: Session, organization_id: int, hours: float) -> None:
-    """How long after resolving a customer's new message reopens the same conversation."""
-    if not 0 <= hours <= MAX_REOPEN_HOURS:
-        raise AccessError("organization.bad_reopen_hours", max=MAX_REOPEN_HOURS)
-    org = db.get(Organization, organization_id)
-    org.settings = {**(org.settings or {}), "reopen_hours": hours}
-
-
-def set_visibility(db: Session, organization_id: int, rule: str) -> None:
-    """What agents see beyond their own and their teams' conversations (see visible_to)."""
-    if rule not in VISIBILITY_RULES:
-        raise AccessError("organization.bad_visibility", rules=", ".join(VISIBILITY_RULES))
-    org = db.get(Organization, organization_id)
-    org.settings = {**(org.settings or {}), "visibility": rule}

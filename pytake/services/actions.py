@@ -89,6 +89,36 @@ def assign(
     return conversation.organization_id, conversation.id
 
 
+def release_all(
+    s: Session, organization_id: int, user: User, actor_name: str
+) -> list[tuple[int, int]]:
+    """A deactivated member's unresolved conversations go back to the queue (to their team,
+    if they have one), each with a note in its history; returns them for live updates."""
+    held = s.exec(
+        select(Conversation).where(
+            Conversation.organization_id == organization_id,
+            Conversation.assignee_id == user.id,
+            Conversation.status != ConversationStatus.RESOLVED,
+        )
+    ).all()
+    for conversation in held:
+        conversation.assignee_id = None
+        s.add(
+            Message(
+                organization_id=organization_id,
+                conversation_id=conversation.id,
+                channel_id=conversation.channel_id,
+                direction="sys",
+                type=ACTIVITY,
+                content={"kind": "released", "actor": actor_name, "target": user.name},
+                status="received",
+                reactions={},
+            )
+        )
+        conversation.last_activity_at = utcnow()
+    return [(organization_id, conversation.id) for conversation in held]
+
+
 def assign_team(
     s: Session, identity: Identity, conversation_id: object, team_id: object
 ) -> tuple[int, int]:

@@ -9,9 +9,13 @@ from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.models import Conversation, Role, TeamMember
 
-# An organization's choice of what agents see besides their own conversations and their
-# teams' ones: every unassigned conversation, or only those no team owns yet.
-VISIBILITY_RULES = ("organization", "team")
+# An organization's choice of what agents see; supervisors and up always see everything.
+#   all           every conversation of the organization
+#   organization  their own, their teams' and every unassigned one (the shared queue)
+#   team          their own, their teams' and the unassigned ones of no team
+#   own           their own, and the unassigned ones of their teams or of no team
+VISIBILITY_RULES = ("all", "organization", "team", "own")
+DEFAULT_VISIBILITY = "organization"
 
 
 def my_teams(identity: Identity) -> sa.Select:
@@ -19,23 +23,22 @@ def my_teams(identity: Identity) -> sa.Select:
 
 
 def visible_to(identity: Identity) -> sa.ColumnElement[bool]:
-    """Supervisors and up see the whole organization. Agents see their own conversations,
-    their teams' ones and the unassigned ones (under the "team" rule, only those of no team).
-    """
+    """The organization's rule (above) as one SQL condition, for lists and single reads."""
     scope = Conversation.organization_id == identity.organization_id
-    if identity.at_least(Role.SUPERVISOR):
+    rule = identity.visibility
+    if identity.at_least(Role.SUPERVISOR) or rule == "all":
         return scope
-    queue = Conversation.assignee_id.is_(None)
-    if identity.visibility == "team":
-        queue = sa.and_(queue, Conversation.team_id.is_(None))
-    return sa.and_(
-        scope,
-        sa.or_(
-            Conversation.assignee_id == identity.user_id,
-            Conversation.team_id.in_(my_teams(identity)),
-            queue,
-        ),
-    )
+    unassigned = Conversation.assignee_id.is_(None)
+    teamless = Conversation.team_id.is_(None)
+    mine = Conversation.assignee_id == identity.user_id
+    in_my_teams = Conversation.team_id.in_(my_teams(identity))
+    if rule == "own":
+        seen = sa.or_(mine, sa.and_(unassigned, sa.or_(teamless, in_my_teams)))
+    elif rule == "team":
+        seen = sa.or_(mine, in_my_teams, sa.and_(unassigned, teamless))
+    else:
+        seen = sa.or_(mine, in_my_teams, unassigned)
+    return sa.and_(scope, seen)
 
 
 def get(s: Session, identity: Identity, conversation_id: object, *, lock: bool = False):

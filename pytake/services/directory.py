@@ -124,6 +124,7 @@ def members(db: Session, organization_id: int, *, me: int | None = None) -> list
             "email": user.email,
             "role": membership.role,
             "active": user.is_active,
+            "capacity": str(membership.max_concurrent or ""),
             "is_me": user.id == me,
             "last_login": _iso(user.last_login_at),
         }

@@ -46,12 +46,11 @@ from pytake.models import (
     ParkedUpdate,
     utcnow,
 )
-from pytake.services import outbound
+from pytake.services import organization, outbound, teams
 
 log = logging.getLogger("pytake.inbound")
 
 WINDOW = dt.timedelta(hours=24)
-DEFAULT_REOPEN_HOURS = 24
 REENGAGEMENT_REQUIRED = 131047  # Meta: the 24-hour window is closed
 CONTACT = "contact"  # the customer's key in Message.reactions
 
@@ -144,11 +143,7 @@ def _refresh_contact(contact: Contact, ref: ContactRef, taken: set[str | None]) 
 
 
 def _reopen_window(s: Session, organization_id: int) -> dt.timedelta:
-    settings = s.get(Organization, organization_id).settings or {}
-    try:
-        hours = float(settings.get("reopen_hours", DEFAULT_REOPEN_HOURS))
-    except (TypeError, ValueError):
-        hours = DEFAULT_REOPEN_HOURS
+    hours = organization.settings_of(s.get(Organization, organization_id))["reopen_hours"]
     return dt.timedelta(hours=max(0.0, hours))
 
 
@@ -186,6 +181,7 @@ def conversation_for(s: Session, channel: Channel, contact: Contact) -> Conversa
                     organization_id=channel.organization_id,
                     channel_id=channel.id,
                     contact_id=contact.id,
+                    team_id=teams.serving_team(s, channel.id),
                     status=ConversationStatus.OPEN,
                 )
                 s.add(conversation)

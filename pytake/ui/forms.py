@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from pytake.auth.errors import AccessError
 from pytake.ui.layout import card
-from pytake.ui.session import t
+from pytake.ui.session import in_transaction, t, translated
 
 
 def field(label_key: str, name: str, *, type: str = "text", **props) -> rx.Component:
@@ -75,3 +76,108 @@ def form_text(form_data: dict, name: str, limit: int = 1000) -> str:
     """A submitted field as a bounded string, whatever the client actually sent."""
     value = form_data.get(name, "")
     return value[:limit] if isinstance(value, str) else ""
+
+
+def confirm(trigger: rx.Component, title_key: str, body_key: str, action_key: str, on_confirm):
+    """A destructive action behind a question."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(trigger),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(t(title_key)),
+            rx.alert_dialog.description(t(body_key)),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button(t("thread.cancel"), variant="soft", color_scheme="gray")
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        t(action_key),
+                        color_scheme="red",
+                        on_click=on_confirm,
+                        data_testid="confirm-action",
+                    )
+                ),
+                justify="end",
+                spacing="2",
+                margin_top="16px",
+            ),
+            max_width="440px",
+        ),
+    )
+
+
+class EditorMixin(rx.State, mixin=True):
+    """A list edited in a dialog: the row in it (id 0 when adding), whether the dialog is
+    open, and the refusal shown there. The page's state provides ``load``."""
+
+    editing: dict = {}
+    dialog_open: bool = False
+    problem: str = ""
+
+    @rx.event
+    def close(self, _open: bool = False):
+        self.dialog_open = False
+
+    def _open_editor(self, row: dict) -> None:
+        self.editing, self.dialog_open, self.problem = row, True, ""
+
+    async def _save_editor(self, fn, *args) -> bool:
+        """``fn(session, identity, *args)`` in a transaction; on success the dialog closes
+        and the list reloads, else the refusal shows in the dialog."""
+        try:
+            await in_transaction(fn, self._identity(), *args)
+        except AccessError as refusal:
+            self.problem = await translated(self, refusal)
+            return False
+        self.dialog_open = False
+        await self.load()
+        return True
+
+
+def editor_dialog(
+    state: type[EditorMixin],
+    title_keys: tuple[str, str],
+    on_submit,
+    save_testid: str,
+    *fields: rx.Component,
+    description: rx.Component | None = None,
+    max_width: str = "520px",
+) -> rx.Component:
+    """The add/edit dialog of an ``EditorMixin`` state; ``title_keys`` is (add, edit)."""
+    editing = state.editing
+    add_key, edit_key = title_keys
+    header = [rx.dialog.title(rx.cond(editing["id"].to(int) > 0, t(edit_key), t(add_key)))]
+    if description is not None:
+        header.append(rx.dialog.description(description, size="2", margin_bottom="12px"))
+    return rx.dialog.root(
+        rx.dialog.content(
+            *header,
+            error_callout(state.problem, size="1", margin_bottom="12px"),
+            rx.form(
+                rx.vstack(
+                    *fields,
+                    rx.hstack(
+                        rx.dialog.close(
+                            rx.button(
+                                t("thread.cancel"),
+                                variant="soft",
+                                color_scheme="gray",
+                                type="button",
+                            )
+                        ),
+                        rx.button(t("action.save"), type="submit", data_testid=save_testid),
+                        justify="end",
+                        width="100%",
+                        margin_top="8px",
+                    ),
+                    spacing="2",
+                ),
+                on_submit=on_submit,
+                reset_on_submit=False,
+                key=editing["id"].to(str),
+            ),
+            max_width=max_width,
+        ),
+        open=state.dialog_open,
+        on_open_change=state.close,
+    )

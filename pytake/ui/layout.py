@@ -33,7 +33,7 @@ def brand(size: str = "5") -> rx.Component:
 
 
 def _nav_item(href: str, icon: str, key: str) -> rx.Component:
-    active = rx.State.router.page.path == href
+    active = rx.State.router.page.path.startswith(href)
     return rx.link(
         rx.hstack(
             rx.icon(icon, size=18),

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from pytake.auth.sessions import COOKIE_NAME
-from pytake.ui.pages.account import SettingsState
+from pytake.ui.pages.settings.members import MembersState
 from tests.e2e.conftest import OWNER, screenshot, sign_in, sign_out, wait_path
 from tests.e2e.wsclient import ReflexSocket
 
@@ -58,6 +58,8 @@ def test_first_run_setup_sign_out_wrong_password_sign_in_and_guarded_pages(serve
     sign_in(page, OWNER["email"], OWNER["password"])
     page.get_by_test_id("nav-settings").click()
     wait_path(page, "/settings")
+    page.get_by_test_id("settings-tab-members").click()
+    wait_path(page, "/settings/members")
     expect(page.get_by_text(OWNER["email"])).to_be_visible()
     screenshot(page, "settings-en")
     sign_out(page)
@@ -113,7 +115,7 @@ def test_agent_sees_no_settings_and_forged_admin_events_are_refused(server, orga
     sign_in(page, AGENT["email"], AGENT["password"])
     expect(page.get_by_test_id("nav-inbox")).to_be_visible()
     expect(page.get_by_test_id("nav-settings")).to_have_count(0)
-    page.goto("/settings")
+    page.goto("/settings/members")
     expect(page.get_by_text("You don't have permission to do that.")).to_be_visible()
     expect(page.get_by_text(organization["email"])).to_have_count(0)
 
@@ -121,9 +123,9 @@ def test_agent_sees_no_settings_and_forged_admin_events_are_refused(server, orga
     socket = ReflexSocket(server.base_url, f"{COOKIE_NAME}={cookie['value']}")
     try:
         answers = socket.send(
-            f"{SettingsState.get_full_name()}.set_member_role",
+            f"{MembersState.get_full_name()}.set_member_role",
             {"user_id": 1, "role": "agent"},
-            "/settings",
+            "/settings/members",
         )
     finally:
         socket.close()
@@ -137,9 +139,9 @@ def test_anonymous_forged_event_is_redirected_to_login(server, organization):
     socket = ReflexSocket(server.base_url)
     try:
         answers = socket.send(
-            f"{SettingsState.get_full_name()}.set_member_active",
+            f"{MembersState.get_full_name()}.set_member_active",
             {"user_id": 1, "active": False},
-            "/settings",
+            "/settings/members",
         )
     finally:
         socket.close()
@@ -214,7 +216,7 @@ def test_owner_changes_a_role_in_settings(server, organization, new_page):
     server.add_user("sara@acme.test", "sara secret 12")
     page = new_page()
     sign_in(page, organization["email"], organization["password"])
-    page.get_by_test_id("nav-settings").click()
+    page.goto("/settings/members")
     row = page.get_by_role("row").filter(has_text="sara@acme.test")
     expect(row.get_by_text("Agent")).to_be_visible()
     row.get_by_role("combobox").click()
@@ -223,6 +225,7 @@ def test_owner_changes_a_role_in_settings(server, organization, new_page):
     listing = server.cli("user", "list", "--org", organization["org"]).stdout
     assert any("sara@acme.test" in line and "supervisor" in line for line in listing.splitlines())
     row.get_by_role("button", name="Deactivate").click()
+    page.get_by_test_id("confirm-action").click()
     expect(row.get_by_text("Deactivated")).to_be_visible()
     screenshot(page, "settings-members-en")
 

@@ -12,7 +12,7 @@ from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.models import Conversation, Message, Note, Organization, Role, User, utcnow
 from pytake.sandbox import payloads as p
-from pytake.services import accounts, actions, inbox, thread
+from pytake.services import accounts, actions, inbox, organization, thread
 
 from .conftest import ANA, rows
 from .test_outbound import open_conversation
@@ -109,7 +109,7 @@ async def test_resolve_reopen_and_the_one_open_conversation_rule(whatsapp, owner
     act(actions.set_status, owner, conversation, "resolved")
     assert rows(Conversation)[0].resolved_at is not None
     with db.session() as s:
-        accounts.set_reopen_hours(s, owner.organization_id, 0)  # a new message, a new one
+        organization.update(s, owner.organization_id, {"reopen_hours": 0})  # a new one each time
     await whatsapp.send(p.text("again", sender=ANA))
     await whatsapp.drain()
     assert len(rows(Conversation)) == 2

@@ -12,8 +12,8 @@ from pytake.auth.errors import AccessError
 from pytake.models import Membership, Role
 from pytake.services import accounts
 from pytake.ui import guard
-from pytake.ui.pages.account import SettingsState, _set_role
 from pytake.ui.pages.login import LoginState
+from pytake.ui.pages.settings.members import MembersState, _set_role
 from pytake.ui.pages.workspace import InboxState
 from pytake.ui.session import SessionState
 
@@ -84,7 +84,7 @@ def redirect_target(update) -> str:
 
 async def test_anonymous_is_sent_to_login_with_the_page_to_return_to(people):
     update = await run_guard(
-        SettingsState.set_member_role, None, {"user_id": people["agent"].id, "role": "owner"}
+        MembersState.set_member_role, None, {"user_id": people["agent"].id, "role": "owner"}
     )
     assert event_names(update) == ["_redirect"]
     assert str(redirect_target(update)).startswith("/login?next=/settings")
@@ -99,7 +99,7 @@ async def test_forged_cookie_is_refused_with_an_explanation(people, cookie):
 
 async def test_agent_may_not_run_admin_events(people):
     update = await run_guard(
-        SettingsState.set_member_role,
+        MembersState.set_member_role,
         people["agent_cookie"],
         {"user_id": people["agent"].id, "role": "owner"},
     )
@@ -114,7 +114,7 @@ async def test_agent_may_run_agent_events_and_the_identity_is_set(people):
 
 
 async def test_owner_may_run_admin_events(people):
-    assert await run_guard(SettingsState.set_member_active, people["owner"]) is None
+    assert await run_guard(MembersState.set_member_active, people["owner"]) is None
     assert guard._identity.get().role == Role.OWNER
 
 
@@ -129,7 +129,7 @@ async def test_non_public_handlers_of_public_pages_stay_closed(people):
     update = await run_guard(SessionState.sign_out, None, path="/login")
     assert update is not None
     setvar = Event(
-        name=f"{SettingsState.get_full_name()}.setvar",
+        name=f"{MembersState.get_full_name()}.setvar",
         payload={"var_name": "org_name", "value": "x"},
     )
     assert await guard.AccessGuard().preprocess(None, root_state(None), setvar) is not None

@@ -89,6 +89,15 @@ def test_agents_see_their_own_their_teams_and_the_queue(acme):
     assert names(bia) == ["acme customer 1", "acme customer 2", "queued"]
     with db.session() as s, pytest.raises(AccessError):  # what the list hides, get refuses
         actions.assign(s, strict, _id_of("queued"), strict.user_id)
+    everything = who(acme, "ana", Role.AGENT, visibility="all")
+    assert len(names(everything)) == 4
+    own = who(acme, "ana", Role.AGENT, visibility="own")  # not Bia's, though in Ana's team
+    assert names(own) == ["acme customer 0", "acme customer 2"]
+    assert names(who(acme, "bia", Role.AGENT, visibility="own")) == [
+        "acme customer 1",
+        "acme customer 2",
+        "queued",
+    ]
 
 
 def _id_of(contact_name: str) -> int:

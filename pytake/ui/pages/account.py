@@ -1,4 +1,4 @@
-"""The user's own profile, and the organization's members (admins only)."""
+"""The user's own profile: name, language and password."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import reflex as rx
 
 from pytake.auth.errors import AccessError
 from pytake.i18n import LANGUAGES
-from pytake.models import Role
-from pytake.services import accounts, directory
+from pytake.services import accounts
 from pytake.ui.forms import field, form_card, form_text, hint, new_password_fields, submit_button
-from pytake.ui.guard import GuardedState, access
-from pytake.ui.layout import card, shell
+from pytake.ui.guard import GuardedState
+from pytake.ui.layout import shell
 from pytake.ui.session import SessionState, in_transaction, t, translated
 
 
@@ -135,155 +134,5 @@ def profile_page() -> rx.Component:
             spacing="4",
             width="100%",
             align="start",
-        ),
-    )
-
-
-@access(min_role=Role.ADMIN)
-class SettingsState(GuardedState):
-    org_name: str = ""
-    channels: int = 0
-    members: list[dict] = []
-
-    @rx.event
-    async def load(self):
-        identity = self._identity()
-        org = await in_transaction(directory.organization, identity)
-        self.org_name = org["name"]
-        self.channels = org["channels"]
-        self.members = await in_transaction(
-            directory.members, identity.organization_id, me=identity.user_id
-        )
-
-    async def _apply(self, action, **kwargs):
-        session = await self.get_state(SessionState)
-        try:
-            await in_transaction(action, self._identity(), **kwargs)
-        except AccessError as exc:
-            return rx.toast.error(exc.message(session.language))
-        await self.load()
-        return rx.toast.success(session._text("settings.saved"))
-
-    @rx.event
-    async def set_member_role(self, user_id: int, role: str):
-        return await self._apply(_set_role, user_id=user_id, role=role)
-
-    @rx.event
-    async def set_member_active(self, user_id: int, active: bool):
-        return await self._apply(_set_active, user_id=user_id, active=active)
-
-
-def _checked_id(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise AccessError("access.bad_request")
-    return value
-
-
-def _set_role(db, identity, *, user_id: int, role: str) -> None:
-    accounts.set_role(
-        db,
-        organization_id=identity.organization_id,
-        user_id=_checked_id(user_id),
-        role=accounts.parse_role(role if isinstance(role, str) else ""),
-        actor=identity,
-    )
-
-
-def _set_active(db, identity, *, user_id: int, active: bool) -> None:
-    accounts.set_active(
-        db,
-        organization_id=identity.organization_id,
-        user_id=_checked_id(user_id),
-        active=active is True,
-        actor=identity,
-    )
-
-
-def _member_row(member: rx.Var) -> rx.Component:
-    user_id = member["id"].to(int)
-    return rx.table.row(
-        rx.table.cell(
-            rx.vstack(
-                rx.text(member["name"], weight="medium"),
-                rx.text(member["email"], size="1", color=rx.color("gray", 10)),
-                spacing="0",
-            )
-        ),
-        rx.table.cell(
-            rx.select.root(
-                rx.select.trigger(),
-                rx.select.content(*[rx.select.item(t(f"role.{r}"), value=r) for r in Role]),
-                value=member["role"].to(str),
-                on_change=lambda role: SettingsState.set_member_role(user_id, role),
-                disabled=member["is_me"].to(bool),
-            )
-        ),
-        rx.table.cell(
-            rx.cond(
-                member["active"].to(bool),
-                rx.badge(t("settings.active"), color_scheme="green"),
-                rx.badge(t("settings.inactive"), color_scheme="gray"),
-            )
-        ),
-        rx.table.cell(
-            rx.cond(
-                member["is_me"].to(bool),
-                rx.text(t("settings.you"), size="1", color=rx.color("gray", 10)),
-                rx.button(
-                    rx.cond(
-                        member["active"].to(bool), t("settings.deactivate"), t("settings.activate")
-                    ),
-                    variant="soft",
-                    color_scheme=rx.cond(member["active"].to(bool), "red", "green"),
-                    size="1",
-                    on_click=SettingsState.set_member_active(user_id, ~member["active"].to(bool)),
-                ),
-            )
-        ),
-        align="center",
-    )
-
-
-def settings_page() -> rx.Component:
-    return shell(
-        "nav.settings",
-        rx.vstack(
-            card(
-                rx.hstack(
-                    rx.vstack(
-                        rx.text(t("settings.organization"), size="2", color=rx.color("gray", 11)),
-                        rx.heading(SettingsState.org_name, size="5"),
-                        spacing="1",
-                    ),
-                    rx.spacer(),
-                    rx.vstack(
-                        rx.text(t("settings.channels"), size="2", color=rx.color("gray", 11)),
-                        rx.heading(SettingsState.channels, size="5"),
-                        spacing="1",
-                        align="end",
-                    ),
-                    width="100%",
-                )
-            ),
-            card(
-                rx.heading(t("settings.members"), size="4", margin_bottom="12px"),
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            rx.table.column_header_cell(t("settings.member")),
-                            rx.table.column_header_cell(t("settings.role")),
-                            rx.table.column_header_cell(t("settings.status")),
-                            rx.table.column_header_cell(""),
-                        )
-                    ),
-                    rx.table.body(rx.foreach(SettingsState.members, _member_row)),
-                    width="100%",
-                ),
-                rx.text(
-                    t("settings.cli_hint"), size="1", color=rx.color("gray", 10), margin_top="12px"
-                ),
-            ),
-            spacing="4",
-            width="100%",
         ),
     )

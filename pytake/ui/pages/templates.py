@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import reflex as rx
@@ -10,7 +11,7 @@ from pytake.auth.errors import AccessError
 from pytake.channels.whatsapp import templates as rules
 from pytake.jobs import templates as template_jobs
 from pytake.services import quick_replies, teams, templates
-from pytake.ui.forms import error_callout
+from pytake.ui.forms import EditorMixin, editor_dialog, error_callout
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, empty_state, shell
 from pytake.ui.session import SessionState, in_transaction, t, translated
@@ -63,16 +64,12 @@ class TemplatesState(GuardedState):
         await self.load()
 
 
-class QuickRepliesState(GuardedState):
+class QuickRepliesState(EditorMixin, GuardedState):
     """The organization's quick replies; supervisors and up change them (checked in the
     service as well)."""
 
     rows: list[dict] = []
     teams: list[dict] = []
-    editing: int = 0  # the reply in the dialog; 0 when adding one
-    editing_reply: dict = {}
-    dialog_open: bool = False
-    problem: str = ""
 
     @rx.event
     async def load(self):
@@ -86,118 +83,72 @@ class QuickRepliesState(GuardedState):
     @rx.event
     def start(self, reply_id: int):
         found = next((r for r in self.rows if r["id"] == reply_id), None)
-        self.editing = found["id"] if found else 0
-        self.editing_reply = found or {"shortcut": "", "body": "", "team_id": 0}
-        self.dialog_open, self.problem = True, ""
-
-    @rx.event
-    def close(self, _open: bool = False):
-        self.dialog_open = False
+        self._open_editor(found or {"id": 0, "shortcut": "", "body": "", "team_id": 0})
 
     @rx.event
     async def save(self, form: dict):
         form = form if isinstance(form, dict) else {}
         team = form.get("team")
-        try:
-            await in_transaction(
-                quick_replies.save,
-                self._identity(),
-                shortcut=form.get("shortcut"),
-                body=form.get("body"),
-                team_id=int(team) if isinstance(team, str) and team.isdigit() else None,
-                reply_id=self.editing or None,
-            )
-        except AccessError as refusal:
-            self.problem = await translated(self, refusal)
-            return
-        self.dialog_open = False
-        await self.load()
+        save = functools.partial(
+            quick_replies.save,
+            shortcut=form.get("shortcut"),
+            body=form.get("body"),
+            team_id=int(team) if isinstance(team, str) and team.isdigit() else None,
+            reply_id=self.editing.get("id") or None,
+        )
+        await self._save_editor(save)
 
     @rx.event
     async def delete(self, reply_id: int):
         try:
             await in_transaction(quick_replies.delete, self._identity(), reply_id)
         except AccessError as refusal:
-            self.problem = await translated(self, refusal)
-            return
+            return rx.toast.error(await translated(self, refusal))
         await self.load()
+        return None
 
 
 def _quick_reply_dialog() -> rx.Component:
-    reply = QuickRepliesState.editing_reply
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(
-                rx.cond(
-                    QuickRepliesState.editing > 0,
-                    t("quick_replies.edit"),
-                    t("quick_replies.add"),
-                )
-            ),
-            error_callout(QuickRepliesState.problem, size="1", margin_bottom="12px"),
-            rx.form(
-                rx.vstack(
-                    rx.text(t("quick_replies.shortcut"), size="2", weight="medium"),
-                    rx.input(
-                        name="shortcut",
-                        default_value=reply["shortcut"].to(str),
-                        placeholder="hello",
-                        max_length=40,
-                        required=True,
-                        width="100%",
-                        data_testid="quick-reply-shortcut",
-                    ),
-                    rx.text(t("quick_replies.body"), size="2", weight="medium"),
-                    rx.text_area(
-                        name="body",
-                        default_value=reply["body"].to(str),
-                        rows="5",
-                        max_length=4096,
-                        required=True,
-                        width="100%",
-                        data_testid="quick-reply-body",
-                    ),
-                    rx.text(t("quick_replies.variables"), size="1", color=rx.color("gray", 10)),
-                    rx.text(t("quick_replies.team"), size="2", weight="medium"),
-                    rx.select.root(
-                        rx.select.trigger(width="100%"),
-                        rx.select.content(
-                            rx.select.item(t("quick_replies.everyone"), value="all"),
-                            rx.foreach(
-                                QuickRepliesState.teams,
-                                lambda team: rx.select.item(
-                                    team["name"], value=team["value"].to(str)
-                                ),
-                            ),
-                        ),
-                        name="team",
-                        default_value=rx.cond(
-                            reply["team_id"].to(int) > 0, reply["team_id"].to(str), "all"
-                        ),
-                    ),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button(
-                                t("thread.cancel"),
-                                variant="soft",
-                                color_scheme="gray",
-                                type="button",
-                            )
-                        ),
-                        rx.button(t("contact.save"), type="submit", data_testid="quick-reply-save"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="2",
-                ),
-                on_submit=QuickRepliesState.save,
-                reset_on_submit=False,
-                key=QuickRepliesState.editing.to(str),
-            ),
-            max_width="520px",
+    reply = QuickRepliesState.editing
+    return editor_dialog(
+        QuickRepliesState,
+        ("quick_replies.add", "quick_replies.edit"),
+        QuickRepliesState.save,
+        "quick-reply-save",
+        rx.text(t("quick_replies.shortcut"), size="2", weight="medium"),
+        rx.input(
+            name="shortcut",
+            default_value=reply["shortcut"].to(str),
+            placeholder="hello",
+            max_length=40,
+            required=True,
+            width="100%",
+            data_testid="quick-reply-shortcut",
         ),
-        open=QuickRepliesState.dialog_open,
-        on_open_change=QuickRepliesState.close,
+        rx.text(t("quick_replies.body"), size="2", weight="medium"),
+        rx.text_area(
+            name="body",
+            default_value=reply["body"].to(str),
+            rows="5",
+            max_length=4096,
+            required=True,
+            width="100%",
+            data_testid="quick-reply-body",
+        ),
+        rx.text(t("quick_replies.variables"), size="1", color=rx.color("gray", 10)),
+        rx.text(t("quick_replies.team"), size="2", weight="medium"),
+        rx.select.root(
+            rx.select.trigger(width="100%"),
+            rx.select.content(
+                rx.select.item(t("quick_replies.everyone"), value="all"),
+                rx.foreach(
+                    QuickRepliesState.teams,
+                    lambda team: rx.select.item(team["name"], value=team["value"].to(str)),
+                ),
+            ),
+            name="team",
+            default_value=rx.cond(reply["team_id"].to(int) > 0, reply["team_id"].to(str), "all"),
+        ),
     )
 
 

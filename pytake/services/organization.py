@@ -1,0 +1,115 @@
+"""Organization settings: name, default language, time zone, what agents see, how long a
+resolved conversation may reopen, and how long history is kept."""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+
+from sqlmodel import Session
+
+from pytake.auth.errors import AccessError
+from pytake.auth.sessions import Identity
+from pytake.i18n import LANGUAGES
+from pytake.models import Organization, Role
+from pytake.services import audit
+from pytake.services.accounts import clean_name
+from pytake.services.conversations import DEFAULT_VISIBILITY, VISIBILITY_RULES
+
+DEFAULT_TIMEZONE = "UTC"
+DEFAULT_REOPEN_HOURS = 24.0
+MAX_REOPEN_HOURS = 24 * 30
+# 0 keeps history forever; otherwise resolved conversations older than this are deleted.
+MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 30, 3650
+
+
+@functools.cache
+def timezones() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def settings_of(org: Organization) -> dict:
+    """Every setting with its default filled in, as the page and the jobs read them."""
+    saved = org.settings or {}
+    return {
+        "name": org.name,
+        "language": saved.get("language") or "",
+        "timezone": saved.get("timezone") or DEFAULT_TIMEZONE,
+        "visibility": saved.get("visibility") or DEFAULT_VISIBILITY,
+        "reopen_hours": float(saved.get("reopen_hours", DEFAULT_REOPEN_HOURS)),
+        "retention_days": int(saved.get("retention_days", 0)),
+    }
+
+
+def current(s: Session, identity: Identity) -> dict:
+    return settings_of(s.get(Organization, identity.organization_id))
+
+
+def _number(value: object, low: float, high: float, code: str, **params) -> float:
+    """A number typed in a form (a comma as decimal mark too) within its limits."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError(value)
+        number = float(str(value).strip().replace(",", "."))
+    except ValueError:
+        raise AccessError(code, **params) from None
+    if not low <= number <= high:
+        raise AccessError(code, **params)
+    return number
+
+
+def _cleaned(changes: dict) -> dict:
+    """Each field the form sent, checked; unknown fields are ignored."""
+    clean: dict = {}
+    if "name" in changes:
+        clean["name"] = clean_name(changes["name"], code="account.bad_org_name")
+    if "language" in changes:
+        if changes["language"] not in ("", *LANGUAGES):
+            raise AccessError("profile.bad_language")
+        clean["language"] = changes["language"]
+    if "timezone" in changes:
+        if changes["timezone"] not in timezones():
+            raise AccessError("organization.bad_timezone")
+        clean["timezone"] = changes["timezone"]
+    if "visibility" in changes:
+        if changes["visibility"] not in VISIBILITY_RULES:
+            raise AccessError("organization.bad_visibility", rules=", ".join(VISIBILITY_RULES))
+        clean["visibility"] = changes["visibility"]
+    if "reopen_hours" in changes:
+        code, top = "organization.bad_reopen_hours", MAX_REOPEN_HOURS
+        clean["reopen_hours"] = _number(changes["reopen_hours"], 0, top, code, max=top)
+    if "retention_days" in changes:
+        limits = {"min": MIN_RETENTION_DAYS, "max": MAX_RETENTION_DAYS}
+        code = "organization.bad_retention"
+        days = _number(changes["retention_days"], 0, MAX_RETENTION_DAYS, code, **limits)
+        if days != int(days) or 0 < days < MIN_RETENTION_DAYS:
+            raise AccessError(code, **limits)
+        clean["retention_days"] = int(days)
+    return clean
+
+
+def update(
+    s: Session, organization_id: int, changes: dict, *, actor: Identity | None = None
+) -> dict:
+    """Apply the changed settings (admins; ``actor`` None is the CLI); returns them all."""
+    if actor is not None:
+        actor.require(Role.ADMIN)
+    clean = _cleaned(changes if isinstance(changes, dict) else {})
+    org = s.get(Organization, organization_id)
+    before = settings_of(org)
+    changed = {key: value for key, value in clean.items() if before[key] != value}
+    if "name" in changed:
+        org.name = changed["name"]
+    saved = {key: value for key, value in changed.items() if key != "name"}
+    if saved:
+        org.settings = {**(org.settings or {}), **saved}
+    if changed:
+        audit.record(
+            s,
+            "organization.updated",
+            organization_id=organization_id,
+            actor_user_id=actor.user_id if actor else None,
+            subject=f"organization:{organization_id}",
+            changed={key: [before[key], value] for key, value in changed.items()},
+        )
+    return settings_of(org)

@@ -1,0 +1,213 @@
+"""Organization settings: name, default language, time zone, visibility, reopen window and
+data retention."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from pytake.auth.errors import AccessError
+from pytake.i18n import LANGUAGES
+from pytake.models import Role
+from pytake.services import organization
+from pytake.services.conversations import VISIBILITY_RULES
+from pytake.ui.forms import error_callout
+from pytake.ui.guard import GuardedState, access
+from pytake.ui.layout import card
+from pytake.ui.pages.settings.frame import labelled, section_heading, settings_frame
+from pytake.ui.session import in_transaction, t, translated
+
+AUTO = "auto"  # a select item cannot have an empty value: "the browser's language"
+FIELDS = ("name", "language", "timezone", "visibility", "reopen_hours", "retention_days")
+
+
+@access(min_role=Role.ADMIN)
+class OrganizationState(GuardedState):
+    values: dict[str, str] = {}
+    timezones: list[str] = []
+    problem: str = ""
+    version: int = 0  # remounts the form with the saved values
+
+    @rx.event
+    async def load(self):
+        current = await in_transaction(organization.current, self._identity())
+        self._show(current)
+        self.timezones = list(organization.timezones())
+        self.problem = ""
+
+    def _show(self, current: dict) -> None:
+        self.values = {
+            "name": current["name"],
+            "language": current["language"] or AUTO,
+            "timezone": current["timezone"],
+            "visibility": current["visibility"],
+            "reopen_hours": f"{current['reopen_hours']:g}",
+            "retention_days": str(current["retention_days"]),
+        }
+        self.version += 1
+
+    @rx.event
+    def choose(self, field: str, value: str):
+        """Selects and radio groups are controlled: keep their choice until saved."""
+        if field in ("language", "visibility") and isinstance(value, str):
+            self.values = {**self.values, field: value[:40]}
+
+    @rx.event
+    async def save(self, form: dict):
+        form = form if isinstance(form, dict) else {}
+        changes = {name: form[name] for name in FIELDS if isinstance(form.get(name), str)}
+        changes |= {name: self.values.get(name, "") for name in ("language", "visibility")}
+        if changes["language"] == AUTO:
+            changes["language"] = ""
+        try:
+            saved = await in_transaction(
+                organization.update,
+                self._identity().organization_id,
+                changes,
+                actor=self._identity(),
+            )
+        except AccessError as refusal:
+            self.problem = await translated(self, refusal)
+            return None
+        self.problem = ""
+        self._show(saved)
+        return rx.toast.success(await translated(self, "settings.saved"))
+
+
+def _visibility_choice(rule: str) -> rx.Component:
+    return rx.el.label(
+        rx.hstack(
+            rx.radio_group.item(value=rule, margin_top="3px"),
+            rx.vstack(
+                rx.text(t(f"visibility.{rule}"), size="2", weight="medium"),
+                rx.text(t(f"visibility.{rule}.hint"), size="1", color=rx.color("gray", 10)),
+                spacing="0",
+            ),
+            align="start",
+            spacing="2",
+        ),
+        cursor="pointer",
+    )
+
+
+def organization_page() -> rx.Component:
+    values = OrganizationState.values
+    return settings_frame(
+        "settings.intro.organization",
+        card(
+            rx.form(
+                rx.vstack(
+                    section_heading("settings.section.organization"),
+                    error_callout(OrganizationState.problem),
+                    rx.grid(
+                        labelled(
+                            "settings.org_name",
+                            rx.input(
+                                name="name",
+                                default_value=values["name"],
+                                max_length=120,
+                                required=True,
+                                size="3",
+                                width="100%",
+                                data_testid="org-name",
+                            ),
+                        ),
+                        labelled(
+                            "settings.default_language",
+                            rx.select.root(
+                                rx.select.trigger(width="100%"),
+                                rx.select.content(
+                                    rx.select.item(t("settings.browser_language"), value=AUTO),
+                                    *[
+                                        rx.select.item(label, value=code)
+                                        for code, label in LANGUAGES.items()
+                                    ],
+                                ),
+                                value=values["language"],
+                                on_change=lambda v: OrganizationState.choose("language", v),
+                                size="3",
+                            ),
+                            "settings.default_language.hint",
+                        ),
+                        labelled(
+                            "settings.timezone",
+                            rx.fragment(
+                                rx.input(
+                                    name="timezone",
+                                    default_value=values["timezone"],
+                                    list="pytake-timezones",
+                                    required=True,
+                                    size="3",
+                                    width="100%",
+                                    data_testid="org-timezone",
+                                ),
+                                rx.el.datalist(
+                                    rx.foreach(
+                                        OrganizationState.timezones,
+                                        lambda zone: rx.el.option(value=zone),
+                                    ),
+                                    id="pytake-timezones",
+                                ),
+                            ),
+                            "settings.timezone.hint",
+                        ),
+                        labelled(
+                            "settings.reopen_hours",
+                            rx.input(
+                                name="reopen_hours",
+                                default_value=values["reopen_hours"],
+                                type="number",
+                                min=0,
+                                max=organization.MAX_REOPEN_HOURS,
+                                step="any",
+                                size="3",
+                                data_testid="org-reopen",
+                            ),
+                            "settings.reopen_hours.hint",
+                        ),
+                        labelled(
+                            "settings.retention_days",
+                            rx.input(
+                                name="retention_days",
+                                default_value=values["retention_days"],
+                                type="number",
+                                min=0,
+                                max=organization.MAX_RETENTION_DAYS,
+                                size="3",
+                                data_testid="org-retention",
+                            ),
+                            "settings.retention_days.hint",
+                        ),
+                        columns=rx.breakpoints(initial="1", md="2"),
+                        spacing="4",
+                        width="100%",
+                    ),
+                    rx.divider(),
+                    labelled(
+                        "settings.visibility",
+                        rx.radio_group.root(
+                            rx.vstack(
+                                *[_visibility_choice(rule) for rule in VISIBILITY_RULES],
+                                spacing="3",
+                            ),
+                            value=values["visibility"],
+                            on_change=lambda v: OrganizationState.choose("visibility", v),
+                            data_testid="org-visibility",
+                        ),
+                        "settings.visibility.hint",
+                    ),
+                    rx.hstack(
+                        rx.button(
+                            t("action.save"), type="submit", size="3", data_testid="org-save"
+                        ),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="4",
+                    width="100%",
+                ),
+                on_submit=OrganizationState.save,
+                reset_on_submit=False,
+                key=OrganizationState.version.to(str),
+            )
+        ),
+    )
