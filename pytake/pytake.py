@@ -20,6 +20,7 @@ from pytake.ui.pages.invite import InviteState, invite_page
 from pytake.ui.pages.login import LoginState, login_page
 from pytake.ui.pages.settings.audit import AuditState, audit_page
 from pytake.ui.pages.settings.channels import ChannelsState, channels_page
+from pytake.ui.pages.settings.hours import HoursState, hours_page
 from pytake.ui.pages.settings.labels import LabelsState, labels_page
 from pytake.ui.pages.settings.members import MembersState, members_page
 from pytake.ui.pages.settings.organization import OrganizationState, organization_page
@@ -124,6 +125,7 @@ _protected("/settings/channels", "settings.section.channels", channels_page, Cha
 _protected("/settings/members", "settings.section.members", members_page, MembersState)
 _protected("/settings/teams", "settings.section.teams", teams_page, TeamsState)
 _protected("/settings/labels", "settings.section.labels", labels_page, LabelsState)
+_protected("/settings/hours", "settings.section.hours", hours_page, HoursState)
 _protected("/settings/audit", "settings.section.audit", audit_page, AuditState)
 _protected("/profile", "nav.profile", profile_page, ProfileState)
 

@@ -26,7 +26,7 @@ import redis
 
 from pytake import db, redisio
 from pytake.aio import stop_if_cancelled
-from pytake.jobs import media, outbox, templates, webhooks
+from pytake.jobs import assignment, media, outbox, templates, webhooks
 from pytake.jobs.rows import RowQueue
 from pytake.models import utcnow
 from pytake.realtime import signals
@@ -38,6 +38,7 @@ log = logging.getLogger("pytake.jobs")
 GROUP = "pytake"
 LEASE = dt.timedelta(minutes=5)  # a row handed to the stream is not re-added before this
 SWEEP_SECONDS = 2.0
+ASSIGN_SECONDS = 5.0
 SWEEP_LOCK_SECONDS = 30
 ERROR_PAUSE_SECONDS = 1.0
 ENQUEUE_TIMEOUT_SECONDS = 3.0
@@ -130,6 +131,8 @@ async def announce(effects: inbound.Effects | None) -> None:
     await signals.publish(effects.conversations)
     await enqueue("media", effects.attachments)
     await enqueue("outbox", effects.outbox)
+    if effects.conversations:
+        await assignment.assign_waiting({org for org, _ in effects.conversations})
 
 
 async def handle(job: Job, row_id: int) -> None:
@@ -411,6 +414,8 @@ async def serve() -> None:
         tasks.create_task(_every(30, apply_waiting, "parked updates"))
         tasks.create_task(_every(30, recover_stuck_sends, "stuck sends"))
         tasks.create_task(_every(30, wake_snoozed, "snoozed conversations"))
+        # Presence changes (an agent coming online) and freed capacity are caught here too.
+        tasks.create_task(_every(ASSIGN_SECONDS, assignment.assign_waiting, "auto-assignment"))
         # Not at start: a worker that starts and stops at once never waits on the Graph API.
         tasks.create_task(_every(300, templates.sync_due, "template sync", first_after=60))
         tasks.create_task(_every(3600, lambda: asyncio.to_thread(_purge), "parked purge"))

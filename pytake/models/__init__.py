@@ -12,6 +12,7 @@ from pytake.models.accounts import (
     User,
     UserSession,
 )
+from pytake.models.automation import BusinessHours
 from pytake.models.base import utcnow
 from pytake.models.channels import Channel
 from pytake.models.conversations import (
@@ -30,6 +31,7 @@ from pytake.models.templates import MessageTemplate, QuickReply
 __all__ = [
     "Attachment",
     "AuditLog",
+    "BusinessHours",
     "Channel",
     "Contact",
     "Conversation",

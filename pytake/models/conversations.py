@@ -85,6 +85,8 @@ class Conversation(SQLModel, table=True):
     snoozed_until: dt.datetime | None = timestamp()
     resolved_at: dt.datetime | None = timestamp()
     created_at: dt.datetime = created_at()
+    # What automations already did, so each happens once: {"away": period start, "greeted": 1}.
+    automation: dict = json_field()
 
 
 class ConversationLabel(SQLModel, table=True):

@@ -36,7 +36,16 @@ MAX_NOTE = 4000
 MAX_LABELS_PER_CONVERSATION = 20
 
 
-def _record(s: Session, identity: Identity, conversation: Conversation, kind: str, **details):
+def record_activity(
+    s: Session,
+    conversation: Conversation,
+    kind: str,
+    actor: str,
+    *,
+    sender_user_id: int | None = None,
+    **details,
+) -> None:
+    """An entry in the conversation's history ("Ana took this conversation")."""
     s.add(
         Message(
             organization_id=conversation.organization_id,
@@ -44,13 +53,19 @@ def _record(s: Session, identity: Identity, conversation: Conversation, kind: st
             channel_id=conversation.channel_id,
             direction="sys",
             type=ACTIVITY,
-            content={"kind": kind, "actor": identity.name, **details},
-            sender_user_id=identity.user_id,
+            content={"kind": kind, "actor": actor, **details},
+            sender_user_id=sender_user_id,
             status="received",
             reactions={},
         )
     )
     conversation.last_activity_at = utcnow()
+
+
+def _record(s: Session, identity: Identity, conversation: Conversation, kind: str, **details):
+    record_activity(
+        s, conversation, kind, identity.name, sender_user_id=identity.user_id, **details
+    )
 
 
 def assign(
@@ -103,19 +118,7 @@ def release_all(
     ).all()
     for conversation in held:
         conversation.assignee_id = None
-        s.add(
-            Message(
-                organization_id=organization_id,
-                conversation_id=conversation.id,
-                channel_id=conversation.channel_id,
-                direction="sys",
-                type=ACTIVITY,
-                content={"kind": "released", "actor": actor_name, "target": user.name},
-                status="received",
-                reactions={},
-            )
-        )
-        conversation.last_activity_at = utcnow()
+        record_activity(s, conversation, "released", actor_name, target=user.name)
     return [(organization_id, conversation.id) for conversation in held]
 
 

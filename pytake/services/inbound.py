@@ -46,7 +46,7 @@ from pytake.models import (
     ParkedUpdate,
     utcnow,
 )
-from pytake.services import organization, outbound, teams
+from pytake.services import automation, organization, outbound, teams
 
 log = logging.getLogger("pytake.inbound")
 
@@ -277,6 +277,11 @@ def _message(s: Session, channel: Channel, event: InboundMessage, effects: Effec
         effects.attachments.append(attachment.id)
     if event.new_identity is not None:
         _change_identity(s, contact, event.new_identity)
+    if event.type is not MessageType.SYSTEM:
+        s.refresh(conversation)  # the window the UPDATE above opened
+        outbox_id = automation.after_inbound(s, conversation.id, utcnow())
+        if outbox_id is not None:
+            effects.outbox.append(outbox_id)
     effects.touch(conversation)
     apply_parked(s, channel, event.external_id, effects)
 

@@ -129,30 +129,59 @@ def send(
         quoted = _external_id(s, conversation, reply_to)
     if (message_type in MEDIA_TYPES) != (file is not None):
         raise AccessError("send.file_required" if file is None else "send.file_unexpected")
-    values = {
-        "organization_id": conversation.organization_id,
-        "conversation_id": conversation.id,
-        "channel_id": channel.id,
-        "direction": "out",
-        "type": message_type.value,
-        "content": content,
-        "client_key": client_key,
-        "reply_to_external_id": quoted,
-        "sender_user_id": identity.user_id,
-        "status": DeliveryStatus.QUEUED.value,
-        "reactions": {},
-        "created_at": utcnow(),
-    }
-    message_id = db.insert_ignore(s, Message.__table__, values, ["conversation_id", "client_key"])
-    if message_id is None:  # the same key, committed by a concurrent request
+    queued = _enqueue(
+        s,
+        conversation,
+        message_type,
+        content,
+        client_key=client_key,
+        sender_user_id=identity.user_id,
+        reply_to_external_id=quoted,
+    )
+    if queued is None:  # the same key, committed by a concurrent request
         return Accepted(
             _by_client_key(s, conversation.id, client_key),
             None,
             (conversation.organization_id, conversation.id),
         )
+    message_id, outbox_id = queued
     if file is not None:
         _attach(s, conversation.organization_id, message_id, message_type, content, file)
-    outbox = Outbox(message_id=message_id, conversation_id=conversation.id, channel_id=channel.id)
+    return Accepted(message_id, outbox_id, (conversation.organization_id, conversation.id))
+
+
+def _enqueue(
+    s: Session,
+    conversation: Conversation,
+    message_type: MessageType,
+    content: dict,
+    *,
+    client_key: str,
+    sender_user_id: int | None,
+    reply_to_external_id: str | None = None,
+) -> tuple[int, int] | None:
+    """The message and its outbox row in the caller's transaction; None when the key was
+    used already (the message exists: nothing is sent twice)."""
+    values = {
+        "organization_id": conversation.organization_id,
+        "conversation_id": conversation.id,
+        "channel_id": conversation.channel_id,
+        "direction": "out",
+        "type": message_type.value,
+        "content": content,
+        "client_key": client_key,
+        "reply_to_external_id": reply_to_external_id,
+        "sender_user_id": sender_user_id,
+        "status": DeliveryStatus.QUEUED.value,
+        "reactions": {},
+        "created_at": utcnow(),
+    }
+    message_id = db.insert_ignore(s, Message.__table__, values, ["conversation_id", "client_key"])
+    if message_id is None:
+        return None
+    outbox = Outbox(
+        message_id=message_id, conversation_id=conversation.id, channel_id=conversation.channel_id
+    )
     s.add(outbox)
     s.execute(
         sa.update(Conversation)
@@ -160,7 +189,21 @@ def send(
         .values(last_activity_at=utcnow())
     )
     s.flush()
-    return Accepted(message_id, outbox.id, (conversation.organization_id, conversation.id))
+    return message_id, outbox.id
+
+
+def send_automatic(s: Session, conversation: Conversation, text: str, key: str) -> int | None:
+    """A message PyTake sends on the organization's behalf (greeting, away message), once per
+    ``key``; returns the outbox row to wake, or None when it was queued before or cannot go
+    out (number disabled, window closed)."""
+    channel = s.get(Channel, conversation.channel_id)
+    if not channel.is_active or not window_open(conversation):
+        return None
+    content = adapter(channel.kind).check(MessageType.TEXT.value, {"body": text})
+    queued = _enqueue(
+        s, conversation, MessageType.TEXT, content, client_key=key[:64], sender_user_id=None
+    )
+    return queued[1] if queued else None
 
 
 def _by_client_key(s: Session, conversation_id: int, client_key: str) -> int | None:

@@ -17,6 +17,7 @@ from pytake.services.accounts import clean_name, find_user
 from pytake.services.conversations import valid_id
 
 MAX_TEAMS = 200
+POLICIES = ("off", "round_robin", "least_busy")  # see services.assignment
 
 
 def _check(actor: Identity | None) -> int | None:
@@ -25,6 +26,13 @@ def _check(actor: Identity | None) -> int | None:
         return None
     actor.require(Role.ADMIN)
     return actor.user_id
+
+
+def policy_of(team: Team) -> dict:
+    """The team's auto-assignment rule: policy and stickiness (sticky unless turned off)."""
+    saved = (team.settings or {}).get("assignment") or {}
+    policy = saved.get("policy") if saved.get("policy") in POLICIES else "off"
+    return {"policy": policy, "sticky": bool(saved.get("sticky", True))}
 
 
 def find(s: Session, organization_id: int, name: str) -> Team:
@@ -241,4 +249,8 @@ def overview(s: Session, identity: Identity) -> list[dict]:
         .order_by(Channel.name)
     ):
         served.setdefault(team_id, []).append({"id": channel_id, "name": name})
-    return [{**team, "channels": served.get(team["id"], [])} for team in teams]
+    rules = {
+        team.id: policy_of(team)
+        for team in s.exec(select(Team).where(Team.organization_id == identity.organization_id))
+    }
+    return [{**team, "channels": served.get(team["id"], []), **rules[team["id"]]} for team in teams]

@@ -142,6 +142,7 @@ def editor_dialog(
     *fields: rx.Component,
     description: rx.Component | None = None,
     max_width: str = "520px",
+    form_key: rx.Var | None = None,
 ) -> rx.Component:
     """The add/edit dialog of an ``EditorMixin`` state; ``title_keys`` is (add, edit)."""
     editing = state.editing
@@ -174,7 +175,7 @@ def editor_dialog(
                 ),
                 on_submit=on_submit,
                 reset_on_submit=False,
-                key=editing["id"].to(str),
+                key=form_key if form_key is not None else editing["id"].to(str),
             ),
             max_width=max_width,
         ),

@@ -8,7 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from pytake.auth.sessions import COOKIE_NAME
+from pytake.ui.pages.settings.channels import ChannelsState
 from pytake.ui.pages.settings.members import MembersState
+from pytake.ui.pages.settings.organization import OrganizationState
 from tests.e2e.conftest import OWNER, screenshot, sign_in, sign_out, wait_path
 from tests.e2e.wsclient import ReflexSocket
 
@@ -127,9 +129,20 @@ def test_agent_sees_no_settings_and_forged_admin_events_are_refused(server, orga
             {"user_id": 1, "role": "agent"},
             "/settings/members",
         )
+        forged = [
+            (ChannelsState, "reveal", {"channel_id": 1}, "/settings/channels"),
+            (OrganizationState, "save", {"form": {"visibility": "all"}}, "/settings"),
+        ]
+        others = [
+            socket.send(f"{state.get_full_name()}.{handler}", payload, path)
+            for state, handler, payload, path in forged
+        ]
     finally:
         socket.close()
     assert any("permission" in json.dumps(a) for a in answers), answers
+    for refused in others:
+        assert any("permission" in json.dumps(a) for a in refused), refused
+        assert "verify" not in json.dumps(refused)
     listing = server.cli("user", "list", "--org", organization["org"]).stdout
     owner_line = next(line for line in listing.splitlines() if organization["email"] in line)
     assert " owner " in owner_line  # the forged demotion did not happen

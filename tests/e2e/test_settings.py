@@ -80,11 +80,35 @@ def test_admin_configures_the_organization_from_the_settings_pages(
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Tiago", exact=True).click()
     dialog.get_by_text("Vendas", exact=True).click()
+    page.get_by_test_id("team-policy").click()
+    page.get_by_role("option", name="Round robin").click()
     page.get_by_test_id("team-save").click()
     team = page.get_by_test_id("team-card").filter(has_text="Comercial")
     expect(team.get_by_text("Tiago")).to_be_visible()
     expect(team.get_by_text("Vendas")).to_be_visible()
+    expect(team.get_by_test_id("team-policy-summary")).to_have_text("Round robin")
     screenshot(page, "settings-teams-en")
+
+    page.get_by_test_id("settings-tab-hours").click()
+    wait_path(page, "/settings/hours")
+    page.get_by_test_id("hours-row").filter(has_text="Vendas").get_by_test_id("hours-edit").click()
+    for day in range(5):
+        page.get_by_test_id(f"hours-d{day}_a_from").fill("09:00")
+        page.get_by_test_id(f"hours-d{day}_a_to").fill("12:00")
+        page.get_by_test_id(f"hours-d{day}_b_from").fill("13:00")
+        page.get_by_test_id(f"hours-d{day}_b_to").fill("18:00")
+    page.get_by_test_id("hours-d5_a_from").fill("10:00")  # Saturday without a closing time
+    page.get_by_test_id("hours-greeting-message").fill("Olá! Em que podemos ajudar?")
+    page.get_by_test_id("hours-away-message").fill("Estamos fechados; respondemos às 9h.")
+    page.get_by_test_id("hours-save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Saturday")
+    page.get_by_test_id("hours-d5_a_to").fill("14:00")
+    screenshot(page, "settings-hours-dialog-en")
+    page.get_by_test_id("hours-save").click()
+    row = page.get_by_test_id("hours-row").filter(has_text="Vendas")
+    expect(row.get_by_text("Away message")).to_be_visible()
+    expect(row.get_by_text("Sat")).to_be_visible()
+    screenshot(page, "settings-hours-en")
 
     page.get_by_test_id("settings-tab-labels").click()
     wait_path(page, "/settings/labels")
@@ -107,7 +131,8 @@ def test_admin_configures_the_organization_from_the_settings_pages(
 
     page.get_by_test_id("settings-tab-audit").click()
     wait_path(page, "/settings/audit")
-    for action in ("organization.updated", "channel.added", "team.created", "user.invited"):
+    actions = ("organization.updated", "channel.added", "team.created", "hours.saved")
+    for action in (*actions, "user.invited"):
         expect(page.get_by_test_id("audit-row").filter(has_text=action).first).to_be_visible()
     screenshot(page, "settings-audit-en")
 
@@ -117,13 +142,15 @@ def test_admin_configures_the_organization_from_the_settings_pages(
 
 
 def test_settings_pages_in_portuguese(server, organization, new_page):
+    server.add_user("helena@acme.test", "helena secret 1", role="admin")  # no language chosen
     page = new_page("pt-BR")
-    sign_in(page, organization["email"], organization["password"])
+    sign_in(page, "helena@acme.test", "helena secret 1")
     for tab, name in (
         ("", "organization"),
         ("/channels", "channels"),
         ("/members", "members"),
         ("/teams", "teams"),
+        ("/hours", "hours"),
         ("/audit", "audit"),
     ):
         page.goto("/settings" + tab)

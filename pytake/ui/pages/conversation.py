@@ -18,7 +18,7 @@ import reflex as rx
 
 from pytake.auth.errors import AccessError
 from pytake.channels.base import MessageType
-from pytake.jobs import outbox, runner
+from pytake.jobs import assignment, outbox, runner
 from pytake.models import utcnow
 from pytake.realtime import presence, push, signals
 from pytake.services import (
@@ -223,6 +223,8 @@ class ConversationState(GuardedState):
             return False
         self.problem = ""
         await signals.publish([changed])
+        # Resolving or letting go frees an agent's room; a transfer fills a team's queue.
+        await assignment.assign_waiting([changed[0]])
         await self._reload()
         return True
 

@@ -14,6 +14,7 @@ SECTIONS = [
     ("/settings/members", "users", "settings.section.members"),
     ("/settings/teams", "users-round", "settings.section.teams"),
     ("/settings/labels", "tag", "settings.section.labels"),
+    ("/settings/hours", "clock", "settings.section.hours"),
     ("/settings/audit", "scroll-text", "settings.section.audit"),
 ]
 

@@ -6,8 +6,8 @@ import reflex as rx
 
 from pytake.auth.errors import AccessError
 from pytake.models import Role
+from pytake.services import assignment, directory, teams
 from pytake.services import channels as channel_service
-from pytake.services import directory, teams
 from pytake.ui.forms import EditorMixin, editor_dialog
 from pytake.ui.guard import GuardedState, access
 from pytake.ui.layout import card, empty_state
@@ -17,11 +17,19 @@ from pytake.ui.pages.settings.frame import (
     section_heading,
     settings_frame,
 )
-from pytake.ui.session import in_transaction, t, translated
+from pytake.ui.session import SessionState, in_transaction, t, translated
 
 
-def _save_team(s, identity, team_id: int, name: object, members: list[int], channels: list[int]):
-    """One transaction: the team's name, members and numbers as the dialog left them."""
+def _save_team(
+    s,
+    identity,
+    team_id: int,
+    name: object,
+    members: list[int],
+    channels: list[int],
+    rule: tuple[object, object],
+):
+    """One transaction: the team's name, members, numbers and assignment rule."""
     team = (
         teams.rename(s, identity, team_id, name)
         if team_id
@@ -29,6 +37,7 @@ def _save_team(s, identity, team_id: int, name: object, members: list[int], chan
     )
     teams.set_members(s, identity, team.id, members)
     teams.set_channels(s, identity, team.id, channels)
+    assignment.configure(s, identity, team.id, *rule)
 
 
 def _checked(form: dict, prefix: str) -> list[int]:
@@ -70,8 +79,15 @@ class TeamsState(EditorMixin, GuardedState):
                 "name": team["name"],
                 "members": [m["id"] for m in team["members"]],
                 "channels": [c["id"] for c in team["channels"]],
+                "policy": team.get("policy", "off"),
+                "sticky": team.get("sticky", True),
             }
         )
+
+    @rx.event
+    def choose_policy(self, policy: str):
+        if policy in teams.POLICIES:
+            self.editing = {**self.editing, "policy": policy}
 
     @rx.event
     async def save(self, form: dict):
@@ -82,6 +98,7 @@ class TeamsState(EditorMixin, GuardedState):
             form.get("name"),
             _checked(form, "member_"),
             _checked(form, "channel_"),
+            (self.editing.get("policy", "off"), form.get("sticky") == "on"),
         )
 
     @rx.event
@@ -148,6 +165,25 @@ def _team_dialog() -> rx.Component:
             ),
             rx.text(t("teams.no_channels"), size="1", color=rx.color("gray", 10)),
         ),
+        rx.text(t("teams.assignment"), size="2", weight="medium", margin_top="8px"),
+        rx.select.root(
+            rx.select.trigger(width="100%", data_testid="team-policy"),
+            rx.select.content(
+                *[rx.select.item(t(f"assignment.{p}"), value=p) for p in teams.POLICIES]
+            ),
+            value=editing["policy"].to(str),
+            on_change=TeamsState.choose_policy,
+        ),
+        rx.text(t("teams.assignment.hint"), size="1", color=rx.color("gray", 10)),
+        rx.el.label(
+            rx.hstack(
+                rx.checkbox(name="sticky", default_checked=editing["sticky"].to(bool)),
+                rx.text(t("teams.sticky"), size="2"),
+                spacing="2",
+                align="center",
+            ),
+            cursor="pointer",
+        ),
         max_width="560px",
     )
 
@@ -184,6 +220,17 @@ def _team_card(team: rx.Var) -> rx.Component:
             _badges(team["members"].to(list[dict]), "teams.no_members", "gray"),
             rx.text(t("teams.channels"), size="1", weight="medium", color=rx.color("gray", 11)),
             _badges(team["channels"].to(list[dict]), "teams.serves_none", "teal"),
+            rx.hstack(
+                rx.icon("shuffle", size=14, color=rx.color("gray", 10)),
+                rx.text(
+                    SessionState.tr["assignment." + team["policy"].to(str)],
+                    size="1",
+                    color=rx.color("gray", 11),
+                ),
+                spacing="1",
+                align="center",
+                data_testid="team-policy-summary",
+            ),
             spacing="2",
             width="100%",
         ),
