@@ -141,6 +141,12 @@ def _notes(
     return list(s.exec(query.order_by(Note.created_at, Note.id)))
 
 
+def _automatic(message: Message, language: str | None) -> str:
+    """Who sent a message PyTake sent by itself (greeting, away message)."""
+    automatic = message.direction == "out" and (message.client_key or "").startswith("auto-")
+    return translate("thread.automatic", language) if automatic else ""
+
+
 def _note(note: Note, senders: dict[int, str]) -> dict:
     """A note's bubble; its id is negative so it never collides with a message's."""
     return {
@@ -214,7 +220,7 @@ def _bubble(
         "at": when.isoformat(),
         "day": when.astimezone(dt.UTC).date().isoformat(),
         "text": preview(message.type, content, language, full=True),
-        "sender": senders.get(message.sender_user_id, ""),
+        "sender": senders.get(message.sender_user_id, "") or _automatic(message, language),
         "reactions": sorted(
             {r["emoji"] for r in (message.reactions or {}).values() if r.get("emoji")}
         ),

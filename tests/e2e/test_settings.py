@@ -150,6 +150,7 @@ def test_settings_pages_in_portuguese(server, organization, new_page):
         ("/channels", "channels"),
         ("/members", "members"),
         ("/teams", "teams"),
+        ("/labels", "labels"),
         ("/hours", "hours"),
         ("/audit", "audit"),
     ):

@@ -26,7 +26,7 @@ from pytake.models import (
 )
 from pytake.realtime import presence
 from pytake.sandbox import payloads as p
-from pytake.services import assignment, automation, hours, teams
+from pytake.services import assignment, automation, hours, teams, thread
 
 from .conftest import ANA, rows
 
@@ -81,6 +81,10 @@ async def test_greeting_for_a_new_conversation_in_hours_only_once(whatsapp):
     await whatsapp.send(p.text("oi", sender=ANA, wamid="wamid.G1"))  # Meta retries one
     await whatsapp.drain()
     assert _sent_bodies(whatsapp) == ["Olá! 👋"]
+    with db.session() as s:  # agents see who sent it
+        bubbles, _ = thread.page(s, owner, rows(Conversation)[0].id, "pt-BR")
+    greeting = next(b for b in bubbles if b["out"])
+    assert greeting["sender"] == "Enviada automaticamente" and greeting["text"] == "Olá! 👋"
     with db.session(write=True) as s:  # without hours nothing is sent
         hours.clear(s, owner, "channel", whatsapp.channel_id)
     await whatsapp.send(p.text("de novo", sender=ANA, wamid="wamid.G3"))

@@ -34,6 +34,8 @@ FORM_FIELDS = (
     "app_secret",
     "verify_token",
     "rate_limit",
+    "pair_limit",
+    "pair_window_seconds",
 )
 
 
@@ -57,7 +59,8 @@ class ChannelsState(EditorMixin, GuardedState):
     @rx.event
     def start(self, channel_id: int):
         found = next((row for row in self.rows if row["id"] == channel_id), None)
-        self._open_editor(found or {"id": 0, "name": "", "display_number": "", "rate_limit": 80})
+        empty = {"id": 0, "name": "", "display_number": "", "rate_limit": 80}
+        self._open_editor(found or {**empty, "pair_limit": 0, "pair_window_seconds": 0})
 
     @rx.event
     async def save(self, form: dict):
@@ -316,6 +319,20 @@ def _secret_input(name: str, editing: rx.Var, **props) -> rx.Component:
     )
 
 
+def _number(name: str, value: rx.Var, low: float, high: float) -> rx.Component:
+    """A limit: empty (or 0 from the server) shows the default and keeps the saved value."""
+    return rx.input(
+        name=name,
+        type="number",
+        min=low,
+        max=high,
+        default_value=rx.cond(value.to(float) > 0, value.to(str), ""),
+        placeholder=t("channels.default_limit"),
+        width="100%",
+        data_testid=f"channel-{name.replace('_', '-')}",
+    )
+
+
 def _channel_dialog() -> rx.Component:
     editing = ChannelsState.editing
     existing = editing["id"].to(int) > 0
@@ -383,18 +400,29 @@ def _channel_dialog() -> rx.Component:
             _secret_input("verify_token", existing),
             "channels.verify_token.hint",
         ),
-        labelled(
-            "channels.rate_limit",
-            rx.input(
-                name="rate_limit",
-                type="number",
-                min=1,
-                max=channels.MAX_RATE,
-                default_value=editing["rate_limit"].to(str),
-                width="160px",
-                data_testid="channel-rate-limit",
+        rx.grid(
+            labelled(
+                "channels.rate_limit",
+                _number("rate_limit", editing["rate_limit"], 1, channels.MAX_RATE),
+                "channels.rate_limit.hint",
             ),
-            "channels.rate_limit.hint",
+            labelled(
+                "channels.pair_limit",
+                _number("pair_limit", editing["pair_limit"], 1, channels.MAX_PAIR_LIMIT),
+                "channels.pair_limit.hint",
+            ),
+            labelled(
+                "channels.pair_window",
+                _number(
+                    "pair_window_seconds",
+                    editing["pair_window_seconds"],
+                    1,
+                    channels.MAX_PAIR_WINDOW,
+                ),
+            ),
+            columns="3",
+            spacing="3",
+            width="100%",
         ),
         description=rx.cond(existing, t("channels.edit_hint"), t("channels.add_hint")),
         max_width="600px",
