@@ -109,19 +109,32 @@ def _candidates(s: Session, team: Team, online: set[int]) -> list[Candidate]:
     return [Candidate(uid, name, busy, capacity) for uid, name, busy, capacity in rows]
 
 
-def _last_agent(s: Session, conversation: Conversation) -> int | None:
-    """Who served this customer on this number most recently, in an earlier conversation."""
-    return s.execute(
-        sa.select(Conversation.assignee_id)
+def _last_agents(s: Session, waiting: list[Conversation]) -> dict[tuple[int, int], int]:
+    """(contact, number) → who served that customer there most recently, in one query."""
+    ranked = (
+        sa.select(
+            Conversation.contact_id,
+            Conversation.channel_id,
+            Conversation.assignee_id,
+            sa.func.row_number()
+            .over(
+                partition_by=(Conversation.contact_id, Conversation.channel_id),
+                order_by=Conversation.last_activity_at.desc(),
+            )
+            .label("recency"),
+        )
         .where(
-            Conversation.contact_id == conversation.contact_id,
-            Conversation.channel_id == conversation.channel_id,
-            Conversation.id != conversation.id,
+            Conversation.contact_id.in_({c.contact_id for c in waiting}),
             Conversation.assignee_id.is_not(None),
         )
-        .order_by(Conversation.last_activity_at.desc())
-        .limit(1)
-    ).scalar()
+        .subquery()
+    )
+    rows = s.execute(
+        sa.select(ranked.c.contact_id, ranked.c.channel_id, ranked.c.assignee_id).where(
+            ranked.c.recency == 1
+        )
+    )
+    return {(contact, channel): agent for contact, channel, agent in rows}
 
 
 def _assign(s: Session, conversation: Conversation, agent: Candidate) -> None:
@@ -150,11 +163,12 @@ def assign_team(s: Session, team: Team, online: set[int]) -> list[tuple[int, int
     candidates = _candidates(s, team, online)
     by_id = {c.user_id: c for c in candidates}
     cursor = ((team.settings or {}).get("assignment") or {}).get("cursor")
+    served_by = _last_agents(s, waiting) if rule["sticky"] else {}
     changed = []
     for conversation in waiting:
         agent = None
         if rule["sticky"]:
-            last = by_id.get(_last_agent(s, conversation))
+            last = by_id.get(served_by.get((conversation.contact_id, conversation.channel_id)))
             agent = last if last is not None and last.has_room else None
         if agent is None:
             agent = choose(rule["policy"], candidates, cursor)

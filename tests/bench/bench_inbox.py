@@ -15,13 +15,9 @@ ratio at every size.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import time
 
-import psycopg
+from tests.bench.scratch import database, timed
 
-ADMIN_URL = os.environ.get("PYTEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NAME = "pytake_bench_inbox"
 
 SEED = """
@@ -68,33 +64,17 @@ ANALYZE;
 """
 
 
-def _timed(fn, repeat: int) -> float:
-    fn()  # warm the caches and the plan
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
-
 def _measure(size: int, repeat: int) -> dict[str, float]:
-    from pytake import db, migrations
+    with database(NAME, SEED.replace("%(size)s", str(size))):
+        return _figures(size, repeat)
+
+
+def _figures(size: int, repeat: int) -> dict[str, float]:
+    from pytake import db
     from pytake.auth.sessions import Identity
     from pytake.models import Conversation, Role
     from pytake.services import inbox
-    from pytake.settings import get_settings
 
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{NAME}"')
-    url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + NAME
-    os.environ["PYTAKE_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    db.dispose_engines()
-    migrations.upgrade()
-    with psycopg.connect(ADMIN_URL.rsplit("/", 1)[0] + "/" + NAME, autocommit=True) as conn:
-        conn.execute(SEED.replace("%(size)s", str(size)))
     agent = Identity(3, 1, Role.AGENT, "s", "Agent 3", "agent3@bench.test", None)
     supervisor = Identity(1, 1, Role.SUPERVISOR, "s", "Agent 1", "agent1@bench.test", None)
 
@@ -110,20 +90,19 @@ def _measure(size: int, repeat: int) -> dict[str, float]:
         after = (s.get(Conversation, middle).last_activity_at.isoformat(), middle)
 
     figures = {
-        "baseline": _timed(run(lambda s: s.get(Conversation, size // 2)), repeat),
+        "baseline": timed(run(lambda s: s.get(Conversation, size // 2)), repeat),
     }
     for who, identity in (("agent", agent), ("supervisor", supervisor)):
         query = inbox.Query(status="resolved")
-        figures[f"{who} first page"] = _timed(
+        figures[f"{who} first page"] = timed(
             run(lambda s, i=identity, q=query: inbox.page(s, i, q)), repeat
         )
-        figures[f"{who} deep page"] = _timed(
+        figures[f"{who} deep page"] = timed(
             run(lambda s, i=identity, q=query, a=after: inbox.page(s, i, q, after=a)), repeat
         )
-        figures[f"{who} counts"] = _timed(
+        figures[f"{who} counts"] = timed(
             run(lambda s, i=identity: inbox.counts(s, i, "open")), repeat
         )
-    db.dispose_engines()
     return figures
 
 
@@ -141,8 +120,6 @@ def main() -> None:
         print(f"{name:<32}{ratios}")
     base = "".join(f"{results[s]['baseline'] * 1e3:>10.2f}ms" for s in args.sizes)
     print(f"{'(baseline, for reference)':<32}{base}")
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
