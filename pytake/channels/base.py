@@ -354,6 +354,19 @@ class ChannelAdapter(Protocol):
         """Submit a checked draft for review; the template as the platform registered it."""
         ...
 
+    async def edit_template(
+        self, credentials: Credentials, template_id: str, draft: dict, *, category: bool
+    ) -> list:
+        """Submit a checked draft as the template's new content (and its category when
+        ``category``); the components as submitted."""
+        ...
+
+    async def upload_template_example(
+        self, app: str, credentials: Credentials, path: Path, mime_type: str, filename: str
+    ) -> str:
+        """Upload a media header's example file under the platform app; its handle."""
+        ...
+
     async def delete_template(
         self, account: str, credentials: Credentials, name: str, external_id: str | None
     ) -> None: ...

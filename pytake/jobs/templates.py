@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from pathlib import Path
 
 from pytake import channels as adapters
 from pytake import db, redisio
 from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.channels.base import PlatformCallError, Template
+from pytake.channels.whatsapp import templates as rules
 from pytake.models import utcnow
 from pytake.services import channels, templates
+from pytake.services.outbound import StagedFile
 
 log = logging.getLogger("pytake.jobs")
 LOCK_SECONDS = 600
@@ -67,17 +70,27 @@ async def sync_due() -> None:
             await sync(due_only=True)
 
 
-async def submit(identity: Identity, channel_id: object, draft: object) -> int:
-    """Check a new template, submit it to the platform, keep it; its id."""
+async def submit(
+    identity: Identity, channel_id: object, draft: object, example: StagedFile | None = None
+) -> int:
+    """Check a new template, upload its header's example file if any, submit it to the
+    platform, keep it; its id."""
 
     def account():
         with db.session() as s:
             channel = templates.account_of(s, identity, channel_id)
-            return channel.id, channel.kind, channel.account_id, channels.credentials(channel)
+            return (
+                channel.id,
+                channel.kind,
+                channel.account_id,
+                channels.credentials(channel),
+                templates.app_of(channel),
+            )
 
-    found, kind, account_id, credentials = await asyncio.to_thread(account)
+    found, kind, account_id, credentials, app = await asyncio.to_thread(account)
     adapter = adapters.adapter(kind)
-    checked = adapter.check_template(draft if isinstance(draft, dict) else {})
+    checked = adapter.check_template(await _described(draft, example))
+    checked = await _with_example(adapter, app, credentials, checked, example)
     try:
         created = await adapter.create_template(account_id, credentials, checked)
     except PlatformCallError as exc:
@@ -88,6 +101,71 @@ async def submit(identity: Identity, channel_id: object, draft: object) -> int:
             return templates.record_created(s, found, created)
 
     return await asyncio.to_thread(keep)
+
+
+async def edit(
+    identity: Identity, template_id: object, draft: object, example: StagedFile | None = None
+) -> None:
+    """Submit new content for a template Meta lets us edit; its name and language stay. It
+    is in review again afterwards."""
+
+    def find():
+        with db.session() as s:
+            row, channel = templates.editable(s, identity, template_id)
+            s.expunge(row)
+            return row, channel.kind, channels.credentials(channel), templates.app_of(channel)
+
+    row, kind, credentials, app = await asyncio.to_thread(find)
+    adapter = adapters.adapter(kind)
+    fixed = {"name": row.name, "language": row.language}
+    checked = adapter.check_template(await _described({**_dict(draft), **fixed}, example))
+    category_changed = templates.edit_change(row, checked)
+    checked = await _with_example(adapter, app, credentials, checked, example)
+    try:
+        components = await adapter.edit_template(
+            credentials, row.external_id, checked, category=category_changed
+        )
+    except PlatformCallError as exc:
+        raise AccessError("template.refused", reason=_reason(exc)) from exc
+
+    def keep() -> None:
+        with db.session(write=True) as s:
+            templates.record_edited(
+                s, row.id, checked["category"], components, approved=row.status == "APPROVED"
+            )
+
+    await asyncio.to_thread(keep)
+
+
+def _dict(draft: object) -> dict:
+    return draft if isinstance(draft, dict) else {}
+
+
+async def _described(draft: object, example: StagedFile | None) -> dict:
+    """The draft with its example file's type and size, for the rules to check."""
+    if example is None:
+        return _dict(draft)
+    size = (await asyncio.to_thread(example.path.stat)).st_size
+    return {**_dict(draft), "header_example": {"mime": example.mime_type, "size": size}}
+
+
+async def _with_example(
+    adapter, app: str, credentials, checked: dict, example: StagedFile | None
+) -> dict:
+    """A media header's example file uploaded under the platform app: the checked draft
+    with its handle (a draft keeping its handle, or without media, is left as it is)."""
+    if checked["header_handle"] or checked["header_format"] not in rules.EXAMPLE_FILES:
+        return checked
+    if not app:
+        raise AccessError("template.app_id_missing")
+    name = Path(example.filename).name[:200] or "example"
+    try:
+        handle = await adapter.upload_template_example(
+            app, credentials, example.path, example.mime_type.split(";")[0].strip(), name
+        )
+    except PlatformCallError as exc:
+        raise AccessError("template.example_refused", reason=_reason(exc)) from exc
+    return {**checked, "header_handle": handle}
 
 
 async def delete(identity: Identity, template_id: object) -> None:

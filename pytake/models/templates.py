@@ -41,5 +41,8 @@ class MessageTemplate(SQLModel, table=True):
     rejected_reason: str | None = Field(default=None, sa_type=sa.Text)
     # When Meta reported the status: a late, older status webhook must not override it.
     status_at: dt.datetime | None = timestamp()
+    # When PyTake edited it while approved (ISO times, the last 30 days): Meta allows one such
+    # edit a day and ten in 30 days, so a refused one is told before Meta is asked.
+    approved_edits: list = json_field(list)
     created_at: dt.datetime = created_at()
     updated_at: dt.datetime | None = timestamp()

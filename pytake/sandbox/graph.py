@@ -35,7 +35,7 @@ MEDIA_URL_SECONDS = 300
 # What ``calls`` counts and ``fail_next``/``timeout_next`` target.
 KINDS = frozenset(
     {"messages", "upload", "media_url", "media_download", "media_delete", "templates"}
-    | {"phone_number", "phone_numbers", "subscribed_apps"}
+    | {"phone_number", "phone_numbers", "subscribed_apps", "app_upload", "template_edit"}
 )
 SUBCODES = {100: 33, 190: 463, 131030: 2494010}
 SEND_TYPES = frozenset(
@@ -49,8 +49,19 @@ MAX_LIST_ROWS = 10
 TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
 TEMPLATE_CATEGORIES = frozenset({"AUTHENTICATION", "MARKETING", "UTILITY"})
 TEMPLATE_REFUSALS = {"PAUSED": 132015, "DISABLED": 132016}
+TEMPLATE_EDITABLE = frozenset({"APPROVED", "REJECTED", "PAUSED"})
+# Meta's limits for editing an approved template: once a day, ten times in 30 days.
+EDIT_GAP_SECONDS, EDIT_WINDOW_SECONDS, EDITS_IN_WINDOW = 86_400, 30 * 86_400, 10
+# The files a media header's example may be; together, what the Resumable Upload API takes.
+HEADER_EXAMPLE_TYPES = {
+    "IMAGE": frozenset({"image/jpeg", "image/jpg", "image/png"}),
+    "VIDEO": frozenset({"video/mp4"}),
+    "DOCUMENT": frozenset({"application/pdf"}),
+}
+RESUMABLE_TYPES = frozenset().union(*HEADER_EXAMPLE_TYPES.values())
 DEFAULT_PAGE_SIZE = 25
-# The app whose webhooks a business account sends, as ``subscribed_apps`` lists it.
+# The app whose webhooks a business account sends (as ``subscribed_apps`` lists it), and
+# the only one template example files can be uploaded under.
 APP_ID = "1234567890123456"
 APP = {"link": f"https://www.facebook.com/games/?app_id={APP_ID}", "name": "PyTake", "id": APP_ID}
 
@@ -318,12 +329,19 @@ class GraphSimulator:
         self._media: dict[str, Media] = {}
         self._urls: dict[str, tuple[str, float]] = {}
         self._templates: dict[str, list[dict]] = collections.defaultdict(list)
+        # Resumable uploads: open sessions, and the handles of finished ones with their file.
+        self._upload_sessions: dict[str, dict] = {}
+        self.examples: dict[str, Media] = {}
+        # When each template was edited while approved (Meta's edit limits).
+        self.template_edits: dict[str, list[float]] = collections.defaultdict(list)
         self._unsubscribed: set[str] = set()  # WABAs whose webhooks no app receives
         self._faults: dict[str, collections.deque[_Fault]] = collections.defaultdict(
             collections.deque
         )
         self._phone_number_endpoint = self._endpoint("phone_number", self._phone_number)
         self._media_url_endpoint = self._endpoint("media_url", self._media_url)
+        self._upload_data_endpoint = self._endpoint("app_upload", self._upload_data)
+        self._edit_template_endpoint = self._endpoint("template_edit", self._edit_template)
         self.app = Starlette(
             routes=[
                 Route(
@@ -356,7 +374,13 @@ class GraphSimulator:
                     self._endpoint("subscribed_apps", self._subscribed_apps),
                     methods=["GET", "POST", "DELETE"],
                 ),
+                Route(
+                    "/{version}/{node}/uploads",
+                    self._endpoint("app_upload", self._upload_session),
+                    methods=["POST"],
+                ),
                 Route("/{version}/{node}", self._get_node, methods=["GET"]),
+                Route("/{version}/{node}", self._post_node, methods=["POST"]),
                 Route(
                     "/{version}/{node}",
                     self._endpoint("media_delete", self._delete_media),
@@ -639,6 +663,53 @@ class GraphSimulator:
             return await self._phone_number_endpoint(request)
         return await self._media_url_endpoint(request)
 
+    async def _post_node(self, request: Request) -> Response:
+        """``POST /{id}``: an upload session's bytes, or a template's edit."""
+        if request.path_params["node"].startswith("upload:"):
+            return await self._upload_data_endpoint(request)
+        return await self._edit_template_endpoint(request)
+
+    async def _upload_session(self, request: Request) -> Response:
+        """``POST /{app-id}/uploads``: describe the file, get an ``upload:`` session id (with
+        its ``sig`` query, as Meta's ids carry)."""
+        app = request.path_params["node"]
+        if app != APP_ID:
+            raise _missing(app)
+        token = _bearer(request) or request.query_params.get("access_token")
+        if token not in {number.access_token for number in self.numbers.values()}:
+            raise GraphError(190)
+        query = request.query_params
+        name, length, kind = (query.get(k, "") for k in ("file_name", "file_length", "file_type"))
+        if not name:
+            raise GraphError(100, "The parameter file_name is required.")
+        if not length.isdigit() or int(length) < 1:
+            raise GraphError(100, "Param file_length must be a positive integer.")
+        if kind not in RESUMABLE_TYPES:
+            raise GraphError(100, f"Param file_type must be one of {sorted(RESUMABLE_TYPES)}.")
+        session, sig = secrets.token_urlsafe(18), secrets.token_urlsafe(12)
+        self._upload_sessions[session] = {"sig": sig, "length": int(length), "type": kind}
+        return JSONResponse({"id": f"upload:{session}?sig={sig}"})
+
+    async def _upload_data(self, request: Request) -> Response:
+        """``POST /upload:{session}``: the token as ``OAuth``, ``file_offset: 0`` and exactly
+        the bytes announced; the handle is remembered for template examples."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme != "OAuth" or token not in {n.access_token for n in self.numbers.values()}:
+            raise GraphError(190)
+        node = request.path_params["node"]
+        session = self._upload_sessions.get(node.removeprefix("upload:"))
+        if session is None or request.query_params.get("sig") != session["sig"]:
+            raise _missing(node)
+        if request.headers.get("file_offset") != "0":
+            raise GraphError(100, "The file_offset header is required; 0 starts an upload.")
+        content = await request.body()
+        if len(content) != session["length"]:
+            raise GraphError(100, f"Expected {session['length']} bytes, got {len(content)}.")
+        del self._upload_sessions[node.removeprefix("upload:")]
+        handle = "4::" + base64.b64encode(secrets.token_bytes(24)).decode()
+        self.examples[handle] = Media(content, session["type"])
+        return JSONResponse({"h": handle})
+
     async def _phone_number(self, request: Request) -> Response:
         number = self._path_number(request)
         return JSONResponse(_fields(request, number.node(), "WhatsAppBusinessPhoneNumber"))
@@ -714,13 +785,72 @@ class GraphSimulator:
             raise GraphError(131009, "Param name: lowercase letters, digits and _, up to 512.")
         if category not in TEMPLATE_CATEGORIES:
             raise GraphError(131009, f"Param category: one of {sorted(TEMPLATE_CATEGORIES)}.")
-        if not isinstance(components, list) or not all(
-            isinstance(component, dict) and component.get("type") for component in components
-        ):
-            raise GraphError(131009, "Param components must be a list of objects with a type.")
+        self._check_components(components)
         if self._find_template(waba_id, name, language) is not None:
             raise GraphError(131009, f"Template {name} already exists in {language}.")
         template_id = self.add_template(
             waba_id, {**body, "category": category, "status": "PENDING"}
         )
         return JSONResponse({"id": template_id, "status": "PENDING", "category": category})
+
+    def _check_components(self, components: object) -> None:
+        """A list of typed components; a media header's example names a handle of this
+        simulator's uploads, of a type that header takes."""
+        if not isinstance(components, list) or not all(
+            isinstance(component, dict) and component.get("type") for component in components
+        ):
+            raise GraphError(131009, "Param components must be a list of objects with a type.")
+        for component in components:
+            header_format = str(component.get("format", "")).upper()
+            is_header = str(component["type"]).upper() == "HEADER"
+            if not is_header or header_format not in HEADER_EXAMPLE_TYPES:
+                continue
+            example = component.get("example")
+            handles = example.get("header_handle") if isinstance(example, dict) else None
+            known = self.examples.get(handles[0]) if isinstance(handles, list) and handles else None
+            if known is None:
+                raise GraphError(131009, f"A {header_format} header needs an uploaded example.")
+            if known.mime_type not in HEADER_EXAMPLE_TYPES[header_format]:
+                raise GraphError(
+                    131009, f"A {header_format} header cannot show a {known.mime_type}."
+                )
+
+    async def _edit_template(self, request: Request) -> Response:
+        """``POST /{template-id}``: only approved, rejected or paused templates; an approved
+        one once a day and ten times in 30 days, its category kept. It goes back to review."""
+        template_id = request.path_params["node"]
+        found = next(
+            (
+                (waba_id, template)
+                for waba_id, listed in self._templates.items()
+                for template in listed
+                if template["id"] == template_id
+            ),
+            None,
+        )
+        if found is None:
+            raise _missing(template_id)
+        waba_id, template = found
+        self._authorize(request, [n for n in self.numbers.values() if n.waba_id == waba_id])
+        body = await _json_object(request)
+        status = template["status"]
+        if status not in TEMPLATE_EDITABLE:
+            raise GraphError(100, f"A template in status {status} cannot be edited.")
+        category = str(body.get("category") or template["category"]).upper()
+        if category not in TEMPLATE_CATEGORIES:
+            raise GraphError(131009, f"Param category: one of {sorted(TEMPLATE_CATEGORIES)}.")
+        if status == "APPROVED" and category != template["category"]:
+            raise GraphError(100, "The category of an approved template cannot be edited.")
+        if "components" in body:
+            self._check_components(body["components"])
+        now = self.clock()
+        if status == "APPROVED":
+            recent = [t for t in self.template_edits[template_id] if now - t < EDIT_WINDOW_SECONDS]
+            if recent and now - max(recent) < EDIT_GAP_SECONDS:
+                raise GraphError(100, "An approved template can be edited once in 24 hours.")
+            if len(recent) >= EDITS_IN_WINDOW:
+                raise GraphError(100, "An approved template can be edited 10 times in 30 days.")
+            self.template_edits[template_id] = [*recent, now]
+        edited = _stored_template({**template, **body, "category": category, "status": "PENDING"})
+        template.update(edited)
+        return JSONResponse({"success": True})

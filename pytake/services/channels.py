@@ -129,8 +129,10 @@ def add_whatsapp(
     app_secret: str,
     verify_token: str,
     name: str | None = None,
+    app_id: str | None = None,
     actor_user_id: int | None = None,
 ) -> Channel:
+    """``app_id``: the Meta app, not a secret; media template headers upload under it."""
     number_id = _meta_id(phone_number_id, "phone-number-id")
     account_id = _meta_id(waba_id, "waba-id")
     display = _display(display_number)
@@ -155,6 +157,7 @@ def add_whatsapp(
         account_id=account_id,
         display_number=display,
         secrets_encrypted=crypto.encrypt_json(values),
+        config={"app_id": _meta_id(app_id, "app-id")} if app_id else {},
     )
     db.add(channel)
     db.flush()
@@ -180,6 +183,7 @@ def configure(
     rate_limit: int | str | None = None,
     pair_limit: int | str | None = None,
     pair_window_seconds: float | str | None = None,
+    app_id: str | None = None,
     access_token: str | None = None,
     app_secret: str | None = None,
     verify_token: str | None = None,
@@ -212,6 +216,9 @@ def configure(
         if value is not None and config.get(key) != (value := _limit(key, value)):
             config[key] = value
             changed.append(key)
+    if app_id is not None and config.get("app_id") != (app_id := _meta_id(app_id, "app-id")):
+        config["app_id"] = app_id
+        changed.append("app_id")
     channel.config = config
     replaced = _checked_secrets(
         {ACCESS_TOKEN: access_token, APP_SECRET: app_secret, VERIFY_TOKEN: verify_token}
@@ -314,6 +321,7 @@ def overview(s: Session, identity: Identity) -> list[dict]:
                 "display_number": channel.display_number or "",
                 "phone_number_id": channel.external_id,
                 "waba_id": channel.account_id or "",
+                "app_id": config.get("app_id") or "",
                 "is_active": channel.is_active,
                 "rate_limit": channel.rate_limit_per_second,
                 # 0: not set, the server's defaults apply
@@ -344,6 +352,7 @@ def add(s: Session, identity: Identity, form: object) -> int:
         app_secret=_field(form, "app_secret") or "",
         verify_token=_field(form, "verify_token") or secrets.token_urlsafe(24),
         name=_field(form, "name"),
+        app_id=_field(form, "app_id"),
         actor_user_id=identity.user_id,
     )
     return channel.id
@@ -357,6 +366,7 @@ UPDATABLE = (
     "rate_limit",
     "pair_limit",
     "pair_window_seconds",
+    "app_id",
     "access_token",
     "app_secret",
     "verify_token",

@@ -1,4 +1,5 @@
-"""WhatsApp message templates: kept in step with Meta, and filled in for sending.
+"""WhatsApp message templates: kept in step with Meta, edited where Meta allows, and filled
+in for sending.
 
 Meta names a template by (business account, name, language). A sync writes what Meta lists
 and marks what it no longer lists as deleted; the status webhook keeps each one current in
@@ -8,6 +9,7 @@ between (``inbound._template_status``), and ``status_at`` decides which of the t
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 import sqlalchemy as sa
@@ -16,6 +18,8 @@ from sqlmodel import Session, select
 from pytake.auth.errors import AccessError, NotAllowed
 from pytake.auth.sessions import Identity
 from pytake.channels.base import Template
+from pytake.channels.whatsapp import templates as rules
+from pytake.i18n import Term
 from pytake.models import Channel, Contact, MessageTemplate, Role, utcnow
 from pytake.services import conversations
 from pytake.services.contacts import attributes_of
@@ -26,6 +30,10 @@ SYNC_EVERY = dt.timedelta(hours=6)
 MAX_VALUE = 1024  # Meta's limit for one parameter's text
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 _MEDIA = ("IMAGE", "VIDEO", "DOCUMENT")
+# Meta edits only these; an approved one at most once a day and ten times in 30 days.
+EDITABLE = ("APPROVED", "REJECTED", "PAUSED")
+EDIT_GAP = dt.timedelta(hours=24)
+EDIT_WINDOW, EDITS_IN_WINDOW = dt.timedelta(days=30), 10
 
 
 def accounts_to_sync(s: Session, *, organization_id: int | None = None, due_only: bool) -> list:
@@ -128,6 +136,7 @@ def listing(s: Session, identity: Identity) -> dict:
                 "status": row.status.lower(),
                 "reason": row.rejected_reason or "",
                 "preview": render(row, {}),
+                "editable": row.status in EDITABLE,
             }
             for row in rows
         ],
@@ -145,9 +154,18 @@ def accounts(s: Session, identity: Identity) -> list[dict]:
     may_sync(identity)
     chosen = accounts_to_sync(s, organization_id=identity.organization_id, due_only=False)
     return [
-        {"value": str(c.id), "name": f"{c.name} ({c.display_number or c.account_id})"}
+        {
+            "value": str(c.id),
+            "name": f"{c.name} ({c.display_number or c.account_id})",
+            "has_app": bool(app_of(c)),  # media headers need it to upload their example
+        }
         for c in chosen
     ]
+
+
+def app_of(channel: Channel) -> str:
+    """The Meta app a media header's example file is uploaded under ("" when not set)."""
+    return str((channel.config or {}).get("app_id") or "")
 
 
 def account_of(s: Session, identity: Identity, channel_id: object) -> Channel:
@@ -181,16 +199,14 @@ def record_created(s: Session, channel_id: int, created: Template) -> int:
     return row.id
 
 
-def deletable(
+def _own_template(
     s: Session, identity: Identity, template_id: object
 ) -> tuple[MessageTemplate, Channel]:
-    """The template and a channel of its account, if an admin may delete it now."""
+    """An admin's template (not deleted) and a channel of its account."""
     may_sync(identity)
     row = s.get(MessageTemplate, template_id) if conversations.valid_id(template_id) else None
     if row is None or row.organization_id != identity.organization_id or row.status == DELETED:
         raise AccessError("template.not_found")
-    if row.status == "DISABLED":
-        raise AccessError("template.disabled_kept")
     channel = s.exec(
         select(Channel).where(
             Channel.organization_id == row.organization_id, Channel.account_id == row.account_id
@@ -199,6 +215,85 @@ def deletable(
     if channel is None:
         raise AccessError("template.account_invalid")
     return row, channel
+
+
+def deletable(
+    s: Session, identity: Identity, template_id: object
+) -> tuple[MessageTemplate, Channel]:
+    """The template and a channel of its account, if an admin may delete it now."""
+    row, channel = _own_template(s, identity, template_id)
+    if row.status == "DISABLED":
+        raise AccessError("template.disabled_kept")
+    return row, channel
+
+
+def _recent_edits(row: MessageTemplate, now: dt.datetime) -> list[dt.datetime]:
+    times = [dt.datetime.fromisoformat(t) for t in row.approved_edits or []]
+    return sorted(t for t in times if now - t < EDIT_WINDOW)
+
+
+def editable(
+    s: Session, identity: Identity, template_id: object
+) -> tuple[MessageTemplate, Channel]:
+    """The template and a channel of its account, if Meta would take an edit of it now:
+    approved, rejected or paused, and an approved one not edited in the last 24 hours nor
+    ten times in 30 days (as far as PyTake edited it)."""
+    row, channel = _own_template(s, identity, template_id)
+    if row.status not in EDITABLE or not row.external_id:
+        raise AccessError(
+            "template.not_editable", status=Term(f"templates.status_{row.status.lower()}")
+        )
+    if row.status == "APPROVED":
+        now = utcnow()
+        recent = _recent_edits(row, now)
+        if recent and now - recent[-1] < EDIT_GAP:
+            hours = max(1, math.ceil((recent[-1] + EDIT_GAP - now) / dt.timedelta(hours=1)))
+            raise AccessError("template.edit_once_a_day", hours=hours)
+        if len(recent) >= EDITS_IN_WINDOW:
+            raise AccessError("template.edit_monthly_limit", limit=EDITS_IN_WINDOW)
+    return row, channel
+
+
+def edit_draft(s: Session, identity: Identity, template_id: object) -> dict:
+    """The editor's values for an edit: the stored template read back, its account, and
+    whether its category may change (not for an approved one)."""
+    row, channel = editable(s, identity, template_id)
+    return {
+        **rules.draft_of(row.components or []),
+        "id": row.id,
+        "account": str(channel.id),
+        "name": row.name,
+        "language": row.language,
+        "category": row.category.lower(),
+        "category_locked": row.status == "APPROVED",
+    }
+
+
+def edit_change(row: MessageTemplate, checked: dict) -> bool:
+    """Whether an edit changes the category; refused for an approved template, as is a
+    switch between numbered and named variables (Meta keeps the template's format)."""
+    category_changed = checked["category"].upper() != row.category.upper()
+    if category_changed and row.status == "APPROVED":
+        raise AccessError("template.category_locked")
+    stored = rules.draft_of(row.components or [])
+    names = rules.VARIABLE.findall(stored["header"] + stored["body"])
+    given = checked["examples"]["header"] | checked["examples"]["body"]
+    if names and given and any(not name.isdigit() for name in names) != checked["named"]:
+        raise AccessError("template.variables_kept")
+    return category_changed
+
+
+def record_edited(
+    s: Session, template_id: int, category: str, components: list, *, approved: bool
+) -> None:
+    """Submitted: in review again; an edit made while ``approved`` counts towards Meta's
+    limits."""
+    row = s.get(MessageTemplate, template_id)
+    now = utcnow()
+    if approved:
+        row.approved_edits = [t.isoformat() for t in [*_recent_edits(row, now), now]]
+    row.category, row.components = category.upper(), components
+    row.status, row.rejected_reason, row.status_at, row.updated_at = "PENDING", None, now, now
 
 
 def record_deleted(s: Session, template_id: int) -> None:

@@ -268,8 +268,9 @@ class Number:
     display: str
     secret: str
 
-    def post(self, value: dict, field: str = "messages") -> None:
-        body = p.encode(p.envelope(p.entry(self.waba, p.change(value, field))))
+    def post(self, value: dict, field: str = "messages", *, time: int | None = None) -> None:
+        """``time``: the entry's, as Meta stamps account events (template statuses)."""
+        body = p.encode(p.envelope(p.entry(self.waba, p.change(value, field), time=time)))
         headers = {
             "Content-Type": "application/json",
             "X-Hub-Signature-256": p.sign(body, self.secret),

@@ -1,10 +1,13 @@
 """Template sync against the Meta simulator (paging, statuses, deletions, the webhook's
-newer word), and sending a filled-in template from a conversation through the outbox."""
+newer word), creating (media headers with their uploaded example) and editing where Meta
+allows, and sending a filled-in template from a conversation through the outbox."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
+import time
 
 import pytest
 from sqlmodel import select
@@ -14,7 +17,10 @@ from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.jobs import templates as template_jobs
 from pytake.models import Channel, MessageTemplate, Role, User, utcnow
-from pytake.services import templates
+from pytake.sandbox import payloads as p
+from pytake.sandbox.graph import APP_ID
+from pytake.services import channels, templates
+from pytake.services.outbound import StagedFile
 
 from .conftest import WABA, rows
 from .test_outbound import open_conversation, send
@@ -195,3 +201,184 @@ async def test_the_customers_language_comes_first(whatsapp, owner):
     with db.session() as s:
         offered = templates.choices(s, owner, conversation)
     assert [c["language"] for c in offered] == ["pt_BR", "en_US", "es"]
+
+
+# Media headers (an example uploaded with the Resumable Upload API), and editing ------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 120
+PROMO = {
+    "name": "spring_sale",
+    "category": "marketing",
+    "language": "pt_BR",
+    "header_format": "image",
+    "body": "Olá {{1}}, a promoção de primavera começou.",
+    "examples": {"1": "Ana"},
+}
+
+
+def _staged(tmp_path, content: bytes = PNG, mime: str = "image/png") -> StagedFile:
+    path = tmp_path / "sale.png"
+    path.write_bytes(content)
+    return StagedFile(path, mime, "sale.png")
+
+
+def _set_app(owner: Identity, channel_id: int, app: str = APP_ID) -> None:
+    with db.session(write=True) as s:
+        channels.update(s, owner, channel_id, {"app_id": app})
+
+
+_REVIEWS = itertools.count(1)
+
+
+async def _approve(whatsapp, name: str, event: str = "APPROVED") -> None:
+    """Meta's review outcome, by the status webhook as Meta sends it (each one later than
+    the last, as reviews follow submissions)."""
+    template_id = whatsapp.sim.set_template_status(WABA, name, "pt_BR", event)
+    value = p.template_status_value(event, int(template_id), name, "pt_BR")
+    change = p.change(value, "message_template_status_update")
+    at = int(time.time()) + next(_REVIEWS)
+    await whatsapp.post(p.envelope(p.entry(WABA, change, time=at)))
+    await whatsapp.drain()
+    assert stored()[name].status == event
+
+
+async def test_a_media_header_uploads_its_example_then_names_its_handle(whatsapp, owner, tmp_path):
+    with pytest.raises(AccessError) as no_app:
+        await template_jobs.submit(owner, whatsapp.channel_id, PROMO, _staged(tmp_path))
+    assert no_app.value.code == "template.app_id_missing"
+    assert "Settings → Channels" in no_app.value.message("en")
+    with db.session() as s:
+        assert templates.accounts(s, owner)[0]["has_app"] is False
+    with pytest.raises(AccessError) as bad_app, db.session(write=True) as s:
+        channels.update(s, owner, whatsapp.channel_id, {"app_id": "my-app"})
+    assert bad_app.value.code == "channel.bad_meta_id"
+    _set_app(owner, whatsapp.channel_id)
+    with db.session() as s:
+        assert channels.overview(s, owner)[0]["app_id"] == APP_ID
+        assert templates.accounts(s, owner)[0]["has_app"] is True
+    gif = _staged(tmp_path, b"GIF89a", "image/gif")
+    with pytest.raises(AccessError) as wrong_type:
+        await template_jobs.submit(owner, whatsapp.channel_id, PROMO, gif)
+    assert wrong_type.value.code == "template_draft.example_type"
+    with pytest.raises(AccessError) as missing:
+        await template_jobs.submit(owner, whatsapp.channel_id, PROMO)
+    assert missing.value.code == "template_draft.example_file_missing"
+    assert whatsapp.sim.calls["app_upload"] == 0  # nothing reached Meta
+
+    whatsapp.sim.fail_next(190, path="app_upload")
+    with pytest.raises(AccessError) as refused:
+        await template_jobs.submit(owner, whatsapp.channel_id, PROMO, _staged(tmp_path))
+    assert refused.value.code == "template.example_refused"
+
+    template_id = await template_jobs.submit(owner, whatsapp.channel_id, PROMO, _staged(tmp_path))
+    (handle,) = whatsapp.sim.examples
+    assert whatsapp.sim.examples[handle].content == PNG
+    (at_meta,) = whatsapp.sim._templates[WABA]
+    header = {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": [handle]}}
+    assert at_meta["components"][0] == header
+    row = stored()["spring_sale"]
+    assert (row.id, row.status, row.components[0]) == (template_id, "PENDING", header)
+
+
+async def test_an_edit_goes_back_to_review_and_an_approved_one_waits_a_day(whatsapp, owner):
+    template_id = await template_jobs.submit(owner, whatsapp.channel_id, DRAFT)
+    with pytest.raises(AccessError) as pending:
+        await template_jobs.edit(owner, template_id, DRAFT)
+    assert pending.value.code == "template.not_editable"
+    assert "In review" in pending.value.message("en")
+    await _approve(whatsapp, "order_ready")
+    with db.session() as s:
+        values = templates.edit_draft(s, owner, template_id)
+    assert values["body"] == DRAFT["body"] and values["examples"] == {"1": "Ana"}
+    assert (values["name"], values["category"], values["category_locked"]) == (
+        "order_ready",
+        "utility",
+        True,
+    )
+
+    with pytest.raises(AccessError) as locked:
+        await template_jobs.edit(owner, template_id, {**DRAFT, "category": "marketing"})
+    assert locked.value.code == "template.category_locked"
+    with pytest.raises(AccessError) as style:
+        await template_jobs.edit(
+            owner, template_id, {**DRAFT, "body": "Oi {{nome}}, pronto.", "examples": {"nome": "A"}}
+        )
+    assert style.value.code == "template.variables_kept"
+    assert whatsapp.sim.calls["template_edit"] == 0
+
+    edited = {**DRAFT, "name": "renamed", "body": "Olá {{1}}, seu pedido ficou pronto."}
+    await template_jobs.edit(owner, template_id, edited)
+    (at_meta,) = whatsapp.sim._templates[WABA]
+    assert at_meta["name"] == "order_ready"  # name and language stay
+    assert at_meta["components"] == [
+        {
+            "type": "BODY",
+            "text": "Olá {{1}}, seu pedido ficou pronto.",
+            "example": {"body_text": [["Ana"]]},
+        }
+    ]
+    row = stored()["order_ready"]
+    assert (row.status, row.components, len(row.approved_edits)) == (
+        "PENDING",
+        at_meta["components"],
+        1,
+    )
+
+    await _approve(whatsapp, "order_ready")
+    calls = whatsapp.sim.calls["template_edit"]
+    with pytest.raises(AccessError) as again:
+        await template_jobs.edit(owner, template_id, DRAFT)
+    assert again.value.code == "template.edit_once_a_day"
+    assert "try again in 24 h" in again.value.message("en")
+    assert whatsapp.sim.calls["template_edit"] == calls  # told before Meta is asked
+
+    with db.session(write=True) as s:  # a day later, at PyTake and at Meta
+        row = s.get(MessageTemplate, template_id)
+        day_ago = dt.datetime.fromisoformat(row.approved_edits[0]) - dt.timedelta(hours=25)
+        row.approved_edits = [day_ago.isoformat()]
+    whatsapp.sim.clock = lambda: time.time() + 25 * 3600
+    await template_jobs.edit(owner, template_id, DRAFT)
+    assert len(stored()["order_ready"].approved_edits) == 2
+
+
+async def test_rejected_templates_are_edited_freely_category_included(whatsapp, owner):
+    template_id = await template_jobs.submit(owner, whatsapp.channel_id, DRAFT)
+    await _approve(whatsapp, "order_ready", "REJECTED")
+    await template_jobs.edit(owner, template_id, {**DRAFT, "category": "marketing"})
+    assert stored()["order_ready"].category == "MARKETING"
+    assert whatsapp.sim._templates[WABA][0]["category"] == "MARKETING"
+    await _approve(whatsapp, "order_ready", "REJECTED")
+    await template_jobs.edit(owner, template_id, {**DRAFT, "category": "marketing"})
+    row = stored()["order_ready"]
+    assert (row.status, row.approved_edits) == ("PENDING", [])  # no limit for rejected ones
+
+
+async def test_meta_still_refuses_an_edit_made_elsewhere_within_the_day(whatsapp, owner):
+    whatsapp.sim.add_template(WABA, _template(7))
+    await template_jobs.sync(whatsapp.organization_id)
+    row = stored()["notice_007"]
+    whatsapp.sim.template_edits[row.external_id] = [time.time()]  # in WhatsApp Manager
+    draft = {**DRAFT, "name": "notice_007", "body": "Aviso 7: olá {{1}}, tudo certo."}
+    with pytest.raises(AccessError) as refused:
+        await template_jobs.edit(owner, row.id, draft)
+    assert refused.value.code == "template.refused"
+    assert "once in 24 hours" in refused.value.params["reason"]
+    assert stored()["notice_007"].status == "APPROVED"
+
+
+async def test_a_media_template_keeps_its_example_unless_a_new_one_is_given(
+    whatsapp, owner, tmp_path
+):
+    _set_app(owner, whatsapp.channel_id)
+    template_id = await template_jobs.submit(owner, whatsapp.channel_id, PROMO, _staged(tmp_path))
+    await _approve(whatsapp, "spring_sale", "REJECTED")
+    with db.session() as s:
+        values = templates.edit_draft(s, owner, template_id)
+    (handle,) = whatsapp.sim.examples
+    assert (values["header_format"], values["header_handle"]) == ("image", handle)
+    await template_jobs.edit(owner, template_id, {**PROMO, "header_handle": handle})
+    assert whatsapp.sim.calls["app_upload"] == 2  # the session and the bytes, once
+    await _approve(whatsapp, "spring_sale", "REJECTED")
+    await template_jobs.edit(owner, template_id, PROMO, _staged(tmp_path, PNG + b"new"))
+    (new,) = set(whatsapp.sim.examples) - {handle}
+    assert stored()["spring_sale"].components[0]["example"] == {"header_handle": [new]}

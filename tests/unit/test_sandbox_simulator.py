@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from pytake.sandbox import payloads as p
-from pytake.sandbox.graph import GraphSimulator
+from pytake.sandbox.graph import APP_ID, GraphSimulator
 
 PNID = "110022334455667"
 WABA = "880011223344556"
@@ -677,6 +677,156 @@ async def test_templates_need_a_token_of_that_waba(graph):
     assert response.status_code == 401
     unknown = await graph.get(f"{V}/123/message_templates")
     assert _error(unknown)["code"] == 100
+
+
+# Media header examples (the Resumable Upload API) and template edits
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 56
+
+
+async def _example(graph) -> str:
+    """A PNG through both steps; its handle."""
+    query = {"file_name": "sale.png", "file_length": len(PNG), "file_type": "image/png"}
+    session = (await graph.post(f"{V}/{APP_ID}/uploads", params=query)).json()["id"]
+    answer = await graph.post(
+        f"{V}/{session}",
+        content=PNG,
+        headers={"Authorization": f"OAuth {TOKEN}", "file_offset": "0"},
+    )
+    return answer.json()["h"]
+
+
+def _promo(handle: str | None, header_format: str = "IMAGE", **extra) -> dict:
+    header: dict = {"type": "HEADER", "format": header_format}
+    if handle is not None:
+        header["example"] = {"header_handle": [handle]}
+    return {
+        "name": "spring_sale",
+        "language": "en_US",
+        "category": "MARKETING",
+        "components": [header, {"type": "BODY", "text": "Our sale starts today."}],
+        **extra,
+    }
+
+
+async def test_an_uploaded_example_gives_a_handle_a_media_header_can_name(sim, graph):
+    session = (
+        await graph.post(
+            f"{V}/{APP_ID}/uploads",
+            params={"file_name": "sale.png", "file_length": len(PNG), "file_type": "image/png"},
+        )
+    ).json()["id"]
+    assert session.startswith("upload:") and "?sig=" in session  # Meta's ids carry a sig
+    answer = await graph.post(
+        f"{V}/{session}",
+        content=PNG,
+        headers={"Authorization": f"OAuth {TOKEN}", "file_offset": "0"},
+    )
+    handle = answer.json()["h"]
+    assert sim.examples[handle].content == PNG and sim.examples[handle].mime_type == "image/png"
+    created = await graph.post(f"{V}/{WABA}/message_templates", json=_promo(handle))
+    assert created.json()["status"] == "PENDING"
+    listed = (await graph.get(f"{V}/{WABA}/message_templates")).json()["data"][0]
+    assert listed["components"][0]["example"] == {"header_handle": [handle]}
+
+
+@pytest.mark.parametrize(
+    "handle", [None, "4::bm90LWEtaGFuZGxl"], ids=["no example", "unknown handle"]
+)
+async def test_a_media_header_without_a_known_handle_is_refused(graph, handle):
+    refused = await graph.post(f"{V}/{WABA}/message_templates", json=_promo(handle))
+    assert _error(refused)["code"] == 131009
+
+
+async def test_a_header_cannot_name_an_example_of_another_kind(graph):
+    handle = await _example(graph)
+    refused = await graph.post(f"{V}/{WABA}/message_templates", json=_promo(handle, "VIDEO"))
+    assert "VIDEO" in _error(refused)["error_data"]["details"]
+
+
+async def test_upload_sessions_check_the_app_token_and_file(graph):
+    query = {"file_name": "a.png", "file_length": 10, "file_type": "image/png"}
+    assert _error(await graph.post(f"{V}/999/uploads", params=query))["code"] == 100
+    no_token = await graph.post(
+        f"{V}/{APP_ID}/uploads", params=query, headers={"Authorization": ""}
+    )
+    assert no_token.status_code == 401
+    by_query = await graph.post(
+        f"{V}/{APP_ID}/uploads",
+        params={**query, "access_token": TOKEN},
+        headers={"Authorization": ""},
+    )
+    assert by_query.json()["id"].startswith("upload:")  # as Meta's guide passes it
+    for wrong in ({"file_type": "image/gif"}, {"file_length": 0}, {"file_name": ""}):
+        response = await graph.post(f"{V}/{APP_ID}/uploads", params={**query, **wrong})
+        assert _error(response)["code"] == 100
+
+
+async def test_upload_data_needs_oauth_offset_zero_the_length_and_the_sig(graph):
+    query = {"file_name": "a.png", "file_length": len(PNG), "file_type": "image/png"}
+    session = (await graph.post(f"{V}/{APP_ID}/uploads", params=query)).json()["id"]
+    oauth = {"Authorization": f"OAuth {TOKEN}", "file_offset": "0"}
+    bearer = await graph.post(
+        f"{V}/{session}", content=PNG, headers={**oauth, "Authorization": f"Bearer {TOKEN}"}
+    )
+    assert bearer.status_code == 401
+    no_offset = await graph.post(
+        f"{V}/{session}", content=PNG, headers={"Authorization": f"OAuth {TOKEN}"}
+    )
+    assert "file_offset" in _error(no_offset)["error_data"]["details"]
+    short = await graph.post(f"{V}/{session}", content=PNG[:-1], headers=oauth)
+    assert "Expected 64 bytes, got 63" in _error(short)["error_data"]["details"]
+    forged = await graph.post(f"{V}/{session.split('?')[0]}?sig=forged", content=PNG, headers=oauth)
+    assert _error(forged)["code"] == 100
+    assert (await graph.post(f"{V}/{session}", content=PNG, headers=oauth)).json()["h"]
+    again = await graph.post(f"{V}/{session}", content=PNG, headers=oauth)
+    assert _error(again)["code"] == 100  # a finished session is gone
+
+
+async def test_only_approved_rejected_or_paused_templates_are_edited(sim, graph):
+    template_id = sim.add_template(WABA, _promo(await _example(graph), status="PENDING"))
+    body = {"components": [{"type": "BODY", "text": "Our sale starts tomorrow."}]}
+    pending = await graph.post(f"{V}/{template_id}", json=body)
+    assert "PENDING" in _error(pending)["error_data"]["details"]
+    for status in ("REJECTED", "PAUSED", "REJECTED"):  # unlimited edits when not approved
+        sim.set_template_status(WABA, "spring_sale", "en_US", status)
+        assert (await graph.post(f"{V}/{template_id}", json=body)).json() == {"success": True}
+        (listed,) = (await graph.get(f"{V}/{WABA}/message_templates")).json()["data"]
+        assert listed["status"] == "PENDING"  # in review again
+        assert listed["components"] == [{"type": "BODY", "text": "Our sale starts tomorrow."}]
+    assert sim.template_edits[template_id] == []
+    unknown = await graph.post(f"{V}/123456", json=body)
+    assert _error(unknown)["code"] == 100
+    other = await graph.post(
+        f"{V}/{template_id}", json=body, headers={"Authorization": "Bearer other"}
+    )
+    assert other.status_code == 401
+
+
+async def test_an_approved_template_is_edited_once_a_day_ten_times_a_month(sim, graph, clock):
+    template_id = sim.add_template(WABA, _promo(await _example(graph)))
+    body = {"components": [{"type": "BODY", "text": "Our sale starts today."}]}
+    locked = await graph.post(f"{V}/{template_id}", json={**body, "category": "UTILITY"})
+    assert "category" in _error(locked)["error_data"]["details"]
+    for day in range(10):
+        sim.set_template_status(WABA, "spring_sale", "en_US", "APPROVED")
+        assert (await graph.post(f"{V}/{template_id}", json=body)).is_success, day
+        sim.set_template_status(WABA, "spring_sale", "en_US", "APPROVED")
+        too_soon = await graph.post(f"{V}/{template_id}", json=body)
+        assert "once in 24 hours" in _error(too_soon)["error_data"]["details"]
+        clock.now += 86_400
+    eleventh = await graph.post(f"{V}/{template_id}", json=body)
+    assert "10 times in 30 days" in _error(eleventh)["error_data"]["details"]
+    clock.now += 20 * 86_400  # the first edits leave the 30 days
+    assert (await graph.post(f"{V}/{template_id}", json=body)).is_success
+    rejected_may_change_category = sim.add_template(
+        WABA, {**_promo(await _example(graph)), "name": "other", "status": "REJECTED"}
+    )
+    changed = await graph.post(
+        f"{V}/{rejected_may_change_category}", json={**body, "category": "UTILITY"}
+    )
+    assert changed.is_success
+    assert sim._find_template(WABA, "other", "en_US")["category"] == "UTILITY"
 
 
 # The number and its account, as a connection test asks about them

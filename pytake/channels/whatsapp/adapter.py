@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from pathlib import Path
 from typing import TypeVar
@@ -170,6 +171,38 @@ class WhatsAppAdapter:
             "POST", f"{account}/message_templates", credentials[ACCESS_TOKEN], json=body
         )
         return _template({**body, **answer, "name": draft["name"], "language": draft["language"]})
+
+    async def edit_template(
+        self, credentials: Credentials, template_id: str, draft: dict, *, category: bool
+    ) -> list:
+        """``POST /{template-id}``; the components as submitted (Meta reviews them again)."""
+        body = template_rules.edit_body(draft, category=category)
+        await self.graph.request("POST", template_id, credentials[ACCESS_TOKEN], json=body)
+        return body["components"]
+
+    async def upload_template_example(
+        self, app: str, credentials: Credentials, path: Path, mime_type: str, filename: str
+    ) -> str:
+        """Meta's Resumable Upload API: a session under the app, then the whole file at
+        offset 0 (``Authorization: OAuth``); the handle a media header's example names."""
+        token = credentials[ACCESS_TOKEN]
+        data = await asyncio.to_thread(path.read_bytes)
+        params = {"file_name": filename, "file_length": len(data), "file_type": mime_type}
+        session = await self.graph.request("POST", f"{app}/uploads", token, params=params)
+        session_id = session.get("id")
+        if not isinstance(session_id, str) or not session_id.startswith("upload:"):
+            raise PlatformCallError(
+                PlatformError(None, "the upload session answer has no id"), retryable=True
+            )
+        answer = await self.graph.request(
+            "POST", session_id, token, scheme="OAuth", headers={"file_offset": "0"}, content=data
+        )
+        handle = answer.get("h")
+        if not isinstance(handle, str) or not handle:
+            raise PlatformCallError(
+                PlatformError(None, "the upload answer has no handle"), retryable=True
+            )
+        return handle
 
     async def delete_template(
         self, account: str, credentials: Credentials, name: str, external_id: str | None

@@ -40,11 +40,20 @@ class GraphClient:
         settings = get_settings()
         return f"{settings.graph_api_url}/{settings.graph_api_version}/{path.lstrip('/')}"
 
-    async def request(self, method: str, path: str, token: str, **kwargs) -> dict:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        scheme: str = "Bearer",
+        headers: dict[str, str] | None = None,
+        **kwargs,
+    ) -> dict:
+        """``scheme``: Meta's resumable upload wants ``OAuth`` where the rest takes Bearer."""
+        headers = {"Authorization": f"{scheme} {token}", **(headers or {})}
         try:
-            response = await self.http.request(
-                method, self.url(path), headers={"Authorization": f"Bearer {token}"}, **kwargs
-            )
+            response = await self.http.request(method, self.url(path), headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise errors.network(exc) from exc
         if response.status_code >= 400:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import secrets
-import tempfile
 from pathlib import Path
 
 import reflex as rx
@@ -31,7 +29,7 @@ from pytake.services import (
     templates,
     thread,
 )
-from pytake.settings import get_settings
+from pytake.ui import uploads
 from pytake.ui.forms import error_callout
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import shell
@@ -44,7 +42,6 @@ VOICE_UPLOAD_ID = "voice-upload"  # filled by assets/pytake.js when a recording 
 TYPING_EVERY_SECONDS = 20  # WhatsApp shows "typing…" for up to 25 s
 REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
 SNOOZE_HOURS = (1, 4, 24, 168)
-CHUNK = 1024 * 1024
 _background: set[asyncio.Task] = set()
 
 
@@ -550,7 +547,7 @@ class ConversationState(GuardedState):
             return
         upload = files[0]
         mime = (upload.content_type or "application/octet-stream").split(";")[0].lower()
-        staged = await _stage(upload)
+        staged = await uploads.stage(upload, outbound.UPLOADS[MessageType.DOCUMENT][1])
         if staged is None:
             self.problem = await translated(self, "send.file_too_large", limit_mb=100)
             return
@@ -571,34 +568,6 @@ class ConversationState(GuardedState):
             return rx.call_script(SCROLL_TO_END)
         finally:
             await asyncio.to_thread(staged.unlink, True)  # moved away if it was accepted
-
-
-def _staging_file() -> Path:
-    folder = get_settings().media_root / "staging"
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=folder)
-    os.close(handle)
-    return Path(name)
-
-
-async def _stage(upload: rx.UploadFile) -> Path | None:
-    """Save an upload to the staging folder, giving up past WhatsApp's largest file."""
-    limit = outbound.UPLOADS[MessageType.DOCUMENT][1]
-    path = await asyncio.to_thread(_staging_file)
-    handle = await asyncio.to_thread(path.open, "wb")
-    size = 0
-    try:
-        while chunk := await upload.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                break
-            await asyncio.to_thread(handle.write, chunk)
-    finally:
-        await asyncio.to_thread(handle.close)
-    if size > limit:
-        await asyncio.to_thread(path.unlink, True)
-        return None
-    return path
 
 
 def _location(form: dict) -> tuple[str, dict]:

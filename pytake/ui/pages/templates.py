@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import copy
 import functools
 import re
+from pathlib import Path
 
 import reflex as rx
 
@@ -11,12 +15,18 @@ from pytake.auth.errors import AccessError
 from pytake.channels.whatsapp import templates as rules
 from pytake.jobs import templates as template_jobs
 from pytake.services import quick_replies, teams, templates
-from pytake.ui.forms import EditorMixin, editor_dialog, error_callout
+from pytake.services.outbound import StagedFile
+from pytake.ui import uploads
+from pytake.ui.forms import EditorMixin, confirm, editor_dialog, error_callout
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, empty_state, shell
 from pytake.ui.session import SessionState, in_transaction, t, translated
 
 BUTTON_KINDS = ("quick_reply", "url", "phone", "copy_code")
+EXAMPLE_UPLOAD_ID = "template-example-upload"
+PREVIEW_MAX = 512 * 1024  # larger image examples show as a placeholder, not inline
+_ELLIPSIS = {"overflow": "hidden", "text_overflow": "ellipsis", "white_space": "nowrap"}
+NEW_DRAFT = {"name": "", "category": "utility", "language": "pt_BR", **rules.EMPTY_DRAFT}
 
 
 class TemplatesState(GuardedState):
@@ -268,41 +278,41 @@ def _template_row(row: rx.Var) -> rx.Component:
             )
         ),
         rx.table.cell(
-            rx.cond(
-                SessionState.is_admin & (status != "disabled"),
-                rx.alert_dialog.root(
-                    rx.alert_dialog.trigger(
-                        rx.icon_button(
-                            rx.icon("trash-2", size=14),
-                            variant="ghost",
-                            color_scheme="red",
-                            aria_label="delete",
-                            data_testid="template-delete",
-                        )
-                    ),
-                    rx.alert_dialog.content(
-                        rx.alert_dialog.title(t("templates.delete_title")),
-                        rx.alert_dialog.description(t("templates.delete_body")),
-                        rx.hstack(
-                            rx.alert_dialog.cancel(
-                                rx.button(t("thread.cancel"), variant="soft", color_scheme="gray")
-                            ),
-                            rx.alert_dialog.action(
-                                rx.button(
-                                    t("templates.delete"),
-                                    color_scheme="red",
-                                    on_click=TemplatesState.delete(row["id"].to(int)),
-                                    data_testid="template-delete-confirm",
-                                )
-                            ),
-                            justify="end",
-                            spacing="2",
-                        ),
+            rx.hstack(
+                rx.cond(
+                    SessionState.is_admin & row["editable"].to(bool),
+                    rx.icon_button(
+                        rx.icon("pencil", size=14),
+                        variant="ghost",
+                        on_click=TemplateEditorState.start_edit(row["id"].to(int)),
+                        aria_label="edit",
+                        data_testid="template-edit",
                     ),
                 ),
+                _delete_button(row["id"].to(int), status),
+                spacing="3",
             )
         ),
         data_testid="template-row",
+    )
+
+
+def _delete_button(template_id: rx.Var, status: rx.Var) -> rx.Component:
+    return rx.cond(
+        SessionState.is_admin & (status != "disabled"),
+        confirm(
+            rx.icon_button(
+                rx.icon("trash-2", size=14),
+                variant="ghost",
+                color_scheme="red",
+                aria_label="delete",
+                data_testid="template-delete",
+            ),
+            "templates.delete_title",
+            "templates.delete_body",
+            "templates.delete",
+            TemplatesState.delete(template_id),
+        ),
     )
 
 
@@ -407,19 +417,41 @@ def _whatsapp_templates() -> rx.Component:
 
 
 class TemplateEditorState(GuardedState):
+    """The editor of a new template, or of an existing one (``editing_id``) whose name and
+    language stay and whose category is locked once approved."""
+
     open: bool = False
+    editing_id: int = 0
+    category_locked: bool = False
     accounts: list[dict] = []
     account: str = ""
     name: str = ""
     category: str = "utility"
     language: str = "pt_BR"
+    header_format: str = "none"
     header: str = ""
+    header_handle: str = ""  # the example Meta has; an edit keeps it unless a file replaces it
     body: str = ""
     footer: str = ""
     examples: dict[str, str] = {}
     buttons: list[dict] = []
+    example_name: str = ""  # the example file chosen for a media header
+    example_preview: str = ""  # a small image example, as a data: URL
     problem: str = ""
     submitting: bool = False
+    _example: dict = {}  # the staged file: path, mime, name
+    _stored: dict = {}  # an edited template's header format and handle
+
+    def _fill(self, values: dict) -> None:
+        """Open on these values (a stored template's), the rest as a new template has them."""
+        self._discard_example()
+        first = self.accounts[0]["value"] if self.accounts else ""
+        for field, default in {**copy.deepcopy(NEW_DRAFT), "account": first}.items():
+            setattr(self, field, values.get(field) or default)
+        self.editing_id = values.get("id", 0)
+        self.category_locked = values.get("category_locked", False)
+        self._stored = {k: values.get(k, "") for k in ("header_format", "header_handle")}
+        self.open, self.problem = True, ""
 
     @rx.event
     async def start(self):
@@ -428,25 +460,77 @@ class TemplateEditorState(GuardedState):
         except AccessError as refusal:
             self.problem = await translated(self, refusal)
             return
-        self.account = self.accounts[0]["value"] if self.accounts else ""
-        self.name, self.header, self.body, self.footer = "", "", "", ""
-        self.category, self.language, self.examples, self.buttons = "utility", "pt_BR", {}, []
-        self.open, self.problem = True, ""
+        self._fill({})
+
+    @rx.event
+    async def start_edit(self, template_id: int):
+        """Open the editor on a stored template, if Meta would take an edit of it now."""
+        identity = self._identity()
+        listing = await self.get_state(TemplatesState)
+        try:
+            self.accounts = await in_transaction(templates.accounts, identity)
+            values = await in_transaction(templates.edit_draft, identity, template_id)
+        except AccessError as refusal:  # shown on the page: the editor stays closed
+            listing.problem = await translated(self, refusal)
+            return
+        listing.problem = ""
+        self._fill(values)
 
     @rx.event
     def close(self, _open: bool = False):
         self.open = False
+        self._discard_example()
+
+    def _discard_example(self) -> None:
+        if self._example:
+            Path(self._example["path"]).unlink(missing_ok=True)
+        self._example, self.example_name, self.example_preview = {}, "", ""
 
     @rx.event
     def set_field(self, field: str, value: str):
         """One text field of the draft; anything else a client names is ignored."""
         if field in ("account", "name", "category", "language", "header", "body", "footer"):
             setattr(self, field, value[: rules.MAX_URL] if isinstance(value, str) else "")
+        elif field == "header_format" and value in rules.HEADER_FORMATS:
+            # Another kind of header needs another example: the stored one only fits its own.
+            self.header_format = value
+            self._discard_example()
+            kept = value == self._stored.get("header_format")
+            self.header_handle = self._stored.get("header_handle", "") if kept else ""
 
     @rx.event
     def set_example(self, variable: str, value: str):
         if isinstance(variable, str) and isinstance(value, str) and len(self.examples) < 100:
             self.examples = {**self.examples, variable[:40]: value[:200]}
+
+    @rx.event
+    async def attach_example(self, files: list[rx.UploadFile]):
+        """The media header's example file: checked against Meta's types and sizes, kept
+        in the staging folder until the template is submitted."""
+        kind = self.header_format
+        if not files or kind not in rules.EXAMPLE_FILES:
+            return
+        upload = files[0]
+        mime = (upload.content_type or "").split(";")[0].strip().lower()
+        limit = rules.EXAMPLE_FILES[kind][1]
+        staged = await uploads.stage(upload, limit)
+        try:
+            if staged is None:
+                raise AccessError("send.file_too_large", limit_mb=round(limit / 2**20, 1))
+            size = (await asyncio.to_thread(staged.stat)).st_size
+            rules.check_example(kind, mime, size)
+        except AccessError as refusal:
+            if staged is not None:
+                await asyncio.to_thread(staged.unlink, True)
+            self.problem = await translated(self, refusal)
+            return
+        self._discard_example()
+        name = Path(upload.name or "example").name
+        self._example = {"path": str(staged), "mime": mime, "name": name}
+        self.example_name, self.problem = name, ""
+        if kind == "image" and size <= PREVIEW_MAX:
+            data = await asyncio.to_thread(staged.read_bytes)
+            self.example_preview = f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
     @rx.event
     def add_button(self, kind: str):
@@ -476,12 +560,23 @@ class TemplateEditorState(GuardedState):
     @rx.var
     def variables(self) -> list[str]:
         """The variables the header and body use, each needing an example for Meta's review."""
-        found = rules.VARIABLE.findall(self.header) + rules.VARIABLE.findall(self.body)
+        header = _header_text(self.header_format, self.header)
+        found = rules.VARIABLE.findall(header) + rules.VARIABLE.findall(self.body)
         return list(dict.fromkeys(found))
 
     @rx.var
+    def media_header(self) -> bool:
+        return self.header_format in rules.EXAMPLE_FILES
+
+    @rx.var
+    def app_missing(self) -> bool:
+        """A new example must be uploaded under the number's Meta app, and none is set."""
+        chosen = next((a for a in self.accounts if a["value"] == self.account), {})
+        return self.media_header and not self.header_handle and not chosen.get("has_app")
+
+    @rx.var
     def preview(self) -> str:
-        parts = [self.header, self.body, self.footer]
+        parts = [_header_text(self.header_format, self.header), self.body, self.footer]
         text = "\n\n".join(p.strip() for p in parts if p.strip())
         return rules.VARIABLE.sub(lambda m: self.examples.get(m[1]) or m[0], text)
 
@@ -491,7 +586,9 @@ class TemplateEditorState(GuardedState):
             "name": self.name,
             "category": self.category,
             "language": self.language,
-            "header": self.header,
+            "header_format": self.header_format,
+            "header": _header_text(self.header_format, self.header),
+            "header_handle": self.header_handle,
             "body": self.body,
             "footer": self.footer,
             "examples": {k: v for k, v in self.examples.items() if k in self.variables},
@@ -499,17 +596,30 @@ class TemplateEditorState(GuardedState):
                 {k: v for k, v in b.items() if v} | {"type": b["type"]} for b in self.buttons
             ],
         }
+        example = None
+        if self._example and self.media_header:
+            staged = self._example
+            example = StagedFile(Path(staged["path"]), staged["mime"], staged["name"])
         self.submitting, self.problem = True, ""
         yield
         try:
-            await template_jobs.submit(self._identity(), _id(self.account), draft)
+            if self.editing_id:
+                await template_jobs.edit(self._identity(), self.editing_id, draft, example)
+            else:
+                await template_jobs.submit(self._identity(), _id(self.account), draft, example)
         except AccessError as refusal:
             self.problem = await translated(self, refusal)
             return
         finally:
             self.submitting = False
         self.open = False
+        self._discard_example()
         yield TemplatesState.load
+
+
+def _header_text(header_format: str, header: str) -> str:
+    """The header's text, when the header is text (a media header keeps none)."""
+    return header if header_format == "text" else ""
 
 
 def _id(value: str) -> int | None:
@@ -522,12 +632,157 @@ def _field(label: str, control: rx.Component) -> rx.Component:
     )
 
 
-def _choice(field: str, value: rx.Var, options: list[tuple[str, rx.Var]]) -> rx.Component:
+def _choice(field: str, value: rx.Var, options: list[tuple[str, rx.Var]], **props) -> rx.Component:
     return rx.select.root(
         rx.select.trigger(width="100%", data_testid=f"template-{field}"),
         rx.select.content(*[rx.select.item(label, value=v) for v, label in options]),
         value=value,
         on_change=lambda chosen: TemplateEditorState.set_field(field, chosen),
+        **props,
+    )
+
+
+def _media_icon(size: int) -> rx.Component:
+    return rx.match(
+        TemplateEditorState.header_format,
+        ("image", rx.icon("image", size=size)),
+        ("video", rx.icon("video", size=size)),
+        rx.icon("file-text", size=size),
+    )
+
+
+def _header_editor() -> rx.Component:
+    """The header's kind, then its text or its example file (uploaded to Meta on submit)."""
+    draft = TemplateEditorState
+    example = rx.vstack(
+        rx.hstack(
+            rx.upload.root(
+                rx.button(
+                    rx.icon("upload", size=14),
+                    t("templates.example_choose"),
+                    size="2",
+                    variant="soft",
+                    type="button",
+                    data_testid="template-example-choose",
+                ),
+                id=EXAMPLE_UPLOAD_ID,
+                max_files=1,
+                multiple=False,
+                no_drag=True,
+                on_drop=TemplateEditorState.attach_example(
+                    rx.upload_files(upload_id=EXAMPLE_UPLOAD_ID)
+                ),
+            ),
+            rx.cond(
+                draft.example_name != "",
+                rx.hstack(
+                    _media_icon(14),
+                    rx.text(draft.example_name, size="2", max_width="220px", **_ELLIPSIS),
+                    spacing="1",
+                    align="center",
+                    data_testid="template-example-file",
+                ),
+                rx.cond(
+                    draft.header_handle != "",
+                    rx.text(t("templates.example_kept"), size="2", color=rx.color("gray", 11)),
+                ),
+            ),
+            align="center",
+            spacing="3",
+            width="100%",
+        ),
+        rx.text(
+            rx.match(
+                draft.header_format,
+                ("image", t("templates.example_hint_image")),
+                ("video", t("templates.example_hint_video")),
+                t("templates.example_hint_document"),
+            ),
+            size="1",
+            color=rx.color("gray", 10),
+        ),
+        rx.cond(
+            draft.app_missing,
+            rx.callout(
+                t("template.app_id_missing"),
+                icon="info",
+                color_scheme="amber",
+                size="1",
+                width="100%",
+                data_testid="template-app-missing",
+            ),
+        ),
+        spacing="2",
+        width="100%",
+    )
+    return _field(
+        "templates.header",
+        rx.vstack(
+            rx.hstack(
+                rx.box(
+                    _choice(
+                        "header_format",
+                        draft.header_format,
+                        [(f, t(f"templates.header_{f}")) for f in rules.HEADER_FORMATS],
+                    ),
+                    width="150px",
+                    flex_shrink="0",
+                ),
+                rx.cond(
+                    draft.header_format == "text",
+                    _text_input(
+                        "header",
+                        draft.header,
+                        rules.MAX_HEADER,
+                        placeholder=t("templates.header_hint"),
+                    ),
+                ),
+                width="100%",
+                align="center",
+            ),
+            rx.cond(draft.media_header, example),
+            spacing="2",
+            width="100%",
+        ),
+    )
+
+
+def _media_preview() -> rx.Component:
+    """A media header in the bubble: the image itself when small, else its kind and name."""
+    draft = TemplateEditorState
+    return rx.cond(
+        draft.example_preview != "",
+        rx.image(
+            src=draft.example_preview,
+            width="100%",
+            max_height="180px",
+            object_fit="cover",
+            border_radius="6px",
+            margin_bottom="8px",
+        ),
+        rx.center(
+            rx.vstack(
+                _media_icon(28),
+                rx.text(
+                    rx.cond(
+                        draft.example_name != "",
+                        draft.example_name,
+                        SessionState.tr["templates.header_" + draft.header_format].to(str),
+                    ),
+                    size="1",
+                    max_width="200px",
+                    **_ELLIPSIS,
+                ),
+                align="center",
+                spacing="1",
+            ),
+            height="120px",
+            width="100%",
+            color=rx.color("gray", 10),
+            background=rx.color("gray", 4),
+            border_radius="6px",
+            margin_bottom="8px",
+        ),
     )
 
 
@@ -585,6 +840,7 @@ def _draft_preview() -> rx.Component:
         rx.text(t("templates.preview"), size="2", weight="medium"),
         rx.box(
             rx.box(
+                rx.cond(TemplateEditorState.media_header, _media_preview()),
                 rx.text(TemplateEditorState.preview, size="2", white_space="pre-wrap"),
                 rx.foreach(
                     TemplateEditorState.buttons,
@@ -623,9 +879,10 @@ def _draft_preview() -> rx.Component:
 
 def _editor() -> rx.Component:
     draft = TemplateEditorState
+    editing = draft.editing_id > 0
     fields = rx.vstack(
         rx.cond(
-            draft.accounts.length() > 1,
+            ~editing & (draft.accounts.length() > 1),
             _field(
                 "templates.account",
                 rx.select.root(
@@ -641,7 +898,18 @@ def _editor() -> rx.Component:
                 ),
             ),
         ),
-        _field("templates.name", _text_input("name", draft.name, 512, placeholder="order_update")),
+        _field(
+            "templates.name",
+            _text_input(
+                "name",
+                draft.name,
+                512,
+                placeholder="order_update",
+                read_only=editing,
+                variant=rx.cond(editing, "soft", "surface"),
+                color_scheme="gray",
+            ),
+        ),
         rx.hstack(
             _field(
                 "templates.category",
@@ -649,15 +917,21 @@ def _editor() -> rx.Component:
                     "category",
                     draft.category,
                     [(c, t(f"templates.category_{c}")) for c in rules.CATEGORIES],
+                    disabled=draft.category_locked,
                 ),
             ),
             _field(
                 "templates.language",
-                _choice("language", draft.language, [(c, c) for c in rules.LANGUAGES]),
+                _choice(
+                    "language",
+                    draft.language,
+                    [(c, c) for c in rules.LANGUAGES],
+                    disabled=editing,
+                ),
             ),
             width="100%",
         ),
-        _field("templates.header", _text_input("header", draft.header, rules.MAX_HEADER)),
+        _header_editor(),
         _field(
             "templates.body",
             rx.text_area(
@@ -711,7 +985,16 @@ def _editor() -> rx.Component:
     )
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(t("templates.new")),
+            rx.dialog.title(rx.cond(editing, t("templates.edit"), t("templates.new"))),
+            rx.cond(
+                editing,
+                rx.dialog.description(
+                    t("templates.edit_hint"),
+                    size="2",
+                    color=rx.color("gray", 11),
+                    margin_bottom="12px",
+                ),
+            ),
             error_callout(
                 draft.problem, size="1", margin_bottom="12px", data_testid="template-problem"
             ),

@@ -30,6 +30,7 @@ FORM_FIELDS = (
     "display_number",
     "phone_number_id",
     "waba_id",
+    "app_id",
     "access_token",
     "app_secret",
     "verify_token",
@@ -59,7 +60,7 @@ class ChannelsState(EditorMixin, GuardedState):
     @rx.event
     def start(self, channel_id: int):
         found = next((row for row in self.rows if row["id"] == channel_id), None)
-        empty = {"id": 0, "name": "", "display_number": "", "rate_limit": 80}
+        empty = {"id": 0, "name": "", "display_number": "", "app_id": "", "rate_limit": 80}
         self._open_editor(found or {**empty, "pair_limit": 0, "pair_window_seconds": 0})
 
     @rx.event
@@ -399,6 +400,17 @@ def _channel_dialog() -> rx.Component:
             "channels.verify_token",
             _secret_input("verify_token", existing),
             "channels.verify_token.hint",
+        ),
+        labelled(
+            "channels.app_id",
+            rx.input(
+                name="app_id",
+                default_value=editing["app_id"].to(str),
+                inputmode="numeric",
+                width="100%",
+                data_testid="channel-app-id",
+            ),
+            "channels.app_id.hint",
         ),
         rx.grid(
             labelled(
