@@ -189,8 +189,10 @@ def test_an_image_header_uploads_its_example_and_an_approved_template_is_edited(
 def test_the_image_header_editor_in_portuguese(server, graph, number, new_page, tmp_path):
     banner = tmp_path / "banner.png"
     _png(banner)
+    # The owner chose English at set-up; an admin who chose nothing follows the browser.
+    server.add_user("renata@acme.test", "renata secret 1", role="admin")
     page = new_page("pt-BR")
-    sign_in(page, OWNER["email"], OWNER["password"])
+    sign_in(page, "renata@acme.test", "renata secret 1")
     _image_header(page, number, "Imagem")
     _upload(page, banner)
     page.get_by_test_id("template-name").fill("boas_vindas_loja")
