@@ -22,13 +22,13 @@ def _first_from_customer(s: Session, conversation_id: int) -> bool:
     return earlier <= 1
 
 
-def after_inbound(s: Session, conversation_id: int, at: dt.datetime) -> int | None:
+def after_inbound(s: Session, conversation: Conversation, at: dt.datetime) -> int | None:
     """Queue the greeting or away message this customer message calls for; returns the
     outbox row to wake, if any. Idempotent: a reprocessed message sends nothing again."""
-    conversation = s.get(Conversation, conversation_id)
     found = hours.state(s, conversation, at)
     if found is None:
-        return None
+        return None  # most numbers: no further query on the inbound path
+    s.refresh(conversation)  # the window and markers as the message's UPDATE left them
     schedule, opened, period = found
     done = dict(conversation.automation or {})
     outbox_id = None

@@ -278,8 +278,7 @@ def _message(s: Session, channel: Channel, event: InboundMessage, effects: Effec
     if event.new_identity is not None:
         _change_identity(s, contact, event.new_identity)
     if event.type is not MessageType.SYSTEM:
-        s.refresh(conversation)  # the window the UPDATE above opened
-        outbox_id = automation.after_inbound(s, conversation.id, utcnow())
+        outbox_id = automation.after_inbound(s, conversation, utcnow())
         if outbox_id is not None:
             effects.outbox.append(outbox_id)
     effects.touch(conversation)

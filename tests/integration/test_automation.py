@@ -62,8 +62,9 @@ async def test_away_message_once_per_closed_period(whatsapp):
     _set_hours(owner, "channel", whatsapp.channel_id, weekly=week, away_message="We are closed.")
     later = utcnow().replace(hour=23, minute=0) + dt.timedelta(days=1)
     with db.session(write=True) as s:
-        assert automation.after_inbound(s, conversation.id, later) is not None
-        assert automation.after_inbound(s, conversation.id, later) is None
+        current = s.get(Conversation, conversation.id)
+        assert automation.after_inbound(s, current, later) is not None
+        assert automation.after_inbound(s, current, later) is None
     with db.session() as s:
         away = s.exec(
             select(Message).where(Message.direction == "out", Message.sender_user_id.is_(None))
