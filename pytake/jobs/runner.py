@@ -132,9 +132,7 @@ async def announce(effects: inbound.Effects | None) -> None:
     await enqueue("media", effects.attachments)
     await enqueue("outbox", effects.outbox)
     if effects.conversations:
-        # A new conversation may wait in a team's queue: the assignment loop runs now, once
-        # for however many batches arrived meanwhile (not one pass per webhook).
-        _wakeup("assignment").set()
+        await assignment.assign_waiting({org for org, _ in effects.conversations})
 
 
 async def handle(job: Job, row_id: int) -> None:
@@ -299,14 +297,9 @@ def _lease_due(job: Job, now: dt.datetime) -> list[int]:
 
 
 async def _every(
-    seconds: float,
-    action: Callable[[], Awaitable[object]],
-    what: str,
-    first_after: float = 0,
-    woken_by: str | None = None,
+    seconds: float, action: Callable[[], Awaitable[object]], what: str, first_after: float = 0
 ) -> None:
-    """Run ``action`` forever, ``seconds`` apart (sooner when ``_wakeup(woken_by)`` is set),
-    and never let an error end the loop."""
+    """Run ``action`` forever, ``seconds`` apart, and never let an error end the loop."""
     await asyncio.sleep(first_after)
     while True:
         stop_if_cancelled()
@@ -319,13 +312,7 @@ async def _every(
         except Exception:
             log.exception("%s failed", what)
             pause = max(seconds, ERROR_PAUSE_SECONDS)
-        if woken_by is None:
-            await asyncio.sleep(pause)
-            continue
-        wake = _wakeup(woken_by)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), pause)
-        wake.clear()
+        await asyncio.sleep(pause)
 
 
 async def _reclaim_or_regroup(client, job: Job, consumer: str) -> int:
@@ -428,11 +415,7 @@ async def serve() -> None:
         tasks.create_task(_every(30, recover_stuck_sends, "stuck sends"))
         tasks.create_task(_every(30, wake_snoozed, "snoozed conversations"))
         # Presence changes (an agent coming online) and freed capacity are caught here too.
-        tasks.create_task(
-            _every(
-                ASSIGN_SECONDS, assignment.assign_waiting, "auto-assignment", woken_by="assignment"
-            )
-        )
+        tasks.create_task(_every(ASSIGN_SECONDS, assignment.assign_waiting, "auto-assignment"))
         # Not at start: a worker that starts and stops at once never waits on the Graph API.
         tasks.create_task(_every(300, templates.sync_due, "template sync", first_after=60))
         tasks.create_task(_every(3600, lambda: asyncio.to_thread(_purge), "parked purge"))
