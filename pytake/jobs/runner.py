@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 import redis
 
 from pytake import db, redisio
-from pytake.aio import stop_if_cancelled
+from pytake.aio import pause, stop_if_cancelled
 from pytake.jobs import assignment, media, outbox, templates, webhooks
 from pytake.jobs.rows import RowQueue
 from pytake.models import utcnow
@@ -172,7 +172,7 @@ async def run_local(job: Job) -> None:
                 ids = await asyncio.to_thread(_due, job, now, now + dt.timedelta(seconds=1))
             except Exception as exc:  # the database is away: keep waiting for it
                 log.warning("%s: cannot read the queue: %s", job.name, exc)
-                await asyncio.sleep(ERROR_PAUSE_SECONDS)
+                await pause(ERROR_PAUSE_SECONDS)
                 continue
             fresh = [row_id for row_id in ids if row_id not in running]
             for row_id in fresh:
@@ -303,16 +303,16 @@ async def _every(
     await asyncio.sleep(first_after)
     while True:
         stop_if_cancelled()
-        pause = seconds
+        wait = seconds
         try:
             await action()
         except (redis.RedisError, OSError) as exc:
             log.warning("%s: %s", what, exc)
-            pause = max(seconds, ERROR_PAUSE_SECONDS)
+            wait = max(seconds, ERROR_PAUSE_SECONDS)
         except Exception:
             log.exception("%s failed", what)
-            pause = max(seconds, ERROR_PAUSE_SECONDS)
-        await asyncio.sleep(pause)
+            wait = max(seconds, ERROR_PAUSE_SECONDS)
+        await pause(wait)
 
 
 async def _reclaim_or_regroup(client, job: Job, consumer: str) -> int:
@@ -335,7 +335,7 @@ async def run_redis(job: Job) -> None:
             break
         except (redis.RedisError, OSError) as exc:
             log.warning("%s: waiting for Redis: %s", job.name, exc)
-            await asyncio.sleep(2)
+            await pause(2)
 
     async def consume_forever(n: int) -> None:
         await _every(0, lambda: _consume(client, job, f"{consumer}-{n}"), f"{job.name} consumer")

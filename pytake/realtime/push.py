@@ -9,7 +9,6 @@ pushed that the agent could not load.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import logging
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from collections.abc import Callable
 import redis
 from reflex_base.event import Event
 
-from pytake.aio import stop_if_cancelled
+from pytake.aio import pause, stop_if_cancelled
 from pytake.realtime import presence, signals
 
 log = logging.getLogger("pytake.realtime")
@@ -66,7 +65,7 @@ async def relay(app, handlers: dict[str, str], connected: Callable[[str], bool])
             await _relay(app, handlers, connected)
         except (redis.RedisError, OSError) as exc:
             log.warning("live updates interrupted (%s); subscribing again", exc)
-            await asyncio.sleep(RESUBSCRIBE_SECONDS)
+            await pause(RESUBSCRIBE_SECONDS)
 
 
 async def vouch(connected: Callable[[str], bool]) -> None:
@@ -81,7 +80,7 @@ async def vouch(connected: Callable[[str], bool]) -> None:
                 unwatch(token)
         for org, users in by_org.items():
             await presence.seen(org, users)
-        await asyncio.sleep(presence.REFRESH)
+        await pause(presence.REFRESH)
 
 
 async def _relay(app, handlers: dict[str, str], connected: Callable[[str], bool]) -> None:
