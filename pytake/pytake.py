@@ -10,14 +10,17 @@ from reflex_base.utils.format import format_event_handler
 from starlette.concurrency import run_in_threadpool
 
 from pytake import migrations
+from pytake.aio import stop_if_cancelled
 from pytake.jobs import runner
 from pytake.realtime import push
+from pytake.sandbox import live
 from pytake.settings import get_settings
 from pytake.ui.guard import AccessGuard
 from pytake.ui.pages.account import ProfileState, profile_page
 from pytake.ui.pages.conversation import ConversationState, conversation_page
 from pytake.ui.pages.invite import InviteState, invite_page
 from pytake.ui.pages.login import LoginState, login_page
+from pytake.ui.pages.sandbox import PhoneState, phone_page
 from pytake.ui.pages.settings.audit import AuditState, audit_page
 from pytake.ui.pages.settings.channels import ChannelsState, channels_page
 from pytake.ui.pages.settings.hours import HoursState, hours_page
@@ -92,6 +95,19 @@ async def presence():
     await push.vouch(_connected)
 
 
+@app.register_lifespan_task
+async def sandbox_phones():
+    """The sandbox phone pages of this worker follow what their customers' phones show."""
+    if not get_settings().sandbox:
+        return
+    sandbox, seen = live.current(), 0
+    handler = format_event_handler(PhoneState.on_changed)
+    while True:
+        stop_if_cancelled()
+        seen = await sandbox.changed(seen)
+        await push.nudge(app, push.SANDBOX, handler, _connected)
+
+
 def _connected(token: str) -> bool:
     """Whether a tab's websocket is connected to this worker."""
     return token in app.event_namespace.token_to_sid
@@ -128,6 +144,8 @@ _protected("/settings/labels", "settings.section.labels", labels_page, LabelsSta
 _protected("/settings/hours", "settings.section.hours", hours_page, HoursState)
 _protected("/settings/audit", "settings.section.audit", audit_page, AuditState)
 _protected("/profile", "nav.profile", profile_page, ProfileState)
+if get_settings().sandbox:
+    _protected("/sandbox/phone", "nav.sandbox", phone_page, PhoneState)
 
 
 def index() -> rx.Component:

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     smtp_from: str | None = None
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
     smtp_timeout: float = Field(default=15.0, gt=0, le=300)
+    # Sandbox numbers (a simulated WhatsApp served by PyTake itself) and the customer phone
+    # page; false removes their routes.
+    sandbox: bool = True
 
     @field_validator("database_url")
     @classmethod

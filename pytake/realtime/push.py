@@ -22,8 +22,9 @@ from pytake.realtime import presence, signals
 log = logging.getLogger("pytake.realtime")
 RESUBSCRIBE_SECONDS = 1.0
 
-CONVERSATION, INBOX = "conversation", "inbox"
-Topic = tuple[str, int]  # (CONVERSATION, conversation id) or (INBOX, organization id)
+CONVERSATION, INBOX, SANDBOX = "conversation", "inbox", "sandbox"
+# (CONVERSATION, conversation id), or (INBOX or SANDBOX, organization id)
+Topic = tuple[str, int]
 
 _viewers: dict[Topic, set[str]] = collections.defaultdict(set)
 _watching: dict[str, Topic] = {}
@@ -87,12 +88,29 @@ async def _relay(app, handlers: dict[str, str], connected: Callable[[str], bool]
     async for change in signals.subscribe():
         payload = {"conversation_id": change.conversation_id}
         for topic in ((CONVERSATION, change.conversation_id), (INBOX, change.organization_id)):
-            for token in viewers(topic):
-                if not connected(token):
-                    unwatch(token)  # the tab closed or moved to another worker
-                    continue
-                event = Event(name=handlers[topic[0]], payload=payload)
-                try:
-                    await app.event_processor.enqueue(token, event)
-                except Exception:  # one tab's trouble must not stop the others' updates
-                    log.exception("could not push to a tab")
+            await _push(
+                app, viewers(topic), Event(name=handlers[topic[0]], payload=payload), connected
+            )
+
+
+async def nudge(app, kind: str, handler: str, connected: Callable[[str], bool]) -> None:
+    """Every tab of this worker watching a topic of ``kind`` runs ``handler`` (which loads
+    what its member may see)."""
+    tokens = {
+        token
+        for topic, watching in list(_viewers.items())
+        if topic[0] == kind
+        for token in watching
+    }
+    await _push(app, tokens, Event(name=handler, payload={}), connected)
+
+
+async def _push(app, tokens: set[str], event: Event, connected: Callable[[str], bool]) -> None:
+    for token in tokens:
+        if not connected(token):
+            unwatch(token)  # the tab closed or moved to another worker
+            continue
+        try:
+            await app.event_processor.enqueue(token, event)
+        except Exception:  # one tab's trouble must not stop the others' updates
+            log.exception("could not push to a tab")

@@ -335,6 +335,8 @@ class GraphSimulator:
         # When each template was edited while approved (Meta's edit limits).
         self.template_edits: dict[str, list[float]] = collections.defaultdict(list)
         self._unsubscribed: set[str] = set()  # WABAs whose webhooks no app receives
+        # Told of each accepted send ("message") and submitted template ("template").
+        self.listener: Callable[[str, dict], None] | None = None
         self._faults: dict[str, collections.deque[_Fault]] = collections.defaultdict(
             collections.deque
         )
@@ -422,7 +424,7 @@ class GraphSimulator:
 
     def set_template_status(self, waba_id: str, name: str, language: str, status: str) -> str:
         """Meta's review outcome; returns the template id for the status webhook."""
-        template = self._find_template(waba_id, name, language)
+        template = self.find_template(waba_id, name, language)
         if template is None:
             raise KeyError(f"no template {name}/{language} in WABA {waba_id}")
         template["status"] = status.upper()
@@ -453,6 +455,10 @@ class GraphSimulator:
 
     def expire_media_urls(self) -> None:
         self._urls.clear()
+
+    def _tell(self, kind: str, record: dict) -> None:
+        if self.listener is not None:
+            self.listener(kind, record)
 
     def _queue(self, path: str, faults: list[_Fault]) -> None:
         if path not in KINDS:
@@ -536,7 +542,7 @@ class GraphSimulator:
         else:
             self._authorize(request, self.numbers.values())
 
-    def _find_template(self, waba_id: str, name: str, language: str) -> dict | None:
+    def find_template(self, waba_id: str, name: str, language: str) -> dict | None:
         return next(
             (t for t in self._templates[waba_id] if (t["name"], t["language"]) == (name, language)),
             None,
@@ -566,6 +572,7 @@ class GraphSimulator:
                 "at": self.clock(),
             }
         )
+        self._tell("message", self.sent[-1])
         return JSONResponse(
             {
                 "messaging_product": "whatsapp",
@@ -580,7 +587,7 @@ class GraphSimulator:
         if not isinstance(language, dict):
             raise GraphError(131009, "Param template.language must be an object.")
         code = _require(language, "code", "template.language.")
-        found = self._find_template(waba_id, name, code)
+        found = self.find_template(waba_id, name, code)
         if found is None or found["status"] not in ("APPROVED", *TEMPLATE_REFUSALS):
             raise GraphError(132001, f"template name ({name}) does not exist in {code}")
         if found["status"] in TEMPLATE_REFUSALS:
@@ -786,11 +793,12 @@ class GraphSimulator:
         if category not in TEMPLATE_CATEGORIES:
             raise GraphError(131009, f"Param category: one of {sorted(TEMPLATE_CATEGORIES)}.")
         self._check_components(components)
-        if self._find_template(waba_id, name, language) is not None:
+        if self.find_template(waba_id, name, language) is not None:
             raise GraphError(131009, f"Template {name} already exists in {language}.")
         template_id = self.add_template(
             waba_id, {**body, "category": category, "status": "PENDING"}
         )
+        self._tell("template", {**self.find_template(waba_id, name, language), "waba_id": waba_id})
         return JSONResponse({"id": template_id, "status": "PENDING", "category": category})
 
     def _check_components(self, components: object) -> None:
@@ -853,4 +861,5 @@ class GraphSimulator:
             self.template_edits[template_id] = [*recent, now]
         edited = _stored_template({**template, **body, "category": category, "status": "PENDING"})
         template.update(edited)
+        self._tell("template", {**template, "waba_id": waba_id})
         return JSONResponse({"success": True})

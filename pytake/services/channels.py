@@ -28,7 +28,7 @@ from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.channels import adapter
 from pytake.channels.base import ConnectionCheck, Credentials
-from pytake.channels.whatsapp.adapter import ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN
+from pytake.channels.whatsapp.adapter import ACCESS_TOKEN, API_URL, APP_SECRET, VERIFY_TOKEN
 from pytake.i18n import translate
 from pytake.models import Channel, Role, WebhookEvent, utcnow
 from pytake.services import audit
@@ -254,7 +254,10 @@ def _kept_secrets(channel: Channel, replaced: dict[str, str]) -> dict[str, str]:
 
 
 def credentials(channel: Channel) -> Credentials:
-    return Credentials(crypto.decrypt_json(channel.secrets_encrypted or "") or {})
+    """The secrets, and the number's own API address when it has one (sandbox numbers)."""
+    values = crypto.decrypt_json(channel.secrets_encrypted or "") or {}
+    api_url = (channel.config or {}).get(API_URL)
+    return Credentials({**values, API_URL: api_url} if api_url else values)
 
 
 def list_channels(db: Session, organization_id: int | None = None) -> list[Channel]:
@@ -332,6 +335,7 @@ def overview(s: Session, identity: Identity) -> list[dict]:
                 "last_error": channel.last_error or "",
                 "health": health(channel),
                 "webhook_path": WEBHOOK_PATH,
+                "sandbox": bool(config.get("sandbox")),
             }
         )
     return rows

@@ -1,5 +1,5 @@
-"""HTTP routes beside Reflex: health, the cookie half of signing in and out, webhooks, and
-message files."""
+"""HTTP routes beside Reflex: health, the cookie half of signing in and out, webhooks,
+message files, and the sandbox numbers' Graph API."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from pytake import db, health
 from pytake.auth import sessions
+from pytake.sandbox import live
+from pytake.services import sandbox as sandbox_numbers
 from pytake.settings import get_settings
 from pytake.web import media, webhooks
 
@@ -112,9 +114,17 @@ async def delete_session_cookie(request: Request) -> Response:
     return response
 
 
+async def sandbox_graph(scope, receive, send) -> None:
+    """The sandbox numbers' Graph API (see pytake.sandbox.live)."""
+    sandbox = await sandbox_numbers.ready()
+    await sandbox.sim.app(scope, receive, send)
+
+
 def build() -> Starlette:
+    extra = [Mount(live.GRAPH_PATH, app=sandbox_graph)] if get_settings().sandbox else []
     return Starlette(
         routes=[
+            *extra,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/auth/session", create_session_cookie, methods=["POST"]),
             Route("/auth/logout", delete_session_cookie, methods=["POST"]),

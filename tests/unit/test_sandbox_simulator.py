@@ -826,7 +826,7 @@ async def test_an_approved_template_is_edited_once_a_day_ten_times_a_month(sim, 
         f"{V}/{rejected_may_change_category}", json={**body, "category": "UTILITY"}
     )
     assert changed.is_success
-    assert sim._find_template(WABA, "other", "en_US")["category"] == "UTILITY"
+    assert sim.find_template(WABA, "other", "en_US")["category"] == "UTILITY"
 
 
 # The number and its account, as a connection test asks about them

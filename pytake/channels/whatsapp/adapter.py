@@ -33,6 +33,8 @@ from pytake.channels.whatsapp.graph import GraphClient
 ACCESS_TOKEN = "access_token"  # noqa: S105 (key names)
 APP_SECRET = "app_secret"  # noqa: S105
 VERIFY_TOKEN = "verify_token"  # noqa: S105
+# Not a secret: a number's own Graph API address (the sandbox's), from the channel's config.
+API_URL = "api_url"
 
 
 class WhatsAppAdapter:
@@ -64,7 +66,11 @@ class WhatsAppAdapter:
         for _ in range(2):
             try:
                 info = await self.graph.request(
-                    "GET", media.media_id, token, params={"phone_number_id": number}
+                    "GET",
+                    media.media_id,
+                    token,
+                    params={"phone_number_id": number},
+                    base=_base(credentials),
                 )
             except PlatformCallError as exc:
                 if exc.error.code == TOKEN_INVALID or exc.http_status == 401:
@@ -79,7 +85,7 @@ class WhatsAppAdapter:
             declared = str(info.get("file_size") or "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise PlatformCallError.refused("media file too large", f"{declared} bytes")
-            download = await self.graph.download(url, token, dest, max_bytes)
+            download = await self.graph.download(url, token, dest, max_bytes, _base(credentials))
             if download is not None:
                 return download
         raise PlatformCallError(
@@ -99,6 +105,7 @@ class WhatsAppAdapter:
                 credentials[ACCESS_TOKEN],
                 data={"messaging_product": "whatsapp", "type": mime_type},
                 files={"file": (filename, handle, mime_type)},
+                base=_base(credentials),
             )
         media_id = answer.get("id")
         if not media_id:
@@ -109,7 +116,11 @@ class WhatsAppAdapter:
         self, number: str, credentials: Credentials, message: OutboundMessage
     ) -> SendResult:
         answer = await self.graph.request(
-            "POST", f"{number}/messages", credentials[ACCESS_TOKEN], json=outbound.body(message)
+            "POST",
+            f"{number}/messages",
+            credentials[ACCESS_TOKEN],
+            json=outbound.body(message),
+            base=_base(credentials),
         )
         sent = (answer.get("messages") or [{}])[0]
         if not isinstance(sent, dict) or not sent.get("id"):
@@ -134,14 +145,23 @@ class WhatsAppAdapter:
         body: dict = {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
         if typing:
             body["typing_indicator"] = {"type": "text"}
-        await self.graph.request("POST", f"{number}/messages", credentials[ACCESS_TOKEN], json=body)
+        await self.graph.request(
+            "POST",
+            f"{number}/messages",
+            credentials[ACCESS_TOKEN],
+            json=body,
+            base=_base(credentials),
+        )
 
     async def _pages(
-        self, path: str, token: str, params: dict, max_pages: int, **kwargs
+        self, path: str, credentials: Credentials, params: dict, max_pages: int, **kwargs
     ) -> AsyncIterator[list[dict]]:
         """The items of a Graph list, a page at a time, following the ``after`` cursor."""
+        token, base = credentials[ACCESS_TOKEN], _base(credentials)
         for _ in range(max_pages):
-            answer = await self.graph.request("GET", path, token, params=params, **kwargs)
+            answer = await self.graph.request(
+                "GET", path, token, params=params, base=base, **kwargs
+            )
             yield [item for item in answer.get("data") or [] if isinstance(item, dict)]
             paging = answer.get("paging") or {}
             after = (paging.get("cursors") or {}).get("after")
@@ -155,9 +175,7 @@ class WhatsAppAdapter:
     async def list_templates(self, account: str, credentials: Credentials) -> list[Template]:
         """``GET /{waba-id}/message_templates``, every page of it."""
         params = {"limit": TEMPLATE_PAGE, "fields": TEMPLATE_FIELDS}
-        pages = self._pages(
-            f"{account}/message_templates", credentials[ACCESS_TOKEN], params, MAX_TEMPLATE_PAGES
-        )
+        pages = self._pages(f"{account}/message_templates", credentials, params, MAX_TEMPLATE_PAGES)
         return [_template(item) async for page in pages for item in page if _named(item)]
 
     def check_template(self, draft: dict) -> dict:
@@ -168,7 +186,11 @@ class WhatsAppAdapter:
     ) -> Template:
         body = template_rules.create_body(draft)
         answer = await self.graph.request(
-            "POST", f"{account}/message_templates", credentials[ACCESS_TOKEN], json=body
+            "POST",
+            f"{account}/message_templates",
+            credentials[ACCESS_TOKEN],
+            json=body,
+            base=_base(credentials),
         )
         return _template({**body, **answer, "name": draft["name"], "language": draft["language"]})
 
@@ -177,7 +199,9 @@ class WhatsAppAdapter:
     ) -> list:
         """``POST /{template-id}``; the components as submitted (Meta reviews them again)."""
         body = template_rules.edit_body(draft, category=category)
-        await self.graph.request("POST", template_id, credentials[ACCESS_TOKEN], json=body)
+        await self.graph.request(
+            "POST", template_id, credentials[ACCESS_TOKEN], json=body, base=_base(credentials)
+        )
         return body["components"]
 
     async def upload_template_example(
@@ -185,17 +209,25 @@ class WhatsAppAdapter:
     ) -> str:
         """Meta's Resumable Upload API: a session under the app, then the whole file at
         offset 0 (``Authorization: OAuth``); the handle a media header's example names."""
-        token = credentials[ACCESS_TOKEN]
+        token, base = credentials[ACCESS_TOKEN], _base(credentials)
         data = await asyncio.to_thread(path.read_bytes)
         params = {"file_name": filename, "file_length": len(data), "file_type": mime_type}
-        session = await self.graph.request("POST", f"{app}/uploads", token, params=params)
+        session = await self.graph.request(
+            "POST", f"{app}/uploads", token, params=params, base=base
+        )
         session_id = session.get("id")
         if not isinstance(session_id, str) or not session_id.startswith("upload:"):
             raise PlatformCallError(
                 PlatformError(None, "the upload session answer has no id"), retryable=True
             )
         answer = await self.graph.request(
-            "POST", session_id, token, scheme="OAuth", headers={"file_offset": "0"}, content=data
+            "POST",
+            session_id,
+            token,
+            scheme="OAuth",
+            headers={"file_offset": "0"},
+            content=data,
+            base=base,
         )
         handle = answer.get("h")
         if not isinstance(handle, str) or not handle:
@@ -210,7 +242,11 @@ class WhatsAppAdapter:
         """One language only when its id is known (``hsm_id``); Meta's name is freed in 30 days."""
         params = {"name": name} | ({"hsm_id": external_id} if external_id else {})
         await self.graph.request(
-            "DELETE", f"{account}/message_templates", credentials[ACCESS_TOKEN], params=params
+            "DELETE",
+            f"{account}/message_templates",
+            credentials[ACCESS_TOKEN],
+            params=params,
+            base=_base(credentials),
         )
 
     async def check_connection(
@@ -219,13 +255,17 @@ class WhatsAppAdapter:
         """``GET /{phone-number-id}``, then the account's ``phone_numbers`` (is the number
         in it?) and ``subscribed_apps``: with no app subscribed, Meta sends no webhooks
         (reference P10). A wrong number id does not stop the account's checks."""
-        token = credentials[ACCESS_TOKEN]
         checks: list[ConnectionCheck] = []
         info = await _answer(
             checks,
             "number",
             self.graph.request(
-                "GET", number, token, params={"fields": PHONE_FIELDS}, timeout=CHECK_TIMEOUT
+                "GET",
+                number,
+                credentials[ACCESS_TOKEN],
+                params={"fields": PHONE_FIELDS},
+                timeout=CHECK_TIMEOUT,
+                base=_base(credentials),
             ),
         )
         if info is not None:
@@ -233,7 +273,8 @@ class WhatsAppAdapter:
         elif checks[-1].name == "number":  # refused the number: the token itself was read
             checks.insert(0, ConnectionCheck("token"))
         if not _stopped(checks):
-            await self._check_account(checks, number if info is not None else None, account, token)
+            known = number if info is not None else None
+            await self._check_account(checks, known, account, credentials)
         graph = next((c for c in checks if c.name == "graph"), ConnectionCheck("graph"))
         info = info or {}
         throughput = info.get("throughput")
@@ -247,7 +288,11 @@ class WhatsAppAdapter:
         )
 
     async def _check_account(
-        self, checks: list[ConnectionCheck], number: str | None, account: str | None, token: str
+        self,
+        checks: list[ConnectionCheck],
+        number: str | None,
+        account: str | None,
+        credentials: Credentials,
     ) -> None:
         """``number``: None when Meta did not know it; then only a wrong account is told."""
         if not account:
@@ -255,7 +300,7 @@ class WhatsAppAdapter:
             return
         pages = self._pages(
             f"{account}/phone_numbers",
-            token,
+            credentials,
             {"fields": "id", "limit": NUMBERS_PAGE},
             MAX_NUMBER_PAGES,
             timeout=CHECK_TIMEOUT,
@@ -269,7 +314,13 @@ class WhatsAppAdapter:
         apps = await _answer(
             checks,
             "webhooks",
-            self.graph.request("GET", f"{account}/subscribed_apps", token, timeout=CHECK_TIMEOUT),
+            self.graph.request(
+                "GET",
+                f"{account}/subscribed_apps",
+                credentials[ACCESS_TOKEN],
+                timeout=CHECK_TIMEOUT,
+                base=_base(credentials),
+            ),
         )
         if apps is not None:
             subscribed = isinstance(apps.get("data"), list) and bool(apps["data"])
@@ -279,6 +330,10 @@ class WhatsAppAdapter:
 TEMPLATE_PAGE = 100
 MAX_TEMPLATE_PAGES = 200  # Meta allows up to 250 templates per account; never loop forever
 TEMPLATE_FIELDS = "id,name,language,category,status,components,rejected_reason"
+
+
+def _base(credentials: Credentials) -> str | None:
+    return credentials[API_URL] or None
 
 
 def _named(item: object) -> bool:

@@ -36,9 +36,11 @@ class GraphClient:
             self._loop = loop
         return self._http
 
-    def url(self, path: str) -> str:
+    def url(self, path: str, base: str | None = None) -> str:
+        """``base``: a number's own API address (the sandbox's), else PYTAKE_GRAPH_API_URL."""
         settings = get_settings()
-        return f"{settings.graph_api_url}/{settings.graph_api_version}/{path.lstrip('/')}"
+        root = base or settings.graph_api_url
+        return f"{root}/{settings.graph_api_version}/{path.lstrip('/')}"
 
     async def request(
         self,
@@ -48,12 +50,14 @@ class GraphClient:
         *,
         scheme: str = "Bearer",
         headers: dict[str, str] | None = None,
+        base: str | None = None,
         **kwargs,
     ) -> dict:
         """``scheme``: Meta's resumable upload wants ``OAuth`` where the rest takes Bearer."""
         headers = {"Authorization": f"{scheme} {token}", **(headers or {})}
+        url = self.url(path, base)
         try:
-            response = await self.http.request(method, self.url(path), headers=headers, **kwargs)
+            response = await self.http.request(method, url, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise errors.network(exc) from exc
         if response.status_code >= 400:
@@ -67,9 +71,11 @@ class GraphClient:
                 http_status=response.status_code,
             ) from exc
 
-    async def download(self, url: str, token: str, dest: Path, max_bytes: int) -> Download | None:
+    async def download(
+        self, url: str, token: str, dest: Path, max_bytes: int, base: str | None = None
+    ) -> Download | None:
         """Stream ``url`` into ``dest``; None when the URL has expired (404: ask for a new one)."""
-        _check_media_host(url)
+        _check_media_host(url, base)
         dest.parent.mkdir(parents=True, exist_ok=True)
         digest, size = hashlib.sha256(), 0
         fd, partial = tempfile.mkstemp(dir=dest.parent, prefix=".partial-")
@@ -109,11 +115,12 @@ class GraphClient:
                 os.unlink(partial)  # left behind only when the download did not finish
 
 
-def _check_media_host(url: str) -> None:
-    """Only Meta's hosts: a URL is never fetched just because a payload or answer named it."""
+def _check_media_host(url: str, base: str | None = None) -> None:
+    """Only Meta's hosts (or the number's own API host): a URL is never fetched just because
+    a payload or answer named it."""
     settings = get_settings()
     parts = urlsplit(url)
-    graph = urlsplit(settings.graph_api_url)
+    graph = urlsplit(base or settings.graph_api_url)
     allowed = settings.media_download_hosts
     same_as_graph = (parts.scheme, parts.netloc.lower()) == (graph.scheme, graph.netloc.lower())
     if not same_as_graph and (parts.scheme != "https" or (parts.hostname or "") not in allowed):

@@ -7,15 +7,19 @@ from starlette.concurrency import run_in_threadpool
 
 from pytake.auth.errors import AccessError
 from pytake.services import accounts
+from pytake.services import sandbox as sandbox_numbers
 from pytake.ui.forms import field, form_card, form_text, new_password_fields, submit_button, titled
 from pytake.ui.guard import GuardedState, access, navigate_after_sign_in
 from pytake.ui.layout import auth_frame
 from pytake.ui.pages.login import needs_setup
-from pytake.ui.session import SessionState, in_transaction
+from pytake.ui.session import SessionState, in_transaction, t
 
 
-def _setup_and_sign_in(db, *, organization, name, email, password, language, ip, user_agent):
-    accounts.setup(
+def _setup_and_sign_in(
+    db, *, organization, name, email, password, language, ip, user_agent, sandbox_url
+):
+    """``sandbox_url``: also add a sandbox number, answered there (None: do not)."""
+    org, owner = accounts.setup(
         db,
         organization=organization,
         name=name,
@@ -24,6 +28,10 @@ def _setup_and_sign_in(db, *, organization, name, email, password, language, ip,
         language=language,
         ip=ip,
     )
+    if sandbox_url:
+        sandbox_numbers.add_number(
+            db, org.id, sandbox_url, language=language, actor_user_id=owner.id
+        )
     return accounts.sign_in(db, email=email, password=password, ip=ip, user_agent=user_agent)
 
 
@@ -31,11 +39,13 @@ def _setup_and_sign_in(db, *, organization, name, email, password, language, ip,
 class SetupState(GuardedState):
     error: str = ""
     busy: bool = False
+    sandbox_offered: bool = False
 
     @rx.event
     async def on_load(self):
         self.error = ""
         self.busy = False
+        self.sandbox_offered = sandbox_numbers.refusal() is None
         if not await run_in_threadpool(needs_setup):
             return rx.redirect("/login")
         return None
@@ -50,6 +60,8 @@ class SetupState(GuardedState):
             return
         self.busy = True
         yield
+        wanted = self.sandbox_offered and form_data.get("sandbox") in ("on", True, "true")
+        sandbox_url = (await sandbox_numbers.ready()).api_url if wanted else None
         try:
             _, ticket = await in_transaction(
                 _setup_and_sign_in,
@@ -60,11 +72,14 @@ class SetupState(GuardedState):
                 language=session.language,
                 ip=self.router.session.client_ip or None,
                 user_agent=self.router.headers.user_agent,
+                sandbox_url=sandbox_url,
             )
         except AccessError as exc:
             self.error = exc.message(session.language)
             self.busy = False
             return
+        if sandbox_url:
+            await sandbox_numbers.ready(refresh=True)
         yield navigate_after_sign_in(ticket, "/inbox")
 
 
@@ -84,6 +99,21 @@ def setup_page() -> rx.Component:
             field("field.name", "name", auto_complete="name", required=True, max_length=120),
             field("field.email", "email", type="email", auto_complete="username", required=True),
             *new_password_fields("field.password", "password"),
+            rx.cond(
+                SetupState.sandbox_offered,
+                rx.text(
+                    rx.hstack(
+                        rx.checkbox(
+                            name="sandbox", default_checked=True, data_testid="setup-sandbox"
+                        ),
+                        t("setup.sandbox"),
+                        spacing="2",
+                        align="center",
+                    ),
+                    as_="label",
+                    size="2",
+                ),
+            ),
             submit_button(
                 "setup.submit", busy=SetupState.busy, width="100%", data_testid="setup-submit"
             ),

@@ -11,6 +11,7 @@ import reflex as rx
 from pytake.auth.errors import AccessError
 from pytake.models import Role
 from pytake.services import channels
+from pytake.services import sandbox as sandbox_numbers
 from pytake.settings import get_settings
 from pytake.ui.forms import EditorMixin, confirm, editor_dialog
 from pytake.ui.guard import GuardedState, access
@@ -49,6 +50,7 @@ class ChannelsState(EditorMixin, GuardedState):
     tested_id: int = 0
     test: dict = {}
     testing: bool = False
+    sandbox_enabled: bool = get_settings().sandbox
 
     @rx.event
     async def load(self):
@@ -73,6 +75,18 @@ class ChannelsState(EditorMixin, GuardedState):
         else:
             saved = await self._save_editor(channels.add, values)
         return rx.toast.success(await translated(self, "settings.saved")) if saved else None
+
+    @rx.event
+    async def add_sandbox(self):
+        """A simulated number, ready at once: its phone page plays the customers."""
+        try:
+            sandbox = await sandbox_numbers.ready()
+            await in_transaction(sandbox_numbers.add, self._identity(), sandbox.api_url)
+            await sandbox_numbers.ready(refresh=True)
+        except AccessError as refusal:
+            return rx.toast.error(await translated(self, refusal))
+        await self.load()
+        return rx.toast.success(await translated(self, "sandbox.added"))
 
     @rx.event
     async def set_active(self, channel_id: int, active: bool):
@@ -190,6 +204,10 @@ def _channel_card(row: rx.Var) -> rx.Component:
                     spacing="0",
                 ),
                 rx.spacer(),
+                rx.cond(
+                    row["sandbox"].to(bool),
+                    rx.badge(t("sandbox.badge"), color_scheme="violet", size="2"),
+                ),
                 rx.badge(
                     SessionState.tr["channels.health." + health],
                     color_scheme=rx.match(health, *HEALTH_COLORS.items(), "gray"),
@@ -244,6 +262,14 @@ def _channel_card(row: rx.Var) -> rx.Component:
                 rx.cond(ChannelsState.test.contains("checks"), _test_result()),
             ),
             rx.flex(
+                rx.cond(
+                    row["sandbox"].to(bool) & active,
+                    rx.link(
+                        rx.button(rx.icon("smartphone", size=14), t("sandbox.open_phone")),
+                        href="/sandbox/phone",
+                        data_testid="open-phone",
+                    ),
+                ),
                 rx.button(
                     rx.icon("plug-zap", size=14),
                     t("channels.test"),
@@ -477,6 +503,16 @@ def channels_page() -> rx.Component:
         "settings.intro.channels",
         section_heading(
             "settings.section.channels",
+            rx.cond(
+                ChannelsState.sandbox_enabled,
+                rx.button(
+                    rx.icon("flask-conical", size=14),
+                    t("sandbox.add"),
+                    variant="soft",
+                    on_click=ChannelsState.add_sandbox,
+                    data_testid="sandbox-add",
+                ),
+            ),
             add_button("channels.add", ChannelsState.start(0), "channel-add"),
         ),
         _webhook_card(),
