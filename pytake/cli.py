@@ -346,6 +346,28 @@ def cmd_channel_list(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def cmd_sandbox_seed(args: argparse.Namespace) -> str:
+    """Demo data on a new sandbox number; its replies go out once the server runs."""
+    from pytake import db, migrations
+    from pytake.sandbox import seed
+    from pytake.services import accounts
+
+    migrations.upgrade()
+    with db.session() as s:
+        org = accounts.find_organization(s, args.org)
+    password = args.password or os.environ.get(PASSWORD_ENV) or None
+    seeded = seed.seed(org.id, password)
+    lines = [
+        f"sandbox number {seeded.number} added to {org.name} with "
+        f"{seeded.conversations} conversations",
+        "agents: " + ", ".join(seeded.agents),
+    ]
+    if seeded.password:
+        lines.append(f"their password: {seeded.password}")
+    lines.append("open Settings > Channels > 'Open the customer phone' to play the customers")
+    return "\n".join(lines)
+
+
 def cmd_worker(_args: argparse.Namespace) -> str:
     import asyncio
 
@@ -417,6 +439,8 @@ def cmd_run(args: argparse.Namespace) -> str:
     env.setdefault("REFLEX_USE_NPM", "1")
     if settings.workers:
         env["GRANIAN_WORKERS"] = str(settings.workers)
+    # The server's own settings then say where it listens (the sandbox calls itself there).
+    env["PYTAKE_HOST"], env["PYTAKE_PORT"] = args.host or settings.host, port
     command = [
         sys.executable,
         "-m",
@@ -594,6 +618,19 @@ def build_parser() -> argparse.ArgumentParser:
     channel_list = channel_actions.add_parser("list", help="list channels")
     channel_list.add_argument("--org", help="only this organization")
     channel_list.set_defaults(handler=cmd_channel_list)
+
+    sandbox = commands.add_parser("sandbox", help="the simulated WhatsApp number")
+    sandbox_actions = sandbox.add_subparsers(
+        dest="sandbox_command", metavar="ACTION", required=True
+    )
+    seed = sandbox_actions.add_parser(
+        "seed", help="add a sandbox number with agents, teams and conversations"
+    )
+    seed.add_argument("--org", required=True, help="organization name or slug")
+    seed.add_argument(
+        "--password", help=f"the new agents' password (default: ${PASSWORD_ENV}, else generated)"
+    )
+    seed.set_defaults(handler=cmd_sandbox_seed)
 
     commands.add_parser(
         "worker", help="process webhooks and media in this process (production, with Redis)"

@@ -416,6 +416,10 @@ class GraphSimulator:
         self._media[media_id] = Media(content, mime_type)
         return media_id
 
+    def media(self, media_id: str) -> Media | None:
+        """A file the customer sent, or PyTake uploaded (its id in a send names it)."""
+        return self._media.get(media_id)
+
     def add_template(self, waba_id: str, template: dict) -> str:
         """Register a template (APPROVED unless it says otherwise); returns its id."""
         stored = _stored_template(template)

@@ -19,9 +19,8 @@ from collections.abc import Coroutine
 import httpx
 import reflex as rx
 
-from pytake.channels.whatsapp.numbers import normalize
 from pytake.sandbox import payloads as p
-from pytake.sandbox.graph import GraphSimulator
+from pytake.sandbox.graph import GraphSimulator, canonical_wa_id
 from pytake.settings import get_settings
 
 log = logging.getLogger("pytake.sandbox")
@@ -111,7 +110,7 @@ class Sandbox:
     def customer_sends(self, number: Number, wa_id: str, name: str, message: dict) -> None:
         """``message``: a payloads builder's result, sent by ``wa_id``; its webhook goes out
         in the background (a scenario may delay it)."""
-        key = (number.phone_number_id, wa_id)
+        key = _key(number, wa_id)
         self.names[key] = name
         reacted = message.get("reaction")
         if reacted:
@@ -130,7 +129,7 @@ class Sandbox:
         """The phone shows the chat: what the business sent is read (and PyTake told)."""
         unread = [
             entry
-            for entry in self.phones.get((number.phone_number_id, wa_id), [])
+            for entry in self.phones.get(_key(number, wa_id), [])
             if not entry.from_customer and entry.status in ("sent", "delivered")
         ]
         for entry in unread:
@@ -143,7 +142,7 @@ class Sandbox:
         return len(unread)
 
     def conversation(self, number: Number, wa_id: str) -> list[Entry]:
-        return list(self.phones.get((number.phone_number_id, wa_id), []))
+        return list(self.phones.get(_key(number, wa_id), []))
 
     def customers(self, number: Number) -> dict[str, str]:
         """The customers who have a chat with the number on this phone page, and their names."""
@@ -207,8 +206,7 @@ class Sandbox:
         number = self.numbers.get(record["phone_number_id"])
         if number is None:
             return
-        wa_id = normalize(str(record.get("to") or "")) or str(record.get("to") or "")
-        key = (number.phone_number_id, wa_id)
+        key = _key(number, str(record.get("to") or ""))
         wamid = record["wamid"]
         if record.get("type") == "reaction":
             reaction = record.get("reaction") or {}
@@ -296,6 +294,11 @@ class Sandbox:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _key(number: Number, wa_id: str) -> tuple[str, str]:
+    """A customer's chat, by the wa_id Meta knows them by (Brazil's mobiles lose their 9)."""
+    return number.phone_number_id, canonical_wa_id(wa_id)
 
 
 # This process's sandbox -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pytake.sandbox.live import Entry
 # name, language → the template as Meta stores it (None: unknown)
 TemplateLookup = Callable[[str, str], dict | None]
 MEDIA = ("image", "video", "audio", "document", "sticker")
+PICTURES = ("image", "sticker")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 
@@ -44,6 +45,8 @@ def _blank(entry: Entry) -> dict:
         "quote": "",
         "reaction": entry.reaction or "",
         "status": "" if entry.from_customer else entry.status,
+        "media_id": "",
+        "src": "",
         "error": str(entry.error or ""),
         "time": at.strftime("%H:%M"),
     }
@@ -95,7 +98,13 @@ def _business(entry: Entry, templates: TemplateLookup) -> dict:
 def _media(kind: str, content: dict) -> dict:
     """The page names the kind (a voice note is audio recorded in the app) and the file."""
     kind = "voice" if kind == "audio" and content.get("voice") else kind
-    return {"kind": kind, "media": content.get("filename", ""), "text": content.get("caption", "")}
+    return {
+        "kind": kind,
+        "media": content.get("filename", ""),
+        "text": content.get("caption", ""),
+        "media_id": str(content.get("id") or ""),
+        "src": str(content.get("link") or "") if kind in PICTURES else "",
+    }
 
 
 def _place(content: dict) -> str:

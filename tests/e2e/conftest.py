@@ -13,10 +13,12 @@ import re
 import secrets
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,6 +168,8 @@ def server(tmp_path_factory, graph) -> Iterator[Server]:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+            ARTIFACTS.mkdir(exist_ok=True)  # kept for reading after a failed run
+            (ARTIFACTS / "server.log").write_bytes(log_path.read_bytes())
 
 
 def _wait_until_up(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
@@ -230,6 +234,23 @@ def organization(server) -> dict:
     )
     assert result.returncode == 0 or "already set up" in result.stderr, result.stderr
     return OWNER
+
+
+def png(width: int = 32, height: int = 32, rgb: bytes = b"\x12\x8c\x7e") -> bytes:
+    """A small real PNG of one colour, so the browser can draw it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    rows = b"".join(b"\x00" + rgb * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def wait_path(page, path: str) -> None:

@@ -9,7 +9,15 @@ import pytest
 from playwright.sync_api import expect
 
 from pytake.sandbox import payloads as p
-from tests.e2e.conftest import OWNER, Number, connect_number, screenshot, sign_in, wait_path
+from tests.e2e.conftest import (
+    OWNER,
+    Number,
+    connect_number,
+    png,
+    screenshot,
+    sign_in,
+    wait_path,
+)
 
 pytestmark = pytest.mark.e2e
 PNID, WABA = "130044556677889", "770011223344556"
@@ -118,26 +126,6 @@ def test_conversation_in_portuguese_and_a_strangers_id(server, graph, number, ne
         _choose_language(page, "Idioma", "English")
 
 
-def _png(width: int = 32, height: int = 32) -> bytes:
-    """A small real PNG (a teal square), so the browser can draw it."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    rows = b"".join(b"\x00" + b"\x12\x8c\x7e" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
 def test_agent_sends_a_photo_with_a_caption(server, graph, number, new_page, tmp_path):
     _customer_writes(number, "Pode mandar uma foto?", "wamid.E2E-IN-3")
     page = new_page()
@@ -145,7 +133,7 @@ def test_agent_sends_a_photo_with_a_caption(server, graph, number, new_page, tmp
     page.get_by_test_id("conversation-row").filter(has_text="Ana Souza").click()
     expect(page.get_by_test_id("bubble-in").last).to_contain_text("uma foto")
     photo = tmp_path / "label.png"
-    photo.write_bytes(_png())
+    photo.write_bytes(png())
     page.get_by_test_id("composer").fill("Sua etiqueta")
     page.wait_for_timeout(600)  # the draft reaches the server (inputs are debounced)
     page.locator("#composer-upload input[type=file]").set_input_files(str(photo))
@@ -258,7 +246,7 @@ def test_inbox_list_updates_live_with_preview_and_unread_count(server, graph, nu
         p.messages_value(
             PNID,
             number.display,
-            [p.image(graph.add_media(_png(), "image/png"), sender="5521999990000")],
+            [p.image(graph.add_media(png(), "image/png"), sender="5521999990000")],
             [p.profile("5521999990000", "Bruno Lima")],
         ),
     )

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import itertools
 import re
-import struct
 import time
-import zlib
 
 import pytest
 from playwright.sync_api import expect
 
 from pytake.sandbox import payloads as p
 from pytake.sandbox.graph import APP_ID
-from tests.e2e.conftest import OWNER, connect_number, screenshot, sign_in, wait_path
+from tests.e2e.conftest import OWNER, connect_number, png, screenshot, sign_in, wait_path
 
 pytestmark = pytest.mark.e2e
 NAME = "consulta_confirmada"
@@ -43,23 +41,6 @@ def _approve(page, graph, number, name: str, row) -> None:
         assert time.monotonic() < deadline, "the approval never showed"
         page.reload()
         time.sleep(0.5)
-
-
-def _png(path, width: int = 240, height: int = 120) -> None:
-    """A small, valid PNG: a blue banner."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + data))
-        return struct.pack(">I", len(data)) + kind + data + crc
-
-    rows = b"".join(b"\x00" + bytes((37, 99, 235)) * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def test_create_approve_by_webhook_and_send_with_the_window_closed(server, graph, number, new_page):
@@ -131,7 +112,7 @@ def test_an_image_header_uploads_its_example_and_an_approved_template_is_edited(
     server, graph, number, new_page, tmp_path
 ):
     banner = tmp_path / "banner.png"
-    _png(banner)
+    banner.write_bytes(png(240, 120, bytes((37, 99, 235))))
     page = new_page()
     sign_in(page, OWNER["email"], OWNER["password"])
     _image_header(page, number)
@@ -188,7 +169,7 @@ def test_an_image_header_uploads_its_example_and_an_approved_template_is_edited(
 
 def test_the_image_header_editor_in_portuguese(server, graph, number, new_page, tmp_path):
     banner = tmp_path / "banner.png"
-    _png(banner)
+    banner.write_bytes(png(240, 120, bytes((37, 99, 235))))
     # The owner chose English at set-up; an admin who chose nothing follows the browser.
     server.add_user("renata@acme.test", "renata secret 1", role="admin")
     page = new_page("pt-BR")

@@ -18,10 +18,11 @@ from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.channels.whatsapp.adapter import WhatsAppAdapter
 from pytake.channels.whatsapp.graph import GraphClient
+from pytake.jobs import templates as template_jobs
 from pytake.models import Attachment, Channel, Conversation, Message, MessageTemplate, Role, User
-from pytake.sandbox import live, screen
+from pytake.sandbox import live, screen, seed
 from pytake.sandbox import payloads as p
-from pytake.services import explain, outbound
+from pytake.services import explain, outbound, templates
 from pytake.services import sandbox as sandbox_numbers
 from pytake.web import routes
 from tests.integration.conftest import rows
@@ -227,37 +228,35 @@ async def test_duplicated_and_reordered_webhooks_change_nothing(phone):
     assert _message(reply_id).status == "delivered"  # "sent" after "delivered" is ignored
 
 
-async def test_a_submitted_template_is_approved_by_webhook(phone):
-    await phone.settle()
-    body = {
+async def test_a_template_is_approved_by_webhook_sent_shown_and_its_quick_reply_tapped(phone):
+    draft = {
         "name": "pedido_enviado",
+        "category": "utility",
         "language": "pt_BR",
-        "category": "UTILITY",
-        "components": [
-            {"type": "BODY", "text": "Seu pedido {{1}} saiu.", "example": {"body_text": [["123"]]}}
-        ],
+        "body": "Olá {{1}}, seu pedido saiu para entrega.",
+        "examples": {"1": "Ana"},
+        "buttons": [{"type": "quick_reply", "text": "Obrigada!"}],
     }
-    answer = await phone.whatsapp.http.post(
-        f"/sandbox/graph/v26.0/{phone.number.waba_id}/message_templates",
-        json=body,
-        headers={"Authorization": f"Bearer {phone.number.access_token}"},
-    )
-    assert answer.json()["status"] == "PENDING"
-    with db.session(write=True) as s:
-        s.add(
-            MessageTemplate(
-                organization_id=phone.owner.organization_id,
-                account_id=phone.number.waba_id,
-                name="pedido_enviado",
-                language="pt_BR",
-                category="UTILITY",
-                status="PENDING",
-                external_id=answer.json()["id"],
-            )
-        )
+    template_id = await template_jobs.submit(phone.owner, phone.channel_id(), draft)
+    await phone.settle()  # Meta's review, then its status webhook
+    with db.session() as s:
+        assert s.get(MessageTemplate, template_id).status == "APPROVED"
+    phone.says(p.text, "oi")
     await phone.settle()
-    (template,) = rows(MessageTemplate, MessageTemplate.name == "pedido_enviado")
-    assert template.status == "APPROVED"
+    with db.session() as s:
+        content = templates.content_for(
+            s, phone.owner, phone.conversation_id(), template_id, {"body:1": "Ana"}
+        )
+    phone.agent_sends("template", content)
+    await phone.settle()
+    shown = phone.screen()[-1]
+    assert (shown["kind"], shown["text"]) == ("template", "Olá Ana, seu pedido saiu para entrega.")
+    (button,) = shown["buttons"]
+    assert (button["tap"], button["title"]) == ("template", "Obrigada!")
+    phone.says(p.template_button, button["id"], button["title"])
+    await phone.settle()
+    tapped = rows(Message, Message.direction == "in")[-1]
+    assert (tapped.type, tapped.content["text"]) == ("template_button", "Obrigada!")
 
 
 async def test_another_organization_cannot_reach_the_number(phone):
@@ -280,3 +279,21 @@ async def test_the_sandbox_is_refused_when_disabled_or_with_several_workers(what
     settings_env(sandbox="true", workers="2", redis_url="redis://127.0.0.1:6379/15")
     with db.session(write=True) as s, pytest.raises(AccessError, match="sandbox.one_worker"):
         sandbox_numbers.add(s, owner, "http://pytake.test/sandbox/graph")
+
+
+async def test_seed_fills_the_inbox_through_the_pipeline(phone):
+    seeded = seed.seed(phone.owner.organization_id, "seeded agents 1")
+    assert len(seeded.agents) == 3 and seeded.password == "seeded agents 1"
+    await sandbox_numbers.ready(refresh=True)  # the server learns the number, as it would
+    await phone.settle()
+    (channel,) = rows(Channel, Channel.display_number == seeded.number)
+    conversations = rows(Conversation, Conversation.channel_id == channel.id)
+    assert len(conversations) == seeded.conversations == 5
+    assert sum(c.assignee_id is not None for c in conversations) == 3
+    replies = rows(Message, Message.channel_id == channel.id, Message.direction == "out")
+    assert len(replies) == 3 and {m.status for m in replies} == {"delivered"}
+    number = phone.sandbox.numbers[channel.external_id]
+    chat = phone.sandbox.conversation(number, "5511987654321")
+    assert [e.message["text"]["body"] for e in chat] == [
+        "Olá Ana! Vou verificar com a transportadora agora mesmo."
+    ]

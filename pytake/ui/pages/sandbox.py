@@ -7,6 +7,8 @@ which PyTake learns from a "read" status like any other.
 
 from __future__ import annotations
 
+import base64
+
 import reflex as rx
 
 from pytake.auth.errors import AccessError
@@ -15,6 +17,7 @@ from pytake.models import Role
 from pytake.realtime import push
 from pytake.sandbox import live, screen
 from pytake.sandbox import payloads as p
+from pytake.sandbox.graph import canonical_wa_id
 from pytake.services import sandbox as sandbox_numbers
 from pytake.ui.forms import error_callout, form_text
 from pytake.ui.guard import GuardedState, access
@@ -26,6 +29,7 @@ from pytake.ui.session import SessionState, in_transaction, t, translated
 PHONE_UPLOAD_ID = "sandbox-phone-upload"
 VOICE_UPLOAD_ID = "sandbox-voice-upload"
 MAX_FILE = 16 * 1024 * 1024  # what the simulator keeps in memory for one file
+INLINE_PICTURE_BYTES = 512 * 1024
 REACTIONS = ("👍", "❤️", "😂", "🙏")
 SCENARIO_ERRORS = tuple(str(code) for code in live.SCENARIO_ERRORS)
 
@@ -110,7 +114,10 @@ class PhoneState(GuardedState):
         def template(name: str, language: str) -> dict | None:
             return sandbox.sim.find_template(number.waba_id, name, language)
 
-        self.lines = screen.lines(sandbox.conversation(number, self.wa_id), template)
+        self.lines = [
+            _picture(sandbox, line)
+            for line in screen.lines(sandbox.conversation(number, self.wa_id), template)
+        ]
 
     @rx.event
     async def choose_number(self, number_id: str):
@@ -131,7 +138,8 @@ class PhoneState(GuardedState):
             self.problem = await translated(self, "sandbox.bad_phone")
             return
         self.problem = ""
-        self.wa_id, self.customer_name, self.replying_to = number, name, ""
+        # As WhatsApp knows them: a Brazilian mobile's wa_id has no ninth digit.
+        self.wa_id, self.customer_name, self.replying_to = canonical_wa_id(number), name, ""
         await self._show(await sandbox_numbers.ready())
 
     @rx.event
@@ -302,6 +310,16 @@ class PhoneState(GuardedState):
             self.out_of_order = sandbox.scenario.statuses_out_of_order = value is True
 
 
+def _picture(sandbox: live.Sandbox, line: dict) -> dict:
+    """Pictures the simulator holds are drawn inline (small ones: they travel in the state)."""
+    if line["kind"] in screen.PICTURES and line["media_id"] and not line["src"]:
+        found = sandbox.sim.media(line["media_id"])
+        if found is not None and len(found.content) <= INLINE_PICTURE_BYTES:
+            encoded = base64.b64encode(found.content).decode()
+            line["src"] = f"data:{found.mime_type};base64,{encoded}"
+    return line
+
+
 # The phone --------------------------------------------------------------------------------------
 
 KIND_ICONS = {
@@ -333,7 +351,20 @@ def _media(line: rx.Var) -> rx.Component:
             wrap="wrap",
         )
 
-    return rx.match(kind, *[(name, chip(icon)) for name, icon in KIND_ICONS.items()], rx.fragment())
+    chips = rx.match(
+        kind, *[(name, chip(icon)) for name, icon in KIND_ICONS.items()], rx.fragment()
+    )
+    return rx.cond(
+        line["src"].to(str) != "",
+        rx.image(
+            src=line["src"].to(str),
+            max_width="240px",
+            max_height="240px",
+            border_radius="6px",
+            data_testid="phone-picture",
+        ),
+        chips,
+    )
 
 
 def _tap_button(line: rx.Var, button: rx.Var) -> rx.Component:
@@ -623,7 +654,12 @@ def _who() -> rx.Component:
                 rx.vstack(
                     rx.text(t("sandbox.new_customer"), size="2", weight="medium"),
                     rx.hstack(
-                        rx.input(name="name", placeholder=t("sandbox.customer_name"), flex="1"),
+                        rx.input(
+                            name="name",
+                            placeholder=t("sandbox.customer_name"),
+                            flex="1",
+                            data_testid="new-customer-name",
+                        ),
                         rx.input(
                             name="phone",
                             placeholder="+55 11 91234 5678",
@@ -697,9 +733,9 @@ def _scenarios() -> rx.Component:
         rx.vstack(
             rx.text(t("sandbox.scenarios"), size="2", weight="medium"),
             rx.text(t("sandbox.scenarios_hint"), size="1", color=rx.color("gray", 11)),
-            rx.hstack(
+            rx.vstack(
                 rx.select.root(
-                    rx.select.trigger(flex="1"),
+                    rx.select.trigger(width="100%"),
                     rx.select.content(
                         *[
                             rx.select.item(SessionState.tr[f"sandbox.error.{code}"], value=code)
@@ -714,8 +750,10 @@ def _scenarios() -> rx.Component:
                     on_click=PhoneState.fail_next,
                     variant="soft",
                     color_scheme="red",
+                    width="100%",
                     data_testid="fail-next",
                 ),
+                spacing="2",
                 width="100%",
             ),
             rx.button(
