@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import secrets
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -297,3 +300,17 @@ async def test_seed_fills_the_inbox_through_the_pipeline(phone):
     assert [e.message["text"]["body"] for e in chat] == [
         "Olá Ana! Vou verificar com a transportadora agora mesmo."
     ]
+
+
+@pytest.mark.parametrize(("enabled", "pages"), [("false", []), ("true", ["sandbox/phone"])])
+def test_the_phone_page_exists_only_with_the_sandbox_on(enabled, pages):
+    """Pages are registered when the app is built: a fresh interpreter with the setting."""
+    code = (
+        "import pytake.pytake as m; print([k for k in m.app._unevaluated_pages if 'sandbox' in k])"
+    )
+    env = {**os.environ, "PYTAKE_SANDBOX": enabled}
+    found = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip().splitlines()[-1] == repr(pages)
