@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 import pytake.models  # noqa: F401  (registers every table)
 from alembic import context
+from pytake import migrations
 from pytake.db import engine_for
 from pytake.settings import get_settings
 
@@ -49,6 +50,7 @@ def _configure_and_run(connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=migrations.include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

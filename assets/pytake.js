@@ -78,6 +78,14 @@ window.pytakeScrollThread = function () {
   }, 60);
 };
 
+// A search result opens its conversation with the message in the middle of the thread.
+window.pytakeScrollTo = function (id) {
+  setTimeout(function () {
+    const target = document.getElementById(id);
+    if (target) target.scrollIntoView({ block: "center" });
+  }, 60);
+};
+
 // Keyboard: arrows move through the inbox list (Enter opens the focused row, a link); Esc in
 // a conversation goes back to the inbox unless a dialog, menu or field has it.
 document.addEventListener("keydown", function (event) {

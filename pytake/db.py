@@ -11,6 +11,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from pytake.folding import fold
 from pytake.settings import SettingsError, get_settings
 
 
@@ -23,6 +24,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # PostgreSQL gets the same SQL function from migration 0008.
+    dbapi_connection.create_function("pytake_fold", 1, fold, deterministic=True)
     cursor.close()
 
 

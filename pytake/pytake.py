@@ -21,6 +21,7 @@ from pytake.ui.pages.conversation import ConversationState, conversation_page
 from pytake.ui.pages.invite import InviteState, invite_page
 from pytake.ui.pages.login import LoginState, login_page
 from pytake.ui.pages.sandbox import PhoneState, phone_page
+from pytake.ui.pages.search import SearchState, search_page
 from pytake.ui.pages.settings.audit import AuditState, audit_page
 from pytake.ui.pages.settings.channels import ChannelsState, channels_page
 from pytake.ui.pages.settings.hours import HoursState, hours_page
@@ -144,6 +145,7 @@ _protected("/settings/labels", "settings.section.labels", labels_page, LabelsSta
 _protected("/settings/hours", "settings.section.hours", hours_page, HoursState)
 _protected("/settings/audit", "settings.section.audit", audit_page, AuditState)
 _protected("/profile", "nav.profile", profile_page, ProfileState)
+_protected("/search", "nav.search", search_page, SearchState)
 if get_settings().sandbox:
     _protected("/sandbox/phone", "nav.sandbox", phone_page, PhoneState)
 

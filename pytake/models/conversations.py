@@ -126,6 +126,8 @@ class Message(SQLModel, table=True):
     # a removed reaction stays as {"emoji": None, "at": iso} so a late older one cannot return.
     reactions: dict = json_field()
     error: dict | None = Field(default=None, sa_type=JsonType, nullable=True)
+    # Its words folded for search (services.search); PostgreSQL indexes them (migration 0008).
+    search_text: str | None = Field(default=None, sa_type=sa.Text, nullable=True)
     sent_at: dt.datetime | None = timestamp()
     delivered_at: dt.datetime | None = timestamp()
     read_at: dt.datetime | None = timestamp()

@@ -46,7 +46,7 @@ from pytake.models import (
     ParkedUpdate,
     utcnow,
 )
-from pytake.services import automation, organization, outbound, teams
+from pytake.services import automation, organization, outbound, search, teams
 
 log = logging.getLogger("pytake.inbound")
 
@@ -219,6 +219,7 @@ def _store(s: Session, channel: Channel, conversation: Conversation, values: dic
             "status": DeliveryStatus.RECEIVED,
             "reactions": {},
             "created_at": utcnow(),
+            "search_text": search.indexed(values.get("content")),
             **values,
         },
         ["channel_id", "external_id"],

@@ -33,7 +33,7 @@ from pytake.models import (
     OutboxState,
     utcnow,
 )
-from pytake.services import conversations
+from pytake.services import conversations, search
 from pytake.settings import get_settings
 
 REFERENCE_PREFIX = "pytake-"  # what the platform echoes back in statuses
@@ -169,6 +169,7 @@ def _enqueue(
         "direction": "out",
         "type": message_type.value,
         "content": content,
+        "search_text": search.indexed(content),
         "client_key": client_key,
         "reply_to_external_id": reply_to_external_id,
         "sender_user_id": sender_user_id,

@@ -182,3 +182,23 @@ def editor_dialog(
         open=state.dialog_open,
         on_open_change=state.close,
     )
+
+
+def option_filter(
+    key: str, current: rx.Var, options: rx.Var, on_change, size: str = "2", **trigger
+) -> rx.Component:
+    """A select of ``options`` ({value, name}) with "any" first, in the words of
+    ``inbox.filter_{key}`` and ``inbox.any_{key}``."""
+    return rx.select.root(
+        rx.select.trigger(placeholder=t(f"inbox.filter_{key}"), **trigger),
+        rx.select.content(
+            rx.select.item(t(f"inbox.any_{key}"), value="any"),
+            rx.foreach(
+                options.to(list[dict]),
+                lambda option: rx.select.item(option["name"], value=option["value"].to(str)),
+            ),
+        ),
+        value=current,
+        on_change=on_change,
+        size=size,
+    )

@@ -155,11 +155,29 @@ def mobile_nav() -> rx.Component:
     )
 
 
+def search_box() -> rx.Component:
+    """Enter opens the search page for what was typed."""
+    return rx.form(
+        rx.input(
+            rx.input.slot(rx.icon("search", size=14)),
+            name="q",
+            placeholder=t("search.placeholder"),
+            max_length=200,
+            width="260px",
+            data_testid="search-box",
+        ),
+        on_submit=SessionState.open_search,
+        reset_on_submit=True,
+        display=["none", "none", "block"],
+    )
+
+
 def top_bar(title_key: str) -> rx.Component:
     return rx.hstack(
         mobile_nav(),
         rx.heading(t(title_key), size="5", data_testid="page-title"),
         rx.spacer(),
+        search_box(),
         user_menu(),
         align="center",
         width="100%",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import reflex as rx
 from starlette.concurrency import run_in_threadpool
@@ -109,6 +110,12 @@ class SessionState(GuardedState):
             self.language = self.language_choice
         else:
             self.language = self._browser_language()
+
+    @rx.event
+    def open_search(self, form: dict):
+        """The top bar's search box: the search page, for what was typed."""
+        typed = str(form.get("q", "")).strip()[:200] if isinstance(form, dict) else ""
+        return rx.redirect("/search?" + urlencode({"q": typed})) if typed else None
 
     @rx.event
     async def sign_out(self):

@@ -273,6 +273,16 @@ def sign_in(page, email: str, password: str) -> None:
     page.get_by_test_id("page-title").wait_for()
 
 
+def send_buttons(page, body: str, *titles: str) -> None:
+    """From the open conversation: a message with reply buttons (the composer's dialog)."""
+    page.get_by_test_id("composer-more").click()
+    page.get_by_test_id("compose-buttons").click()
+    page.fill("#compose-body", body)
+    for n, title in enumerate(titles, 1):
+        page.fill(f"#compose-button{n}", title)
+    page.get_by_test_id("dialog-send").click()
+
+
 def sign_out(page) -> None:
     page.get_by_test_id("user-menu").click()
     page.get_by_test_id("sign-out").click()

@@ -15,6 +15,7 @@ from tests.e2e.conftest import (
     connect_number,
     png,
     screenshot,
+    send_buttons,
     sign_in,
     wait_path,
 )
@@ -162,12 +163,7 @@ def test_agent_sends_reply_buttons_a_list_and_a_location(server, graph, number, 
     page = new_page()
     _open_ana(page)
 
-    page.get_by_test_id("composer-more").click()
-    page.get_by_test_id("compose-buttons").click()
-    page.fill("#compose-body", "Resolvemos o seu problema?")
-    page.fill("#compose-button1", "Sim")
-    page.fill("#compose-button2", "Não")
-    page.get_by_test_id("dialog-send").click()
+    send_buttons(page, "Resolvemos o seu problema?", "Sim", "Não")
     mine = page.get_by_test_id("bubble-out").last
     expect(mine).to_contain_text("Resolvemos o seu problema?")
     expect(mine.get_by_test_id("choices")).to_contain_text("Sim")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import OWNER, png, screenshot, sign_in, wait_path
+from tests.e2e.conftest import OWNER, png, screenshot, send_buttons, sign_in, wait_path
 
 pytestmark = pytest.mark.e2e
 
@@ -30,12 +30,16 @@ def test_customer_phone_and_agent_inbox_talk_through_a_sandbox_number(
     admin = new_page(width=1360, height=900)
     sign_in(admin, organization["email"], organization["password"])
     admin.goto("/settings/channels")
+    expect(admin.get_by_test_id("webhook-url")).to_be_visible()
+    sandboxes = admin.get_by_test_id("channel-card").filter(has_text="Sandbox")
+    before = sandboxes.count()  # the first-run page may have added one already
     admin.get_by_test_id("sandbox-add").click()
     if server.env.get("PYTAKE_WORKERS", "1") != "1":
         # Several workers would each hold their own simulated WhatsApp: refused, with why.
         expect(admin.get_by_text("single web worker")).to_be_visible()
         return
-    card = admin.get_by_test_id("channel-card").filter(has_text="Sandbox").last
+    expect(sandboxes).to_have_count(before + 1)
+    card = sandboxes.last
     expect(card.get_by_test_id("open-phone")).to_be_visible()
     card.get_by_test_id("channel-test").click()  # the simulator answers like Meta
     expect(card.locator(".lucide-circle-x")).to_have_count(0)
@@ -44,16 +48,16 @@ def test_customer_phone_and_agent_inbox_talk_through_a_sandbox_number(
     wait_path(admin, "/sandbox/phone")
     phone = admin
 
-    phone.get_by_test_id("new-customer-name").fill("Ana Souza")
-    phone.get_by_test_id("new-customer-phone").fill("+55 11 98765 4321")
+    phone.get_by_test_id("new-customer-name").fill("Luiza Prado")
+    phone.get_by_test_id("new-customer-phone").fill("+55 11 97777 1234")
     phone.get_by_test_id("new-customer").click()
     _phone_sends(phone, "Oi! Meu pedido não chegou 😟")
 
     agent = new_page(width=1100, height=900)
     sign_in(agent, OWNER["email"], OWNER["password"])
-    agent.get_by_test_id("conversation-row").filter(has_text="Ana Souza").click()
+    agent.get_by_test_id("conversation-row").filter(has_text="Luiza Prado").click()
     expect(agent.get_by_test_id("bubble-in").last).to_contain_text("Meu pedido não chegou")
-    _agent_sends(agent, "Olá Ana! Vou verificar agora.")
+    _agent_sends(agent, "Olá Luiza! Vou verificar agora.")
     expect(phone.get_by_test_id("phone-received").last).to_contain_text("Vou verificar agora")
     # The phone shows it, so the customer has read it: the agent's ticks turn blue.
     expect(agent.get_by_test_id("bubble-out").last.get_by_test_id("tick-read")).to_be_visible()
@@ -75,6 +79,28 @@ def test_customer_phone_and_agent_inbox_talk_through_a_sandbox_number(
     expect(agent.get_by_test_id("bubble-in").last).to_contain_text("Voltei!")
     _agent_sends(agent, "Que bom! Seu pedido sai hoje.")
     expect(phone.get_by_test_id("phone-received").last).to_contain_text("Seu pedido sai hoje")
+    # Reply buttons: the customer taps one, the agent sees the answer.
+    send_buttons(agent, "Deu tudo certo com a entrega?", "Sim", "Não")
+    offered = phone.get_by_test_id("phone-received").last
+    expect(offered).to_contain_text("Deu tudo certo com a entrega?")
+    offered.get_by_test_id("phone-tap").filter(has_text="Sim").click()
+    expect(agent.get_by_test_id("bubble-in").last).to_contain_text("Sim")
+
+    # A place, a contact card and a voice note, each seen by the agent as it arrives.
+    phone.fill("input[name=latitude]", "-23.5614")
+    phone.fill("input[name=longitude]", "-46.6559")
+    phone.fill("input[name=place]", "Loja Paulista")
+    phone.locator("input[name=place]").press("Enter")
+    expect(agent.get_by_test_id("bubble-in").last).to_contain_text("Loja Paulista")
+    phone.fill("input[name=contact_name]", "Bia Souza")
+    phone.fill("input[name=contact_phone]", "+55 21 99876 5432")
+    phone.locator("input[name=contact_phone]").press("Enter")
+    expect(agent.get_by_test_id("bubble-in").last).to_contain_text("Bia Souza")
+    voice = {"name": "nota.ogg", "mimeType": "audio/ogg", "buffer": b"OggS\x00voice"}
+    phone.locator("#sandbox-voice-upload input[type=file]").set_input_files(files=[voice])
+    expect(phone.get_by_test_id("phone-sent").last).to_contain_text("Voice note")
+    expect(agent.get_by_test_id("bubble-in").last.locator("audio")).to_have_count(1)
+
     label = {"name": "etiqueta.png", "mimeType": "image/png", "buffer": png(48, 48, b"%c\xeb")}
     agent.locator("#composer-upload input[type=file]").set_input_files(files=[label])
     received = phone.get_by_test_id("phone-received").last

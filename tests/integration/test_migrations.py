@@ -14,7 +14,8 @@ from pytake import db, migrations
 
 def _schema_diff(url: str) -> list:
     with db.engine_for(url).connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": migrations.include_object}
+        context = MigrationContext.configure(connection, opts=opts)
         return compare_metadata(context, SQLModel.metadata)
 
 

@@ -39,6 +39,7 @@ from pytake.ui.session import SessionState, in_transaction, t, translated
 SCROLL_TO_END = "window.pytakeScrollThread()"  # assets/pytake.js
 UPLOAD_ID = "composer-upload"
 VOICE_UPLOAD_ID = "voice-upload"  # filled by assets/pytake.js when a recording stops
+MAX_PAGES_TO_REACH = 20  # older pages loaded to show a searched message
 TYPING_EVERY_SECONDS = 20  # WhatsApp shows "typing…" for up to 25 s
 REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
 SNOOZE_HOURS = (1, 4, 24, 168)
@@ -66,6 +67,7 @@ class ConversationState(GuardedState):
     info: dict = {}
     messages: list[dict] = []
     has_older: bool = False
+    focus_id: int = 0  # the message a search result opened the conversation at
     draft: str = ""
     reply_to: int = 0
     reply_preview: str = ""
@@ -122,7 +124,21 @@ class ConversationState(GuardedState):
         receipt = await in_transaction(outbound.read_receipt, identity, self.conversation_id)
         if receipt is not None:
             _later(outbox.mark_read(*receipt))
+        wanted = str(self.router.page.params.get("message", ""))
+        self.focus_id = int(wanted) if wanted.isdigit() and len(wanted) < 19 else 0
+        if self.focus_id and await self._reach(self.focus_id):
+            return rx.call_script(f"window.pytakeScrollTo('m-{self.focus_id}')")
         return rx.call_script(SCROLL_TO_END)
+
+    async def _reach(self, message_id: int) -> bool:
+        """Load older pages until the message is shown (search results open at it)."""
+        for _ in range(MAX_PAGES_TO_REACH):
+            if any(m["id"] == message_id for m in self.messages):
+                return True
+            if not self.has_older:
+                return False
+            await self.load_older()
+        return False
 
     async def _reload(self) -> None:
         identity, language = self._identity(), await self._language()
@@ -895,6 +911,12 @@ def _bubble(m: rx.Var) -> rx.Component:
         margin_bottom=rx.cond(m["reactions"].to(list).length() > 0, "14px", "0"),
         data_testid=rx.cond(out, "bubble-out", "bubble-in"),
         data_status=m["status"].to(str),
+        id="m-" + m["id"].to(str),
+        outline=rx.cond(
+            m["id"].to(int) == ConversationState.focus_id,
+            f"2px solid {rx.color('amber', 8)}",
+            "none",
+        ),
     )
     return rx.fragment(
         rx.cond(

@@ -6,6 +6,7 @@ import reflex as rx
 
 from pytake.realtime import push
 from pytake.services import directory, inbox
+from pytake.ui.forms import option_filter
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, empty_state, shell
 from pytake.ui.session import SessionState, in_transaction, t
@@ -273,22 +274,14 @@ def _conversation_summary(row: rx.Var) -> rx.Component:
 
 def _filter(key: str) -> rx.Component:
     current = InboxState.chosen[key].to(str)
-    return rx.select.root(
-        rx.select.trigger(
-            placeholder=t(f"inbox.filter_{key}"),
-            variant=rx.cond(current != "", "soft", "surface"),
-            data_testid=f"filter-{key}",
-        ),
-        rx.select.content(
-            rx.select.item(t(f"inbox.any_{key}"), value="any"),
-            rx.foreach(
-                InboxState.options.get(key, []).to(list[dict]),
-                lambda option: rx.select.item(option["name"], value=option["value"].to(str)),
-            ),
-        ),
-        value=current,
-        on_change=lambda value: InboxState.set_filter(key, value),
+    return option_filter(
+        key,
+        current,
+        InboxState.options.get(key, []),
+        lambda value: InboxState.set_filter(key, value),
         size="1",
+        variant=rx.cond(current != "", "soft", "surface"),
+        data_testid=f"filter-{key}",
     )
 
 
