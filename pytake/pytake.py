@@ -10,7 +10,7 @@ from reflex_base.utils.format import format_event_handler
 from starlette.concurrency import run_in_threadpool
 
 from pytake import migrations
-from pytake.aio import stop_if_cancelled
+from pytake.aio import pause, stop_if_cancelled
 from pytake.jobs import runner
 from pytake.realtime import push
 from pytake.sandbox import live
@@ -18,6 +18,7 @@ from pytake.settings import get_settings
 from pytake.ui.guard import AccessGuard
 from pytake.ui.pages.account import ProfileState, profile_page
 from pytake.ui.pages.conversation import ConversationState, conversation_page
+from pytake.ui.pages.dashboard import REFRESH_SECONDS, DashboardState, dashboard_page
 from pytake.ui.pages.invite import InviteState, invite_page
 from pytake.ui.pages.login import LoginState, login_page
 from pytake.ui.pages.sandbox import PhoneState, phone_page
@@ -31,14 +32,7 @@ from pytake.ui.pages.settings.organization import OrganizationState, organizatio
 from pytake.ui.pages.settings.teams import TeamsState, teams_page
 from pytake.ui.pages.setup import SetupState, setup_page
 from pytake.ui.pages.templates import TemplatesState, templates_page
-from pytake.ui.pages.workspace import (
-    ContactsState,
-    DashboardState,
-    InboxState,
-    contacts_page,
-    dashboard_page,
-    inbox_page,
-)
+from pytake.ui.pages.workspace import ContactsState, InboxState, contacts_page, inbox_page
 from pytake.ui.session import SessionState, t
 from pytake.web import routes
 
@@ -85,6 +79,7 @@ async def live_updates():
         {
             push.CONVERSATION: format_event_handler(ConversationState.on_changed),
             push.INBOX: format_event_handler(InboxState.on_changed),
+            push.DASHBOARD: format_event_handler(DashboardState.on_changed),
         },
         _connected,
     )
@@ -94,6 +89,15 @@ async def live_updates():
 async def presence():
     """The members behind this worker's open tabs stay online (see realtime.presence)."""
     await push.vouch(_connected)
+
+
+@app.register_lifespan_task
+async def dashboards():
+    """Open dashboards refresh now and then: presence and waiting times change by themselves."""
+    handler = format_event_handler(DashboardState.on_changed)
+    while True:
+        await pause(REFRESH_SECONDS)
+        await push.nudge(app, push.DASHBOARD, handler, _connected)
 
 
 @app.register_lifespan_task

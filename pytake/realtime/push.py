@@ -22,8 +22,8 @@ from pytake.realtime import presence, signals
 log = logging.getLogger("pytake.realtime")
 RESUBSCRIBE_SECONDS = 1.0
 
-CONVERSATION, INBOX, SANDBOX = "conversation", "inbox", "sandbox"
-# (CONVERSATION, conversation id), or (INBOX or SANDBOX, organization id)
+CONVERSATION, INBOX, DASHBOARD, SANDBOX = "conversation", "inbox", "dashboard", "sandbox"
+# (CONVERSATION, conversation id), or (INBOX, DASHBOARD or SANDBOX, organization id)
 Topic = tuple[str, int]
 
 _viewers: dict[Topic, set[str]] = collections.defaultdict(set)
@@ -87,10 +87,12 @@ async def vouch(connected: Callable[[str], bool]) -> None:
 async def _relay(app, handlers: dict[str, str], connected: Callable[[str], bool]) -> None:
     async for change in signals.subscribe():
         payload = {"conversation_id": change.conversation_id}
-        for topic in ((CONVERSATION, change.conversation_id), (INBOX, change.organization_id)):
-            await _push(
-                app, viewers(topic), Event(name=handlers[topic[0]], payload=payload), connected
-            )
+        topics = [(CONVERSATION, change.conversation_id)]
+        topics += [(kind, change.organization_id) for kind in (INBOX, DASHBOARD)]
+        for topic in topics:
+            if topic[0] in handlers:
+                event = Event(name=handlers[topic[0]], payload=payload)
+                await _push(app, viewers(topic), event, connected)
 
 
 async def nudge(app, kind: str, handler: str, connected: Callable[[str], bool]) -> None:

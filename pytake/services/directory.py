@@ -12,14 +12,9 @@ from pytake.db import contains
 from pytake.models import (
     Channel,
     Contact,
-    Conversation,
-    ConversationStatus,
     Membership,
-    Message,
     Organization,
-    Role,
     User,
-    utcnow,
 )
 
 PAGE_SIZE = 50
@@ -56,49 +51,6 @@ def contacts(db: Session, identity: Identity, *, search: str = "") -> list[dict]
         }
         for contact in db.exec(query).all()
     ]
-
-
-def dashboard(db: Session, identity: Identity) -> dict[str, int]:
-    """Counts for the dashboard cards; agents see their own workload, others the org's."""
-    org = identity.organization_id
-    scope = Conversation.organization_id == org
-    if not identity.at_least(Role.SUPERVISOR):
-        scope = sa.and_(scope, Conversation.assignee_id == identity.user_id)
-    by_status = dict(
-        db.execute(
-            sa.select(Conversation.status, sa.func.count())
-            .where(scope)
-            .group_by(Conversation.status)
-        ).all()
-    )
-    unassigned = db.execute(
-        sa.select(sa.func.count()).where(
-            Conversation.organization_id == org,
-            Conversation.assignee_id.is_(None),
-            Conversation.status == ConversationStatus.OPEN,
-        )
-    ).scalar_one()
-    start_of_day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    today = (
-        sa.select(sa.func.count())
-        .select_from(Message)
-        .where(
-            Message.organization_id == org,
-            Message.created_at >= start_of_day,
-            Message.direction != "sys",  # agents' actions are not messages
-        )
-    )
-    if not identity.at_least(Role.SUPERVISOR):
-        today = today.join(Conversation, Conversation.id == Message.conversation_id).where(
-            Conversation.assignee_id == identity.user_id
-        )
-    messages_today = db.execute(today).scalar_one()
-    return {
-        "open": by_status.get(ConversationStatus.OPEN, 0),
-        "pending": by_status.get(ConversationStatus.PENDING, 0),
-        "unassigned": unassigned,
-        "messages_today": messages_today,
-    }
 
 
 def organization(db: Session, identity: Identity) -> dict:

@@ -216,16 +216,22 @@ def shell(title_key: str, *content: rx.Component) -> rx.Component:
     )
 
 
+def icon_tile(icon: str, size: int = 20, box: str = "40px", radius: str = "10px") -> rx.Component:
+    """An icon on a soft accent square (or circle): what a card or an empty page is about."""
+    return rx.center(
+        rx.icon(icon, size=size, color=rx.color("accent", 11)),
+        background=rx.color("accent", 3),
+        border_radius=radius,
+        width=box,
+        height=box,
+        flex_shrink="0",
+    )
+
+
 def empty_state(icon: str, title_key: str, body_key: str) -> rx.Component:
     return rx.center(
         rx.vstack(
-            rx.center(
-                rx.icon(icon, size=28, color=rx.color("accent", 11)),
-                background=rx.color("accent", 3),
-                border_radius="50%",
-                width="56px",
-                height="56px",
-            ),
+            icon_tile(icon, size=28, box="56px", radius="50%"),
             rx.heading(t(title_key), size="4"),
             rx.text(
                 t(body_key), color=rx.color("gray", 11), text_align="center", max_width="440px"

@@ -234,7 +234,7 @@ def test_owner_changes_a_role_in_settings(server, organization, new_page):
     expect(row.get_by_text("Agent")).to_be_visible()
     row.get_by_role("combobox").click()
     page.get_by_role("option", name="Supervisor").click()
-    expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(page.get_by_text("Saved.", exact=True)).to_be_visible()
     listing = server.cli("user", "list", "--org", organization["org"]).stdout
     assert any("sara@acme.test" in line and "supervisor" in line for line in listing.splitlines())
     row.get_by_role("button", name="Deactivate").click()

@@ -10,7 +10,7 @@ from pytake.sandbox import payloads as p
 from tests.e2e.conftest import OWNER, connect_number, screenshot, sign_in, wait_path
 
 pytestmark = pytest.mark.e2e
-PNID, WABA, CUSTOMER = "170055667788990", "770055667788990", "5511955554444"
+PNID, WABA, CUSTOMER = "172345600000002", "772345600000002", "5511955554444"
 
 
 def test_search_finds_an_old_message_and_opens_the_conversation_at_it(

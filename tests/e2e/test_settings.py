@@ -45,7 +45,7 @@ def test_admin_configures_the_organization_from_the_settings_pages(
     page.get_by_test_id("org-retention").fill("365")
     page.get_by_text("Their own and their teams'", exact=True).click()
     page.get_by_test_id("org-save").click()
-    expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(page.get_by_text("Saved.", exact=True)).to_be_visible()
     page.reload()
     expect(page.get_by_test_id("org-timezone")).to_have_value("America/Sao_Paulo")
     expect(page.get_by_test_id("org-retention")).to_have_value("365")

@@ -126,7 +126,7 @@ def test_an_image_header_uploads_its_example_and_an_approved_template_is_edited(
     page.get_by_test_id("channel-app-id").fill(APP_ID)
     screenshot(page, "settings-channel-app-id-en")
     page.get_by_test_id("channel-save").click()
-    expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(page.get_by_text("Saved.", exact=True)).to_be_visible()
 
     _image_header(page, number)
     expect(page.get_by_test_id("template-app-missing")).to_have_count(0)

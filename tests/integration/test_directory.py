@@ -24,14 +24,6 @@ def test_contact_search_treats_wildcards_literally(world, term, count):
         assert len(directory.contacts(s, who(world, "ana", Role.AGENT), search=term)) == count
 
 
-def test_dashboard_counts(world):
-    with db.session() as s:
-        agent = directory.dashboard(s, who(world, "bia", Role.AGENT))
-        supervisor = directory.dashboard(s, who(world, "bia", Role.SUPERVISOR))
-    assert agent == {"open": 1, "pending": 0, "unassigned": 1, "messages_today": 1}
-    assert supervisor["open"] == 3 and supervisor["messages_today"] == 3
-
-
 def test_members_are_the_organizations_own():
     with db.session() as s:
         org = Organization(name="Solo", slug="solo")

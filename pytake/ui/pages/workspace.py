@@ -1,4 +1,4 @@
-"""Inbox, contacts, templates and dashboard: the organization's data, as the caller may see it."""
+"""Inbox and contacts: conversations and customers, as the caller may see them."""
 
 from __future__ import annotations
 
@@ -453,50 +453,6 @@ def contacts_page() -> rx.Component:
                 ),
                 empty_state("contact", "contacts.empty_title", "contacts.empty_body"),
             ),
-            spacing="4",
-            width="100%",
-        ),
-    )
-
-
-class DashboardState(GuardedState):
-    counts: dict[str, int] = {}
-
-    @rx.event
-    async def load(self):
-        self.counts = await in_transaction(directory.dashboard, self._identity())
-
-
-def _stat(key: str, icon: str) -> rx.Component:
-    return card(
-        rx.hstack(
-            rx.center(
-                rx.icon(icon, size=20, color=rx.color("accent", 11)),
-                background=rx.color("accent", 3),
-                border_radius="10px",
-                width="40px",
-                height="40px",
-            ),
-            rx.vstack(
-                rx.text(t(f"dashboard.{key}"), size="2", color=rx.color("gray", 11)),
-                rx.heading(DashboardState.counts.get(key, 0), size="7", data_testid=f"stat-{key}"),
-                spacing="0",
-            ),
-            align="center",
-            spacing="4",
-        )
-    )
-
-
-def dashboard_page() -> rx.Component:
-    return shell(
-        "nav.dashboard",
-        rx.grid(
-            _stat("open", "message-circle"),
-            _stat("pending", "clock"),
-            _stat("unassigned", "user-x"),
-            _stat("messages_today", "messages-square"),
-            columns=rx.breakpoints(initial="1", sm="2", lg="4"),
             spacing="4",
             width="100%",
         ),

@@ -15,7 +15,7 @@ from pytake.services import sandbox as sandbox_numbers
 from pytake.settings import get_settings
 from pytake.ui.forms import EditorMixin, confirm, editor_dialog
 from pytake.ui.guard import GuardedState, access
-from pytake.ui.layout import card, empty_state
+from pytake.ui.layout import card, empty_state, icon_tile
 from pytake.ui.pages.settings.frame import add_button, labelled, section_heading, settings_frame
 from pytake.ui.session import SessionState, in_transaction, t, translated
 
@@ -191,13 +191,7 @@ def _channel_card(row: rx.Var) -> rx.Component:
     return card(
         rx.vstack(
             rx.hstack(
-                rx.center(
-                    rx.icon("smartphone", size=20, color=rx.color("accent", 11)),
-                    background=rx.color("accent", 3),
-                    border_radius="10px",
-                    width="40px",
-                    height="40px",
-                ),
+                icon_tile("smartphone"),
                 rx.vstack(
                     rx.heading(row["name"], size="4"),
                     rx.text(row["display_number"], size="2", color=rx.color("gray", 11)),
