@@ -154,3 +154,29 @@ document.addEventListener(
   },
   true
 );
+
+// Installable app: the service worker (assets/sw.js), and the user menu's "Install PyTake",
+// shown only while the browser offers installing (html.pytake-installable).
+if ("serviceWorker" in navigator) {
+  window.addEventListener("load", function () {
+    navigator.serviceWorker.register("/sw.js").catch(function () {});
+  });
+}
+let pytakeInstallPrompt = null;
+window.addEventListener("beforeinstallprompt", function (event) {
+  event.preventDefault();
+  pytakeInstallPrompt = event;
+  document.documentElement.classList.add("pytake-installable");
+});
+window.addEventListener("appinstalled", function () {
+  pytakeInstallPrompt = null;
+  document.documentElement.classList.remove("pytake-installable");
+});
+window.pytakeInstall = function () {
+  if (!pytakeInstallPrompt) return;
+  pytakeInstallPrompt.prompt();
+  pytakeInstallPrompt.userChoice.finally(function () {
+    pytakeInstallPrompt = null;
+    document.documentElement.classList.remove("pytake-installable");
+  });
+};

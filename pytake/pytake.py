@@ -48,8 +48,11 @@ app = rx.App(
     head_components=[
         rx.el.meta(name="theme-color", content="#128C7E"),
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+        rx.el.link(rel="manifest", href="/manifest.json"),
+        rx.el.link(rel="apple-touch-icon", href="/icons/icon-192.png"),
         rx.el.script(src="/pytake.js"),
     ],
+    stylesheets=["/pytake.css"],
     theme=None,
 )
 app.add_middleware(AccessGuard())

@@ -133,6 +133,13 @@ def user_menu() -> rx.Component:
             rx.menu.item(
                 rx.icon("sun-moon", size=14), t("menu.theme"), on_select=rx.toggle_color_mode
             ),
+            rx.menu.item(
+                rx.icon("monitor-down", size=14),
+                t("menu.install"),
+                on_select=rx.call_script("window.pytakeInstall()"),
+                class_name="pytake-install",
+                data_testid="install-app",
+            ),
             rx.menu.separator(),
             rx.menu.item(
                 rx.icon("log-out", size=14),

@@ -4,16 +4,18 @@ message files, and the sandbox numbers' Graph API."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from pytake import db, health
 from pytake.auth import sessions
+from pytake.i18n import LANGUAGES, translate
 from pytake.sandbox import live
 from pytake.services import sandbox as sandbox_numbers
 from pytake.settings import get_settings
@@ -114,6 +116,23 @@ async def delete_session_cookie(request: Request) -> Response:
     return response
 
 
+OFFLINE_KEYS = ("offline.title", "offline.body", "offline.retry")
+# The page's texts are filled in per language (__TEXTS__: a JSON object of them).
+OFFLINE_PAGE = (Path(__file__).parent / "offline.html").read_text(encoding="utf-8")
+
+
+async def offline(_request: Request) -> HTMLResponse:
+    """What the service worker shows when the server cannot be reached (it keeps a copy);
+    in both languages, chosen by the browser, and reloading once the server answers."""
+    texts = {
+        language: {key.split(".")[1]: translate(key, language) for key in OFFLINE_KEYS}
+        for language in LANGUAGES
+    }
+    script_safe = json.dumps(texts, ensure_ascii=False).replace("<", "\\u003c")
+    page = OFFLINE_PAGE.replace("__TEXTS__", script_safe)
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+
 async def sandbox_graph(scope, receive, send) -> None:
     """The sandbox numbers' Graph API (see pytake.sandbox.live)."""
     sandbox = await sandbox_numbers.ready()
@@ -126,6 +145,7 @@ def build() -> Starlette:
         routes=[
             *extra,
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/offline", offline, methods=["GET"]),
             Route("/auth/session", create_session_cookie, methods=["POST"]),
             Route("/auth/logout", delete_session_cookie, methods=["POST"]),
             Route("/webhooks/whatsapp", webhooks.verify, methods=["GET"]),

@@ -38,6 +38,8 @@ def test_admin_configures_the_organization_from_the_settings_pages(
 
     page.get_by_test_id("nav-settings").click()
     wait_path(page, "/settings")
+    # The form is drawn again once the settings arrive: typing before that would be lost.
+    expect(page.get_by_test_id("org-name")).not_to_have_value("")
     page.get_by_test_id("org-timezone").fill("America/Sao_Paulo")
     page.get_by_test_id("org-retention").fill("7")
     page.get_by_test_id("org-save").click()

@@ -1,4 +1,4 @@
-"""The HTTP routes mounted beside Reflex: health and the session cookie."""
+"""The HTTP routes mounted beside Reflex: health, the offline page and the session cookie."""
 
 import httpx
 import pytest
@@ -33,6 +33,17 @@ async def test_healthz_reports_database_and_redis(client):
     body = response.json()
     assert body["status"] == "ok" and body["database"] == "ok"
     assert response.headers["cache-control"] == "no-store"
+
+
+async def test_the_offline_page_carries_both_languages_and_reconnects(client):
+    response = await client.get("/offline")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["cache-control"] == "no-cache"
+    page = response.text
+    assert "You are offline" in page and "Você está sem conexão" in page
+    assert 'fetch("/healthz"' in page and "__TEXTS__" not in page
+    assert page.count("</script>") == 1  # the texts cannot close the script early
 
 
 async def test_healthz_is_503_when_the_database_is_down(client, settings_env):
