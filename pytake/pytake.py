@@ -21,6 +21,7 @@ from pytake.ui.pages.conversation import ConversationState, conversation_page
 from pytake.ui.pages.dashboard import REFRESH_SECONDS, DashboardState, dashboard_page
 from pytake.ui.pages.invite import InviteState, invite_page
 from pytake.ui.pages.login import LoginState, login_page
+from pytake.ui.pages.reports import ReportsState, reports_page
 from pytake.ui.pages.sandbox import PhoneState, phone_page
 from pytake.ui.pages.search import SearchState, search_page
 from pytake.ui.pages.settings.audit import AuditState, audit_page
@@ -144,6 +145,7 @@ _protected("/inbox", InboxState.title_prefix + t("nav.inbox"), inbox_page, Inbox
 _protected("/contacts", "nav.contacts", contacts_page, ContactsState)
 _protected("/templates", "nav.templates", templates_page, TemplatesState)
 _protected("/dashboard", "nav.dashboard", dashboard_page, DashboardState)
+_protected("/reports", "nav.reports", reports_page, ReportsState)
 _protected("/settings", "nav.settings", organization_page, OrganizationState)
 _protected("/settings/channels", "settings.section.channels", channels_page, ChannelsState)
 _protected("/settings/members", "settings.section.members", members_page, MembersState)

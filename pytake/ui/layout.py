@@ -8,12 +8,14 @@ from pytake.i18n import LANGUAGES
 from pytake.ui.session import SessionState, t
 
 ACCENT = "#128C7E"
+# (where, icon, label, who sees it: None for everyone, else a SessionState flag's name)
 NAV = [
-    ("/inbox", "message-circle", "nav.inbox", False),
-    ("/contacts", "contact", "nav.contacts", False),
-    ("/templates", "file-text", "nav.templates", False),
-    ("/dashboard", "chart-column", "nav.dashboard", False),
-    ("/settings", "settings", "nav.settings", True),
+    ("/inbox", "message-circle", "nav.inbox", None),
+    ("/contacts", "contact", "nav.contacts", None),
+    ("/templates", "file-text", "nav.templates", None),
+    ("/dashboard", "chart-column", "nav.dashboard", None),
+    ("/reports", "chart-line", "nav.reports", "is_supervisor"),
+    ("/settings", "settings", "nav.settings", "is_admin"),
 ]
 
 
@@ -58,9 +60,9 @@ def _nav_item(href: str, icon: str, key: str) -> rx.Component:
 def _nav_items(render) -> list[rx.Component]:
     """``render(href, icon, key)`` for each destination the user's role may open."""
     items = []
-    for href, icon, key, admin_only in NAV:
+    for href, icon, key, flag in NAV:
         item = render(href, icon, key)
-        items.append(rx.cond(SessionState.is_admin, item) if admin_only else item)
+        items.append(rx.cond(getattr(SessionState, flag), item) if flag else item)
     return items
 
 

@@ -63,6 +63,10 @@ class SessionState(GuardedState):
         return self.user_role in (Role.ADMIN, Role.OWNER)
 
     @rx.var
+    def is_supervisor(self) -> bool:
+        return self.user_role in (Role.SUPERVISOR, Role.ADMIN, Role.OWNER)
+
+    @rx.var
     def role_label(self) -> str:
         return translate(f"role.{self.user_role}", self.language) if self.user_role else ""
 

@@ -223,7 +223,12 @@ def test_older_messages_load_when_scrolling_up(server, teams, new_page):
     _row(page, "Íris").click()
     expect(page.get_by_test_id("bubble-in").last).to_contain_text("mensagem 59")
     expect(page.get_by_test_id("bubble-in")).to_have_count(50)
-    page.get_by_test_id("thread").evaluate("thread => thread.scrollTo(0, 0)")
+    # Opening scrolls to the end a moment later: scroll up until the older page comes.
+    for _ in range(20):
+        page.get_by_test_id("thread").evaluate("thread => thread.scrollTo(0, 0)")
+        if page.get_by_test_id("bubble-in").count() == 60:
+            break
+        page.wait_for_timeout(300)
     expect(page.get_by_test_id("bubble-in")).to_have_count(60)
     expect(page.get_by_test_id("bubble-in").first).to_contain_text("mensagem 00")
     expect(page.get_by_test_id("load-older")).to_have_count(0)  # nothing older remains

@@ -11,6 +11,7 @@ from pytake.realtime import presence, push
 from pytake.services import dashboard
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, icon_tile, shell
+from pytake.ui.numbers import duration
 from pytake.ui.session import SessionState, in_transaction, t
 
 REFRESH_SECONDS = 15  # the lifespan task nudges open dashboards this often
@@ -43,17 +44,8 @@ class DashboardState(GuardedState):
         online = await presence.online(identity.organization_id)
         found = await in_transaction(dashboard.overview, identity, online, utcnow())
         self.counts = {key: found[key] for key in ("open", "pending", "unassigned", "waiting")}
-        self.longest_wait = _duration(found["longest_wait_seconds"]) if found["waiting"] else ""
+        self.longest_wait = duration(found["longest_wait_seconds"]) if found["waiting"] else ""
         self.agents, self.hours = found["agents"], found["hours"]
-
-
-def _duration(seconds: int) -> str:
-    """Compact and language-neutral: 45 s, 12 min, 3 h 05."""
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d}"
 
 
 def _stat(key: str, icon: str, note: rx.Component | None = None) -> rx.Component:
