@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
-from pytake.models import Conversation, Role, TeamMember
+from pytake.models import Conversation, ConversationLabel, Role, TeamMember
 
 # An organization's choice of what agents see; supervisors and up always see everything.
 #   all           every conversation of the organization
@@ -57,3 +59,29 @@ def get(s: Session, identity: Identity, conversation_id: object, *, lock: bool =
 def valid_id(value: object) -> bool:
     """An id as the database holds them; anything else a client sends is refused."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+@dataclasses.dataclass(frozen=True)
+class Narrowing:
+    """Conversations of one number, team, assignee or label (None: any), as search and
+    reports offer them."""
+
+    channel_id: int | None = None
+    team_id: int | None = None
+    assignee_id: int | None = None
+    label_id: int | None = None
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        where = []
+        if self.channel_id:
+            where.append(Conversation.channel_id == self.channel_id)
+        if self.team_id:
+            where.append(Conversation.team_id == self.team_id)
+        if self.assignee_id:
+            where.append(Conversation.assignee_id == self.assignee_id)
+        if self.label_id:
+            labelled = sa.select(ConversationLabel.conversation_id).where(
+                ConversationLabel.label_id == self.label_id
+            )
+            where.append(Conversation.id.in_(labelled))
+        return where

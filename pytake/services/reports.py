@@ -21,7 +21,6 @@ from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.models import (
     Conversation,
-    ConversationLabel,
     Membership,
     Message,
     Organization,
@@ -29,6 +28,7 @@ from pytake.models import (
     User,
 )
 from pytake.services import organization
+from pytake.services.conversations import Narrowing
 
 MAX_DAYS = 366
 PERCENTILES = (0.5, 0.9)
@@ -47,14 +47,7 @@ class Period:
         return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
-@dataclasses.dataclass(frozen=True)
-class Filters:
-    channel_id: int | None = None
-    team_id: int | None = None
-    assignee_id: int | None = None
-    label_id: int | None = None
-
-
+Filters = Narrowing
 EVERYTHING = Filters()
 
 
@@ -70,19 +63,7 @@ def _zone(s: Session, identity: Identity) -> ZoneInfo:
 
 
 def _conversations(identity: Identity, filters: Filters) -> list[sa.ColumnElement[bool]]:
-    where = [Conversation.organization_id == identity.organization_id]
-    if filters.channel_id:
-        where.append(Conversation.channel_id == filters.channel_id)
-    if filters.team_id:
-        where.append(Conversation.team_id == filters.team_id)
-    if filters.assignee_id:
-        where.append(Conversation.assignee_id == filters.assignee_id)
-    if filters.label_id:
-        labelled = sa.select(ConversationLabel.conversation_id).where(
-            ConversationLabel.label_id == filters.label_id
-        )
-        where.append(Conversation.id.in_(labelled))
-    return where
+    return [Conversation.organization_id == identity.organization_id, *filters.conditions()]
 
 
 def _seconds(s: Session, later, earlier) -> sa.ColumnElement:

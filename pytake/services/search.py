@@ -18,8 +18,8 @@ from sqlmodel import Session
 from pytake.auth.sessions import Identity
 from pytake.db import contains
 from pytake.folding import fold
-from pytake.models import Channel, Contact, Conversation, ConversationLabel, Message, User
-from pytake.services.conversations import visible_to
+from pytake.models import Channel, Contact, Conversation, Message, User
+from pytake.services.conversations import Narrowing, visible_to
 
 MAX_QUERY = 200
 MAX_WORDS = 8
@@ -60,10 +60,7 @@ def words(query: str) -> list[str]:
 
 
 @dataclasses.dataclass(frozen=True)
-class Filters:
-    channel_id: int | None = None
-    assignee_id: int | None = None
-    label_id: int | None = None
+class Filters(Narrowing):
     since: dt.date | None = None
     until: dt.date | None = None  # inclusive
 
@@ -98,16 +95,7 @@ def _match(s: Session, terms: list[str]) -> tuple[sa.ColumnElement[bool], sa.Col
 
 
 def _filtered(filters: Filters) -> list[sa.ColumnElement[bool]]:
-    where = []
-    if filters.channel_id:
-        where.append(Conversation.channel_id == filters.channel_id)
-    if filters.assignee_id:
-        where.append(Conversation.assignee_id == filters.assignee_id)
-    if filters.label_id:
-        labelled = sa.select(ConversationLabel.conversation_id).where(
-            ConversationLabel.label_id == filters.label_id
-        )
-        where.append(Conversation.id.in_(labelled))
+    where = filters.conditions()
     if filters.since:
         where.append(Message.created_at >= dt.datetime.combine(filters.since, dt.time(), dt.UTC))
     if filters.until:

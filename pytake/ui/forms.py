@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import reflex as rx
 
 from pytake.auth.errors import AccessError
@@ -201,4 +203,73 @@ def option_filter(
         value=current,
         on_change=on_change,
         size=size,
+    )
+
+
+NARROWING = ("channel", "team", "assignee", "label")
+
+
+class NarrowingMixin(rx.State, mixin=True):
+    """A period (``first`` to ``last``) and the number, team, assignee and label selects of
+    the search and reports pages; each change runs the page's ``_run`` again."""
+
+    chosen: dict[str, str] = {}
+    options: dict[str, list[dict]] = {}
+    first: str = ""
+    last: str = ""
+
+    @rx.event
+    async def set_filter(self, key: str, value: str):
+        if key in NARROWING:
+            self.chosen = {**self.chosen, key: "" if value == "any" else str(value)}
+            await self._run()
+
+    @rx.event
+    async def set_first(self, value: str):
+        self.first = str(value)[:10]
+        await self._run()
+
+    @rx.event
+    async def set_last(self, value: str):
+        self.last = str(value)[:10]
+        await self._run()
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+    def _chosen_id(self, key: str) -> int | None:
+        value = self.chosen.get(key, "")
+        return int(value) if value.isdigit() and len(value) < 19 else None
+
+    def _narrowing(self) -> dict[str, int | None]:
+        """The chosen ids, as ``Narrowing`` (and its subclasses) take them."""
+        return {
+            f"{key}_id": self._chosen_id(key) for key in ("channel", "team", "assignee", "label")
+        }
+
+    @staticmethod
+    def _date(value: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+
+
+def narrowing_filter(state: type[NarrowingMixin], key: str) -> rx.Component:
+    return option_filter(
+        key,
+        state.chosen[key].to(str),
+        state.options.get(key, []),
+        lambda value: state.set_filter(key, value),
+    )
+
+
+def period_inputs(state: type[NarrowingMixin], from_key: str, to_key: str) -> rx.Component:
+    return rx.hstack(
+        rx.text(t(from_key), size="2"),
+        rx.input(type="date", value=state.first, on_change=state.set_first, data_testid="first"),
+        rx.text(t(to_key), size="2"),
+        rx.input(type="date", value=state.last, on_change=state.set_last, data_testid="last"),
+        align="center",
+        spacing="2",
     )

@@ -12,23 +12,24 @@ import reflex as rx
 from pytake.auth.errors import AccessError
 from pytake.models import Role
 from pytake.services import inbox, reports
-from pytake.ui.forms import error_callout, option_filter
+from pytake.ui.forms import (
+    NARROWING,
+    NarrowingMixin,
+    error_callout,
+    narrowing_filter,
+    period_inputs,
+)
 from pytake.ui.guard import GuardedState, access
 from pytake.ui.layout import card, shell
 from pytake.ui.numbers import duration
 from pytake.ui.session import SessionState, in_transaction, t, translated
 
-FILTERS = ("channel", "team", "assignee", "label")
 DEFAULT_DAYS = 7
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @access(min_role=Role.SUPERVISOR)
-class ReportsState(GuardedState):
-    first: str = ""
-    last: str = ""
-    chosen: dict[str, str] = {}
-    options: dict[str, list[dict]] = {}
+class ReportsState(NarrowingMixin, GuardedState):
     numbers: dict[str, str] = {}
     agents: list[dict] = []
     heat: list[dict] = []  # one per weekday: {"day", "cells": [{"hour", "count", "level"}]}
@@ -44,48 +45,16 @@ class ReportsState(GuardedState):
         self.options = await in_transaction(inbox.options, self._identity())
         await self._run()
 
-    @rx.event
-    async def set_first(self, value: str):
-        self.first = str(value)[:10]
-        await self._run()
-
-    @rx.event
-    async def set_last(self, value: str):
-        self.last = str(value)[:10]
-        await self._run()
-
-    @rx.event
-    async def set_filter(self, key: str, value: str):
-        if key in FILTERS:
-            self.chosen = {**self.chosen, key: "" if value == "any" else str(value)}
-            await self._run()
-
     def _period(self) -> reports.Period | None:
-        try:
-            return reports.Period(
-                dt.date.fromisoformat(self.first), dt.date.fromisoformat(self.last)
-            )
-        except ValueError:
-            return None
-
-    def _filters(self) -> reports.Filters:
-        def chosen(key: str) -> int | None:
-            value = self.chosen.get(key, "")
-            return int(value) if value.isdigit() and len(value) < 19 else None
-
-        return reports.Filters(
-            channel_id=chosen("channel"),
-            team_id=chosen("team"),
-            assignee_id=chosen("assignee"),
-            label_id=chosen("label"),
-        )
+        first, last = self._date(self.first), self._date(self.last)
+        return reports.Period(first, last) if first and last else None
 
     async def _run(self) -> None:
         period = self._period()
         if period is None:
             self.problem = await translated(self, "reports.bad_date")
             return
-        identity, filters = self._identity(), self._filters()
+        identity, filters = self._identity(), reports.Filters(**self._narrowing())
         try:
             found = await in_transaction(reports.summary, identity, period, filters)
             self.agents = await in_transaction(reports.agents, identity, period, filters)
@@ -172,15 +141,6 @@ def _heat(grid: list[list[int]]) -> list[dict]:
         }
         for day, row in enumerate(grid)
     ]
-
-
-def _filter(key: str) -> rx.Component:
-    return option_filter(
-        key,
-        ReportsState.chosen[key].to(str),
-        ReportsState.options.get(key, []),
-        lambda value: ReportsState.set_filter(key, value),
-    )
 
 
 def _number(key: str) -> rx.Component:
@@ -279,25 +239,8 @@ def reports_page() -> rx.Component:
         "nav.reports",
         rx.vstack(
             rx.flex(
-                rx.hstack(
-                    rx.text(t("reports.from"), size="2"),
-                    rx.input(
-                        type="date",
-                        value=ReportsState.first,
-                        on_change=ReportsState.set_first,
-                        data_testid="report-first",
-                    ),
-                    rx.text(t("reports.to"), size="2"),
-                    rx.input(
-                        type="date",
-                        value=ReportsState.last,
-                        on_change=ReportsState.set_last,
-                        data_testid="report-last",
-                    ),
-                    align="center",
-                    spacing="2",
-                ),
-                *[_filter(key) for key in FILTERS],
+                period_inputs(ReportsState, "reports.from", "reports.to"),
+                *[narrowing_filter(ReportsState, key) for key in NARROWING],
                 gap="8px",
                 wrap="wrap",
                 align="center",

@@ -3,25 +3,17 @@ at the message."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import reflex as rx
 
 from pytake.services import inbox, search
-from pytake.ui.forms import option_filter
+from pytake.ui.forms import NARROWING, NarrowingMixin, narrowing_filter, period_inputs
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, empty_state, shell
 from pytake.ui.session import SessionState, in_transaction, t
 
-FILTERS = ("channel", "assignee", "label")
 
-
-class SearchState(GuardedState):
+class SearchState(NarrowingMixin, GuardedState):
     query: str = ""
-    chosen: dict[str, str] = {}
-    since: str = ""
-    until: str = ""
-    options: dict[str, list[dict]] = {}
     results: list[dict] = []
     people: list[dict] = []
     searched: bool = False
@@ -41,22 +33,6 @@ class SearchState(GuardedState):
         await self._run()
 
     @rx.event
-    async def set_filter(self, key: str, value: str):
-        if key in FILTERS:
-            self.chosen = {**self.chosen, key: "" if value == "any" else str(value)}
-            await self._run()
-
-    @rx.event
-    async def set_since(self, value: str):
-        self.since = str(value)[:10]
-        await self._run()
-
-    @rx.event
-    async def set_until(self, value: str):
-        self.until = str(value)[:10]
-        await self._run()
-
-    @rx.event
     async def more(self):
         self.limit = min(self.limit + search.PAGE, 200)
         await self._run()
@@ -68,36 +44,12 @@ class SearchState(GuardedState):
             return
         identity = self._identity()
         filters = search.Filters(
-            channel_id=_id(self.chosen.get("channel")),
-            assignee_id=_id(self.chosen.get("assignee")),
-            label_id=_id(self.chosen.get("label")),
-            since=_date(self.since),
-            until=_date(self.until),
+            **self._narrowing(), since=self._date(self.first), until=self._date(self.last)
         )
         self.results = await in_transaction(
             search.messages, identity, self.query, filters, self.limit
         )
         self.people = await in_transaction(search.contacts, identity, self.query)
-
-
-def _id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 19 else None
-
-
-def _date(value: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def _filter(key: str) -> rx.Component:
-    return option_filter(
-        key,
-        SearchState.chosen[key].to(str),
-        SearchState.options.get(key, []),
-        lambda value: SearchState.set_filter(key, value),
-    )
 
 
 def _result(row: rx.Var) -> rx.Component:
@@ -182,15 +134,8 @@ def search_page() -> rx.Component:
                 width="100%",
             ),
             rx.flex(
-                *[_filter(key) for key in FILTERS],
-                rx.hstack(
-                    rx.text(t("search.since"), size="2"),
-                    rx.input(type="date", value=SearchState.since, on_change=SearchState.set_since),
-                    rx.text(t("search.until"), size="2"),
-                    rx.input(type="date", value=SearchState.until, on_change=SearchState.set_until),
-                    align="center",
-                    spacing="2",
-                ),
+                *[narrowing_filter(SearchState, key) for key in NARROWING],
+                period_inputs(SearchState, "search.since", "search.until"),
                 gap="8px",
                 wrap="wrap",
                 align="center",
