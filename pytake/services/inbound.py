@@ -46,7 +46,7 @@ from pytake.models import (
     ParkedUpdate,
     utcnow,
 )
-from pytake.services import automation, organization, outbound, search, teams
+from pytake.services import automation, csat, organization, outbound, search, teams
 
 log = logging.getLogger("pytake.inbound")
 
@@ -239,7 +239,10 @@ def _message(s: Session, channel: Channel, event: InboundMessage, effects: Effec
     if _known(s, channel.id, event.external_id):
         return
     contact = upsert_contact(s, channel.organization_id, event.sender)
-    conversation = conversation_for(s, channel, contact)
+    score = csat.score_of(event.type, event.content)
+    # A rating answers a resolved conversation: it is kept there and reopens nothing.
+    rated = csat.rated(s, channel, contact, score) if score is not None else None
+    conversation = rated or conversation_for(s, channel, contact)
     message_id = _store(
         s,
         channel,
@@ -255,6 +258,9 @@ def _message(s: Session, channel: Channel, event: InboundMessage, effects: Effec
     )
     if message_id is None:
         return  # a concurrent worker stored it a moment ago
+    if rated is not None:
+        effects.touch(conversation)
+        return
     values = {
         "last_activity_at": _later(Conversation.last_activity_at, event.sent_at),
         "unread_count": Conversation.unread_count + 1,

@@ -38,6 +38,7 @@ def settings_of(org: Organization) -> dict:
         "visibility": saved.get("visibility") or DEFAULT_VISIBILITY,
         "reopen_hours": float(saved.get("reopen_hours", DEFAULT_REOPEN_HOURS)),
         "retention_days": int(saved.get("retention_days", 0)),
+        "csat": bool(saved.get("csat", False)),
     }
 
 
@@ -85,6 +86,8 @@ def _cleaned(changes: dict) -> dict:
         if days != int(days) or 0 < days < MIN_RETENTION_DAYS:
             raise AccessError(code, **limits)
         clean["retention_days"] = int(days)
+    if "csat" in changes:
+        clean["csat"] = changes["csat"] in (True, "on", "true", "1")
     return clean
 
 

@@ -193,17 +193,24 @@ def _enqueue(
     return message_id, outbox.id
 
 
-def send_automatic(s: Session, conversation: Conversation, text: str, key: str) -> int | None:
-    """A message PyTake sends on the organization's behalf (greeting, away message), once per
-    ``key``; returns the outbox row to wake, or None when it was queued before or cannot go
-    out (number disabled, window closed)."""
+def send_automatic(
+    s: Session,
+    conversation: Conversation,
+    text: str,
+    key: str,
+    *,
+    kind: MessageType = MessageType.TEXT,
+    content: dict | None = None,
+) -> int | None:
+    """A message PyTake sends on the organization's behalf (greeting, away message, rating
+    request: ``content`` of ``kind``, else ``text``), once per ``key``; returns the outbox row
+    to wake, or None when it was queued before or cannot go out (number disabled, window
+    closed)."""
     channel = s.get(Channel, conversation.channel_id)
     if not channel.is_active or not window_open(conversation):
         return None
-    content = adapter(channel.kind).check(MessageType.TEXT.value, {"body": text})
-    queued = _enqueue(
-        s, conversation, MessageType.TEXT, content, client_key=key[:64], sender_user_id=None
-    )
+    checked = adapter(channel.kind).check(kind.value, content or {"body": text})
+    queued = _enqueue(s, conversation, kind, checked, client_key=key[:64], sender_user_id=None)
     return queued[1] if queued else None
 
 

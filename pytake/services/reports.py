@@ -27,7 +27,7 @@ from pytake.models import (
     Role,
     User,
 )
-from pytake.services import organization
+from pytake.services import csat, organization
 from pytake.services.conversations import Narrowing
 
 MAX_DAYS = 366
@@ -112,7 +112,14 @@ def summary(s: Session, identity: Identity, period: Period, filters: Filters = E
             .group_by(Message.direction)
         ).all()
     )
+    score = csat.rating_score()
+    average, rated = s.execute(
+        sa.select(sa.func.avg(score), sa.func.count(score)).where(
+            *scope, Conversation.resolved_at >= start, Conversation.resolved_at < end
+        )
+    ).one()
     return {
+        "csat": {"average": float(average) if average is not None else None, "count": rated},
         "opened": opened,
         "resolved": resolved,
         "messages_in": directions.get("in", 0),

@@ -195,3 +195,11 @@ def world():
 
 def who(ids, user: str, role: Role, visibility: str = "organization") -> Identity:
     return Identity(ids[user], ids["acme"], role, "sid", user, f"{user}@a.co", None, visibility)
+
+
+@pytest.fixture
+def owner_of(whatsapp) -> Identity:
+    """The owner of the ``whatsapp`` fixture's organization."""
+    with db.session() as s:
+        user = s.exec(select(User).where(User.email == "o@acme.test")).one()
+    return Identity(user.id, whatsapp.organization_id, Role.OWNER, "sid", "Owner", user.email, None)

@@ -60,6 +60,7 @@ def test_organization_settings_are_checked_applied_and_audited(world):
         "visibility": "own",
         "reopen_hours": 1.5,
         "retention_days": 90,
+        "csat": False,
     }
     bad = [
         {"timezone": "Mars/Olympus"},

@@ -22,6 +22,7 @@ from pytake.realtime import presence, push, signals
 from pytake.services import (
     actions,
     contacts,
+    csat,
     labels,
     outbound,
     quick_replies,
@@ -424,8 +425,11 @@ class ConversationState(GuardedState):
 
     @rx.event
     async def set_status(self, status: str):
-        if status in ("open", "pending", "resolved"):
-            await self._act(actions.set_status, status)
+        if status not in ("open", "pending", "resolved"):
+            return
+        if await self._act(actions.set_status, status) and status == "resolved":
+            asked = await in_transaction(csat.after_resolve, self._identity(), self.conversation_id)
+            await runner.enqueue("outbox", [asked] if asked else [])
 
     @rx.event
     async def snooze(self, hours: int):

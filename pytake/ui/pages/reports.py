@@ -81,6 +81,7 @@ class ReportsState(NarrowingMixin, GuardedState):
             "frt_p90": duration(found["first_response"]["p90"]),
             "resolution_median": duration(found["resolution"]["median"]),
             "resolution_p90": duration(found["resolution"]["p90"]),
+            "csat": _rating(found["csat"]),
         }
         self.heat = _heat(self._grid)
 
@@ -122,6 +123,13 @@ class ReportsState(NarrowingMixin, GuardedState):
         return rx.download(
             data=buffer.getvalue(), filename=f"pytake-{table}-{self.first}-{self.last}.csv"
         )
+
+
+def _rating(found: dict) -> str:
+    """4.6 / 5 (12): the average rating and how many customers gave one."""
+    if not found["count"]:
+        return "—"
+    return f"{found['average']:.1f} / 5 ({found['count']})"
 
 
 def _heat(grid: list[list[int]]) -> list[dict]:
@@ -248,7 +256,15 @@ def reports_page() -> rx.Component:
             error_callout(ReportsState.problem),
             rx.hstack(rx.spacer(), _csv_button("summary"), width="100%"),
             rx.grid(
-                *[_number(key) for key in ("opened", "resolved", "messages_in", "messages_out")],
+                *[
+                    _number(key)
+                    for key in ("opened", "resolved", "messages_in", "messages_out", "csat")
+                ],
+                columns=rx.breakpoints(initial="2", lg="5"),
+                spacing="3",
+                width="100%",
+            ),
+            rx.grid(
                 *[
                     _number(key)
                     for key in ("frt_median", "frt_p90", "resolution_median", "resolution_p90")

@@ -42,20 +42,23 @@ class OrganizationState(GuardedState):
             "visibility": current["visibility"],
             "reopen_hours": f"{current['reopen_hours']:g}",
             "retention_days": str(current["retention_days"]),
+            "csat": "on" if current["csat"] else "",
         }
         self.version += 1
 
     @rx.event
-    def choose(self, field: str, value: str):
+    def choose(self, field: str, value: str | bool):
         """Selects and radio groups are controlled: keep their choice until saved."""
         if field in ("language", "visibility") and isinstance(value, str):
             self.values = {**self.values, field: value[:40]}
+        elif field == "csat":
+            self.values = {**self.values, "csat": "on" if value is True else ""}
 
     @rx.event
     async def save(self, form: dict):
         form = form if isinstance(form, dict) else {}
         changes = {name: form[name] for name in FIELDS if isinstance(form.get(name), str)}
-        changes |= {name: self.values.get(name, "") for name in ("language", "visibility")}
+        changes |= {name: self.values.get(name, "") for name in ("language", "visibility", "csat")}
         if changes["language"] == AUTO:
             changes["language"] = ""
         try:
@@ -194,6 +197,16 @@ def organization_page() -> rx.Component:
                             data_testid="org-visibility",
                         ),
                         "settings.visibility.hint",
+                    ),
+                    rx.divider(),
+                    labelled(
+                        "settings.csat",
+                        rx.switch(
+                            checked=values["csat"] == "on",
+                            on_change=lambda v: OrganizationState.choose("csat", v),
+                            data_testid="org-csat",
+                        ),
+                        "settings.csat.hint",
                     ),
                     rx.hstack(
                         rx.button(
