@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-import sqlalchemy.orm
 from sqlmodel import Session
 
 from pytake.auth.errors import AccessError
@@ -31,7 +29,6 @@ from pytake.services import csat, organization
 from pytake.services.conversations import Narrowing
 
 MAX_DAYS = 366
-PERCENTILES = (0.5, 0.9)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,21 +70,30 @@ def _seconds(s: Session, later, earlier) -> sa.ColumnElement:
 
 
 def _percentiles(s: Session, durations: sa.Subquery) -> dict[str, float | int | None]:
-    """Nearest-rank median and p90 of the ``seconds`` column, and how many there were: the
-    database ranks them and returns only the two wanted rows."""
-    total = s.execute(sa.select(sa.func.count()).select_from(durations)).scalar_one()
-    if not total:
-        return {"median": None, "p90": None, "count": 0}
-    ranks = {p: max(math.ceil(p * total), 1) for p in PERCENTILES}  # may share a rank
+    """Nearest-rank median and p90 of the ``seconds`` column, and how many there were, in one
+    query: the database ranks the values and returns only the wanted rows (the rank of
+    percentile p of n is ceil(p * n), in integers (n + 1) / 2 and (9n + 9) / 10)."""
     ranked = sa.select(
         durations.c.seconds,
         sa.func.row_number().over(order_by=durations.c.seconds).label("rank"),
+        sa.func.count().over().label("total"),
     ).subquery()
+    median_rank = (ranked.c.total + 1) // 2
+    p90_rank = (ranked.c.total * 9 + 9) // 10
     rows = s.execute(
-        sa.select(ranked.c.rank, ranked.c.seconds).where(ranked.c.rank.in_(set(ranks.values())))
+        sa.select(ranked.c.rank, ranked.c.seconds, ranked.c.total).where(
+            sa.or_(ranked.c.rank == median_rank, ranked.c.rank == p90_rank)
+        )
     ).all()
-    at = {rank: float(round(seconds)) for rank, seconds in rows}  # SQLite: julianday noise
-    return {"median": at.get(ranks[0.5]), "p90": at.get(ranks[0.9]), "count": total}
+    if not rows:
+        return {"median": None, "p90": None, "count": 0}
+    total = rows[0].total
+    at = {rank: float(round(seconds)) for rank, seconds, _ in rows}  # SQLite: julianday noise
+    return {
+        "median": at.get((total + 1) // 2),
+        "p90": at.get((9 * total + 9) // 10),
+        "count": total,
+    }
 
 
 def summary(s: Session, identity: Identity, period: Period, filters: Filters = EVERYTHING) -> dict:
@@ -130,35 +136,32 @@ def summary(s: Session, identity: Identity, period: Period, filters: Filters = E
 
 
 def _first_responses(s: Session, scope, start, end) -> sa.Subquery:
-    """Per conversation opened in the period and answered: seconds to the first reply."""
-    asked, reply = sa.orm.aliased(Message), sa.orm.aliased(Message)
-    first_in = (
-        sa.select(sa.func.min(asked.created_at))
-        .where(asked.conversation_id == Conversation.id, asked.direction == "in")
-        .correlate(Conversation)
-        .scalar_subquery()
-    )
-    first_reply = (
-        sa.select(sa.func.min(reply.created_at))
+    """Per conversation opened in the period and answered: seconds to the first reply. Two
+    grouped joins over the period's messages (no per-conversation subquery)."""
+    asked = (
+        sa.select(Message.conversation_id, sa.func.min(Message.created_at).label("at"))
+        .join(Conversation, Conversation.id == Message.conversation_id)
         .where(
-            reply.conversation_id == Conversation.id,
-            reply.direction == "out",
-            reply.sender_user_id.is_not(None),
-            reply.created_at >= first_in,
+            *scope,
+            Conversation.created_at >= start,
+            Conversation.created_at < end,
+            Message.direction == "in",
         )
-        .correlate(Conversation)
-        .scalar_subquery()
-    )
-    timeline = (
-        sa.select(first_in.label("asked"), first_reply.label("answered"))
-        .where(*scope, Conversation.created_at >= start, Conversation.created_at < end)
+        .group_by(Message.conversation_id)
         .subquery()
     )
-    return (
-        sa.select(_seconds(s, timeline.c.answered, timeline.c.asked).label("seconds"))
-        .where(timeline.c.asked.is_not(None), timeline.c.answered.is_not(None))
+    answered = (
+        sa.select(asked.c.at.label("asked"), sa.func.min(Message.created_at).label("answered"))
+        .join(Message, Message.conversation_id == asked.c.conversation_id)
+        .where(
+            Message.direction == "out",
+            Message.sender_user_id.is_not(None),
+            Message.created_at >= asked.c.at,
+        )
+        .group_by(asked.c.conversation_id, asked.c.at)
         .subquery()
     )
+    return sa.select(_seconds(s, answered.c.answered, answered.c.asked).label("seconds")).subquery()
 
 
 def _resolutions(s: Session, scope, start, end) -> sa.Subquery:

@@ -1,0 +1,171 @@
+"""Search, the dashboard and reports on a large history, each against its own core SQL run
+raw in the same run on the same database.
+
+Run on demand against PostgreSQL (it creates and drops its own database):
+
+    python -m tests.bench.bench_insight [--messages 1000000] [--repeat 10]
+
+The seed: one organization, 20 agents, ``messages / 10`` conversations of ten messages each
+over the last 60 days, Portuguese and English sentences (words folded as PyTake stores
+them), a third resolved. Figures are medians; each ratio divides PyTake's call (the service
+function, with its visibility rule, filters and Python around it) by the raw SQL of the same
+question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from tests.bench.scratch import database, timed
+
+NAME = "pytake_bench_insight"
+
+SEED = """
+INSERT INTO organization (id, name, slug, settings, created_at)
+    VALUES (1, 'Bench', 'bench', '{"timezone": "America/Sao_Paulo"}', now());
+INSERT INTO app_user (id, email, name, password_hash, is_active, created_at)
+    SELECT n, 'agent' || n || '@bench.test', 'Agent ' || n, 'x', true, now()
+    FROM generate_series(1, 20) n;
+INSERT INTO membership (user_id, organization_id, role, created_at)
+    SELECT n, 1, CASE WHEN n = 1 THEN 'supervisor' ELSE 'agent' END, now()
+    FROM generate_series(1, 20) n;
+INSERT INTO channel (id, organization_id, kind, name, external_id, is_active,
+                     rate_limit_per_second, config, created_at)
+    VALUES (1, 1, 'whatsapp', 'Main', 'pn-bench', true, 80, '{}', now());
+INSERT INTO contact (id, organization_id, wa_id, name, attributes, created_at)
+    SELECT n, 1, (5500000000000 + n)::text, 'Customer ' || n, '{}', now()
+    FROM generate_series(1, %(conversations)s) n;
+INSERT INTO conversation (id, organization_id, channel_id, contact_id, status, assignee_id,
+                          unread_count, last_activity_at, created_at, resolved_at,
+                          last_inbound_at)
+    SELECT n, 1, 1, n,
+           CASE WHEN n % 3 = 0 THEN 'resolved' ELSE 'open' END,
+           CASE WHEN n % 5 = 0 THEN NULL ELSE 1 + n % 20 END,
+           0,
+           now() - make_interval(mins => (n::bigint * 86400 / %(conversations)s)::int),
+           now() - make_interval(mins => (n::bigint * 86400 / %(conversations)s)::int),
+           CASE WHEN n % 3 = 0
+                THEN now() - make_interval(mins => (n::bigint * 86400 / %(conversations)s)::int - 90)
+           END,
+           now() - make_interval(mins => (n::bigint * 86400 / %(conversations)s)::int)
+    FROM generate_series(1, %(conversations)s) n;
+INSERT INTO message (id, organization_id, conversation_id, channel_id, direction, type,
+                     content, search_text, sender_user_id, status, reactions, created_at)
+    SELECT m, 1, 1 + (m - 1) / 10, 1,
+           CASE WHEN m % 2 = 1 THEN 'in' ELSE 'out' END,
+           'text',
+           json_build_object('body', sentence),
+           pytake_fold(sentence),
+           CASE WHEN m % 2 = 0 THEN 1 + m % 20 END,
+           'sent', '{}',
+           now() - make_interval(mins => ((1 + (m - 1) / 10)::bigint * 86400 / %(conversations)s)::int)
+                 + make_interval(mins => (m - 1) % 10 * 3)
+    FROM (
+        SELECT m, (ARRAY[
+            'Olá, meu pedido número ' || m || ' ainda não chegou',
+            'Bom dia! Preciso da segunda via do boleto',
+            'Hi, my order ' || m || ' arrived damaged',
+            'Vocês entregam em Lisboa? Qual o prazo?',
+            'Can I change the delivery address?',
+            'Obrigada pela ajuda, foi resolvido',
+            'Não consigo acessar minha conta',
+            'The invoice shows the wrong billing address'
+        ])[1 + m % 8] AS sentence
+        FROM generate_series(1, %(messages)s) m
+    ) sentences;
+ANALYZE;
+"""
+
+# The same match and ranking as PyTake's search, without its joins and visibility rule.
+RAW_SEARCH = """
+WITH q AS (
+    SELECT websearch_to_tsquery('portuguese'::regconfig, :q)
+           || websearch_to_tsquery('english'::regconfig, :q)
+           || to_tsquery('simple'::regconfig, :prefixes) AS query
+)
+SELECT id FROM message, q
+WHERE (to_tsvector('portuguese'::regconfig, coalesce(search_text, ''))
+       || to_tsvector('english'::regconfig, coalesce(search_text, ''))) @@ q.query
+ORDER BY ts_rank(to_tsvector('portuguese'::regconfig, coalesce(search_text, ''))
+                 || to_tsvector('english'::regconfig, coalesce(search_text, '')), q.query) DESC,
+         id DESC
+LIMIT 30
+"""
+RAW_WAITING = "SELECT count(*) FROM conversation WHERE organization_id = 1 AND status = 'open'"
+RAW_PERIOD = """
+SELECT count(*) FROM message WHERE organization_id = 1 AND created_at >= :start
+"""
+
+
+def _figures(repeat: int) -> dict[str, tuple[float, float]]:
+    import sqlalchemy as sa
+
+    from pytake import db
+    from pytake.auth.sessions import Identity
+    from pytake.models import Role, utcnow
+    from pytake.services import dashboard, reports, search
+
+    supervisor = Identity(1, 1, Role.SUPERVISOR, "s", "Agent 1", "agent1@bench.test", None)
+    agent = Identity(3, 1, Role.AGENT, "s", "Agent 3", "agent3@bench.test", None)
+    today = dt.date.today()
+    month = reports.Period(today - dt.timedelta(days=29), today)
+
+    def call(fn):
+        def run():
+            with db.session() as s:
+                return fn(s)
+
+        return run
+
+    def raw(sql: str, **params):
+        return call(lambda s: s.execute(sa.text(sql), params).all())
+
+    start = utcnow() - dt.timedelta(days=30)
+    searched = {"q": "pedido chegou", "prefixes": "pedido:* & chegou:*"}
+    pairs = {
+        "search, supervisor": (
+            call(lambda s: search.messages(s, supervisor, "pedido chegou")),
+            raw(RAW_SEARCH, **searched),
+        ),
+        "search, agent (visibility)": (
+            call(lambda s: search.messages(s, agent, "pedido chegou")),
+            raw(RAW_SEARCH, **searched),
+        ),
+        "dashboard, supervisor": (
+            call(lambda s: dashboard.overview(s, supervisor, set(), utcnow())),
+            raw(RAW_WAITING),
+        ),
+        "reports summary, 30 days": (
+            call(lambda s: reports.summary(s, supervisor, month)),
+            raw(RAW_PERIOD, start=start),
+        ),
+        "reports busiest hours, 30 days": (
+            call(lambda s: reports.busiest_hours(s, supervisor, month)),
+            raw(RAW_PERIOD, start=start),
+        ),
+    }
+    return {
+        name: (timed(ours, repeat), timed(base, repeat)) for name, (ours, base) in pairs.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=10)
+    args = parser.parse_args()
+    sizes = {"messages": args.messages, "conversations": args.messages // 10}
+    seed = SEED
+    for key, value in sizes.items():
+        seed = seed.replace(f"%({key})s", str(value))
+    with database(NAME, seed):
+        figures = _figures(args.repeat)
+    print(f"{args.messages:,} messages, {args.messages // 10:,} conversations")
+    print(f"{'question':<34}{'PyTake':>10}{'raw SQL':>10}{'ratio':>8}")
+    for name, (ours, base) in figures.items():
+        print(f"{name:<34}{ours * 1e3:>8.1f}ms{base * 1e3:>8.1f}ms{ours / base:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()
