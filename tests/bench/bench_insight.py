@@ -46,7 +46,8 @@ INSERT INTO conversation (id, organization_id, channel_id, contact_id, status, a
            now() - make_interval(mins => (n::bigint * 86400 / %(conversations)s)::int),
            now() - make_interval(mins => (n::bigint * 86400 / %(conversations)s)::int),
            CASE WHEN n % 3 = 0
-                THEN now() - make_interval(mins => (n::bigint * 86400 / %(conversations)s)::int - 90)
+                THEN now()
+                     - make_interval(mins => (n::bigint * 86400 / %(conversations)s)::int - 90)
            END,
            now() - make_interval(mins => (n::bigint * 86400 / %(conversations)s)::int)
     FROM generate_series(1, %(conversations)s) n;
@@ -59,8 +60,10 @@ INSERT INTO message (id, organization_id, conversation_id, channel_id, direction
            pytake_fold(sentence),
            CASE WHEN m % 2 = 0 THEN 1 + m % 20 END,
            'sent', '{}',
-           now() - make_interval(mins => ((1 + (m - 1) / 10)::bigint * 86400 / %(conversations)s)::int)
-                 + make_interval(mins => (m - 1) % 10 * 3)
+           now()
+               - make_interval(
+                   mins => ((1 + (m - 1) / 10)::bigint * 86400 / %(conversations)s)::int)
+               + make_interval(mins => (m - 1) % 10 * 3)
     FROM (
         SELECT m, (ARRAY[
             'Olá, meu pedido número ' || m || ' ainda não chegou',
