@@ -21,9 +21,7 @@ def lines(entries: list[Entry], templates: TemplateLookup) -> list[dict]:
     shown = []
     for entry in entries:
         line = _blank(entry)
-        line.update(
-            _customer(entry.message) if entry.from_customer else _business(entry, templates)
-        )
+        line.update(_content(entry, templates))
         quoted = by_id.get(((entry.message.get("context") or {}).get("id")) or "")
         if quoted is not None:
             line["quote"] = _summary(quoted, templates)
@@ -53,13 +51,15 @@ def _blank(entry: Entry) -> dict:
 
 
 def _summary(entry: Entry, templates: TemplateLookup) -> str:
-    line = _customer(entry.message) if entry.from_customer else _business(entry, templates)
+    line = _content(entry, templates)
     return (line.get("text") or line.get("media") or line.get("header") or line["kind"])[:120]
 
 
-def _customer(message: dict) -> dict:
-    kind = message.get("type", "")
-    content = message.get(kind) or {}
+def _content(entry: Entry, templates: TemplateLookup) -> dict:
+    """One shape for both sides: a customer's webhook message and a business's Graph send
+    both keep their content under their type."""
+    kind = entry.message.get("type", "")
+    content = entry.message.get(kind) or {}
     if kind == "text":
         return {"text": content.get("body", "")}
     if kind in MEDIA:
@@ -68,28 +68,13 @@ def _customer(message: dict) -> dict:
         return {"kind": kind, "media": _place(content)}
     if kind == "contacts":
         return {"kind": kind, "media": _cards(content)}
-    if kind == "interactive":
+    if kind == "interactive" and entry.from_customer:  # the customer's choice
         reply = content.get("button_reply") or content.get("list_reply") or {}
         return {"text": reply.get("title", "")}
-    if kind == "button":
-        return {"text": content.get("text", "")}
-    return {"kind": kind, "text": kind}
-
-
-def _business(entry: Entry, templates: TemplateLookup) -> dict:
-    body = entry.message
-    kind = body.get("type", "")
-    content = body.get(kind) or {}
-    if kind == "text":
-        return {"text": content.get("body", "")}
-    if kind in MEDIA:
-        return _media(kind, content)
-    if kind == "location":
-        return {"kind": kind, "media": _place(content)}
-    if kind == "contacts":
-        return {"kind": kind, "media": _cards(content)}
     if kind == "interactive":
         return _interactive(content)
+    if kind == "button":
+        return {"text": content.get("text", "")}
     if kind == "template":
         return _template(content, templates)
     return {"kind": kind, "text": kind}

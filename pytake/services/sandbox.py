@@ -119,13 +119,17 @@ def numbers(s: Session, organization_id: int | None = None) -> list[live.Number]
 
 def _sync(sandbox: live.Sandbox) -> None:
     """Register the numbers in the simulator; numbers made before a restart on another port
-    get this process's address."""
-    with db.session(write=True) as s:
-        for channel in _sandbox_channels(s):
-            if (channel.config or {}).get(API_URL) != sandbox.api_url:
+    get this process's address (the only write, so the usual look takes no write lock)."""
+    with db.session() as s:
+        moved = [
+            c.id for c in _sandbox_channels(s) if (c.config or {}).get(API_URL) != sandbox.api_url
+        ]
+        found = numbers(s)
+    if moved:
+        with db.session(write=True) as s:
+            for channel in s.exec(select(Channel).where(Channel.id.in_(moved))):
                 channel.config = {**channel.config, API_URL: sandbox.api_url}
                 s.add(channel)
-        found = numbers(s)
     for number in found:
         if sandbox.numbers.get(number.phone_number_id) != number:
             sandbox.register(number)
