@@ -184,7 +184,7 @@ def search_box() -> rx.Component:
 def top_bar(title_key: str) -> rx.Component:
     return rx.hstack(
         mobile_nav(),
-        rx.heading(t(title_key), size="5", data_testid="page-title"),
+        rx.heading(t(title_key), size="5", white_space="nowrap", data_testid="page-title"),
         rx.spacer(),
         search_box(),
         user_menu(),

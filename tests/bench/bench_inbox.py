@@ -16,28 +16,17 @@ from __future__ import annotations
 
 import argparse
 
-from tests.bench.scratch import database, timed
+from tests.bench.scratch import ORGANIZATION, database, timed
 
 NAME = "pytake_bench_inbox"
 
 SEED = """
-INSERT INTO organization (id, name, slug, settings, created_at)
-    VALUES (1, 'Bench', 'bench', '{}', now());
-INSERT INTO app_user (id, email, name, password_hash, is_active, created_at)
-    SELECT n, 'agent' || n || '@bench.test', 'Agent ' || n, 'x', true, now()
-    FROM generate_series(1, 20) n;
-INSERT INTO membership (user_id, organization_id, role, created_at)
-    SELECT n, 1, CASE WHEN n = 1 THEN 'supervisor' ELSE 'agent' END, now()
-    FROM generate_series(1, 20) n;
 INSERT INTO team (id, organization_id, name, settings, created_at)
     SELECT n, 1, 'Team ' || n, '{}', now() FROM generate_series(1, 4) n;
 INSERT INTO team_member (team_id, user_id, created_at)
     SELECT 1 + n % 4, n, now() FROM generate_series(2, 20) n;
 INSERT INTO label (id, organization_id, name, color, created_at)
     SELECT n, 1, 'label ' || n, 'blue', now() FROM generate_series(1, 8) n;
-INSERT INTO channel (id, organization_id, kind, name, external_id, is_active,
-                     rate_limit_per_second, config, created_at)
-    VALUES (1, 1, 'whatsapp', 'Main', 'pn-bench', true, 80, '{}', now());
 INSERT INTO contact (id, organization_id, wa_id, name, attributes, created_at)
     SELECT n, 1, (5500000000000 + n)::text, 'Customer ' || n, '{}', now()
     FROM generate_series(1, %(size)s) n;
@@ -65,7 +54,7 @@ ANALYZE;
 
 
 def _measure(size: int, repeat: int) -> dict[str, float]:
-    with database(NAME, SEED.replace("%(size)s", str(size))):
+    with database(NAME, ORGANIZATION, SEED.replace("%(size)s", str(size))):
         return _figures(size, repeat)
 
 

@@ -17,22 +17,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from tests.bench.scratch import database, timed
+from tests.bench.scratch import ORGANIZATION, database, timed
 
 NAME = "pytake_bench_insight"
 
 SEED = """
-INSERT INTO organization (id, name, slug, settings, created_at)
-    VALUES (1, 'Bench', 'bench', '{"timezone": "America/Sao_Paulo"}', now());
-INSERT INTO app_user (id, email, name, password_hash, is_active, created_at)
-    SELECT n, 'agent' || n || '@bench.test', 'Agent ' || n, 'x', true, now()
-    FROM generate_series(1, 20) n;
-INSERT INTO membership (user_id, organization_id, role, created_at)
-    SELECT n, 1, CASE WHEN n = 1 THEN 'supervisor' ELSE 'agent' END, now()
-    FROM generate_series(1, 20) n;
-INSERT INTO channel (id, organization_id, kind, name, external_id, is_active,
-                     rate_limit_per_second, config, created_at)
-    VALUES (1, 1, 'whatsapp', 'Main', 'pn-bench', true, 80, '{}', now());
+UPDATE organization SET settings = '{"timezone": "America/Sao_Paulo"}';
 INSERT INTO contact (id, organization_id, wa_id, name, attributes, created_at)
     SELECT n, 1, (5500000000000 + n)::text, 'Customer ' || n, '{}', now()
     FROM generate_series(1, %(conversations)s) n;
@@ -162,7 +152,7 @@ def main() -> None:
     seed = SEED
     for key, value in sizes.items():
         seed = seed.replace(f"%({key})s", str(value))
-    with database(NAME, seed):
+    with database(NAME, ORGANIZATION, seed):
         figures = _figures(args.repeat)
     print(f"{args.messages:,} messages, {args.messages // 10:,} conversations")
     print(f"{'question':<34}{'PyTake':>10}{'raw SQL':>10}{'ratio':>8}")

@@ -10,12 +10,27 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 
+# One organization, one number, 20 members (member 1 a supervisor, the others agents).
+ORGANIZATION = """
+INSERT INTO organization (id, name, slug, settings, created_at)
+    VALUES (1, 'Bench', 'bench', '{}', now());
+INSERT INTO app_user (id, email, name, password_hash, is_active, created_at)
+    SELECT n, 'agent' || n || '@bench.test', 'Agent ' || n, 'x', true, now()
+    FROM generate_series(1, 20) n;
+INSERT INTO membership (user_id, organization_id, role, created_at)
+    SELECT n, 1, CASE WHEN n = 1 THEN 'supervisor' ELSE 'agent' END, now()
+    FROM generate_series(1, 20) n;
+INSERT INTO channel (id, organization_id, kind, name, external_id, is_active,
+                     rate_limit_per_second, config, created_at)
+    VALUES (1, 1, 'whatsapp', 'Main', 'pn-bench', true, 80, '{}', now());
+"""
 ADMIN_URL = os.environ.get("PYTEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @contextlib.contextmanager
-def database(name: str, seed: str) -> Iterator[None]:
-    """Create ``name``, point PyTake at it, migrate, run ``seed``; drop it afterwards."""
+def database(name: str, *seeds: str) -> Iterator[None]:
+    """Create ``name``, point PyTake at it, migrate, run the ``seeds`` in turn; drop it
+    afterwards."""
     from pytake import db, migrations
     from pytake.settings import get_settings
 
@@ -29,7 +44,8 @@ def database(name: str, seed: str) -> Iterator[None]:
     db.dispose_engines()
     migrations.upgrade()
     with psycopg.connect(f"{base}/{name}", autocommit=True) as conn:
-        conn.execute(seed)
+        for seed in seeds:
+            conn.execute(seed)
     try:
         yield
     finally:

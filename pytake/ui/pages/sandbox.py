@@ -500,6 +500,32 @@ def _bubble(line: rx.Var) -> rx.Component:
     )
 
 
+def _upload_button(icon: str, upload_id: str, on_drop, label: str, accept=None) -> rx.Component:
+    """One file from the phone (``on_drop`` receives it)."""
+    return rx.upload.root(
+        rx.icon_button(rx.icon(icon, size=16), variant="ghost", type="button", aria_label=label),
+        id=upload_id,
+        max_files=1,
+        multiple=False,
+        no_drag=True,
+        accept=accept,
+        on_drop=on_drop(rx.upload_files(upload_id=upload_id)),
+    )
+
+
+def _row_form(on_submit, icon: str, *fields: rx.Component) -> rx.Component:
+    """Fields on one line, sent by the icon button at its end."""
+    return rx.form(
+        rx.hstack(
+            *fields,
+            rx.icon_button(rx.icon(icon, size=14), type="submit", variant="soft", aria_label=icon),
+            width="100%",
+        ),
+        on_submit=on_submit,
+        width="100%",
+    )
+
+
 def _composer() -> rx.Component:
     return rx.vstack(
         rx.cond(
@@ -521,29 +547,9 @@ def _composer() -> rx.Component:
         ),
         rx.form(
             rx.hstack(
-                rx.upload.root(
-                    rx.icon_button(
-                        rx.icon("paperclip", size=16),
-                        variant="ghost",
-                        type="button",
-                        aria_label="file",
-                    ),
-                    id=PHONE_UPLOAD_ID,
-                    max_files=1,
-                    multiple=False,
-                    no_drag=True,
-                    on_drop=PhoneState.send_file(rx.upload_files(upload_id=PHONE_UPLOAD_ID)),
-                ),
-                rx.upload.root(
-                    rx.icon_button(
-                        rx.icon("mic", size=16), variant="ghost", type="button", aria_label="voice"
-                    ),
-                    id=VOICE_UPLOAD_ID,
-                    max_files=1,
-                    multiple=False,
-                    no_drag=True,
-                    accept={"audio/*": []},
-                    on_drop=PhoneState.send_voice(rx.upload_files(upload_id=VOICE_UPLOAD_ID)),
+                _upload_button("paperclip", PHONE_UPLOAD_ID, PhoneState.send_file, "file"),
+                _upload_button(
+                    "mic", VOICE_UPLOAD_ID, PhoneState.send_voice, "voice", {"audio/*": []}
                 ),
                 rx.input(
                     name="text",
@@ -691,36 +697,18 @@ def _more() -> rx.Component:
     return card(
         rx.vstack(
             rx.text(t("sandbox.more_types"), size="2", weight="medium"),
-            rx.form(
-                rx.hstack(
-                    rx.input(name="latitude", placeholder="-23.5505", width="30%"),
-                    rx.input(name="longitude", placeholder="-46.6333", width="30%"),
-                    rx.input(name="place", placeholder=t("sandbox.place"), flex="1"),
-                    rx.icon_button(
-                        rx.icon("map-pin", size=14),
-                        type="submit",
-                        variant="soft",
-                        aria_label="location",
-                    ),
-                    width="100%",
-                ),
-                on_submit=PhoneState.send_location,
-                width="100%",
+            _row_form(
+                PhoneState.send_location,
+                "map-pin",
+                rx.input(name="latitude", placeholder="-23.5505", width="30%"),
+                rx.input(name="longitude", placeholder="-46.6333", width="30%"),
+                rx.input(name="place", placeholder=t("sandbox.place"), flex="1"),
             ),
-            rx.form(
-                rx.hstack(
-                    rx.input(name="contact_name", placeholder=t("sandbox.contact_name"), flex="1"),
-                    rx.input(name="contact_phone", placeholder="+55 21 99876 5432", flex="1"),
-                    rx.icon_button(
-                        rx.icon("contact", size=14),
-                        type="submit",
-                        variant="soft",
-                        aria_label="contact",
-                    ),
-                    width="100%",
-                ),
-                on_submit=PhoneState.send_contact,
-                width="100%",
+            _row_form(
+                PhoneState.send_contact,
+                "contact",
+                rx.input(name="contact_name", placeholder=t("sandbox.contact_name"), flex="1"),
+                rx.input(name="contact_phone", placeholder="+55 21 99876 5432", flex="1"),
             ),
             spacing="2",
             width="100%",
