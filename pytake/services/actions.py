@@ -13,53 +13,25 @@ from sqlmodel import Session, select
 
 from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
-from pytake.channels.base import MessageType
 from pytake.models import (
     Conversation,
     ConversationLabel,
     ConversationStatus,
     Label,
     Membership,
-    Message,
     Note,
     Team,
     TeamMember,
     User,
     utcnow,
 )
-from pytake.services import conversations
+from pytake.services import conversations, runs
+from pytake.services.activity import record_activity
 from pytake.services.conversations import valid_id
 
-ACTIVITY = MessageType.ACTIVITY.value
 MAX_SNOOZE = dt.timedelta(days=365)
 MAX_NOTE = 4000
 MAX_LABELS_PER_CONVERSATION = 20
-
-
-def record_activity(
-    s: Session,
-    conversation: Conversation,
-    kind: str,
-    actor: str,
-    *,
-    sender_user_id: int | None = None,
-    **details,
-) -> None:
-    """An entry in the conversation's history ("Ana took this conversation")."""
-    s.add(
-        Message(
-            organization_id=conversation.organization_id,
-            conversation_id=conversation.id,
-            channel_id=conversation.channel_id,
-            direction="sys",
-            type=ACTIVITY,
-            content={"kind": kind, "actor": actor, **details},
-            sender_user_id=sender_user_id,
-            status="received",
-            reactions={},
-        )
-    )
-    conversation.last_activity_at = utcnow()
 
 
 def _record(s: Session, identity: Identity, conversation: Conversation, kind: str, **details):
@@ -95,6 +67,8 @@ def assign(
     if conversation.assignee_id == (target.id if target else None):
         return conversation.organization_id, conversation.id
     conversation.assignee_id = target.id if target else None
+    if target is not None:
+        runs.stop(s, conversation, "agent_took", identity.name)
     if target is None:
         _record(s, identity, conversation, "unassigned")
     elif target.id == identity.user_id:
@@ -259,6 +233,8 @@ def set_status(
         return conversation.organization_id, conversation.id
     if status is not ConversationStatus.RESOLVED and conversation.status == "resolved":
         _reopen_conflict(s, conversation)
+    if status is ConversationStatus.RESOLVED:
+        runs.stop(s, conversation, "resolved", identity.name)
     conversation.status = status.value
     conversation.resolved_at = utcnow() if status is ConversationStatus.RESOLVED else None
     if status is not ConversationStatus.SNOOZED:

@@ -28,7 +28,7 @@ from pytake.models import (
     User,
 )
 from pytake.services import audit
-from pytake.services.actions import record_activity
+from pytake.services.activity import record_activity
 from pytake.services.teams import POLICIES, get, policy_of
 
 BUSY = (ConversationStatus.OPEN, ConversationStatus.PENDING)
@@ -154,6 +154,7 @@ def assign_team(s: Session, team: Team, online: set[int]) -> list[tuple[int, int
             Conversation.team_id == team.id,
             Conversation.assignee_id.is_(None),
             Conversation.status == ConversationStatus.OPEN,
+            Conversation.bot_run_id.is_(None),  # the bot answers it until it hands over
         )
         .order_by(Conversation.created_at, Conversation.id)
         .limit(BATCH)

@@ -19,12 +19,12 @@ from pytake.models import Contact, QuickReply, Role, Team, utcnow
 from pytake.services import conversations
 from pytake.services.contacts import attributes_of
 from pytake.services.conversations import my_teams, valid_id
+from pytake.variables import contact_values, substitute
 
 MAX_BODY = 4096
 MAX_REPLIES = 500
 SHOWN = 8  # the composer's picker lists at most this many matches
 _SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-_VARIABLE = re.compile(r"\{\{\s*(contact|agent)\.([\w-]+)\s*\}\}", re.UNICODE)
 
 
 def _usable(identity: Identity) -> sa.ColumnElement[bool]:
@@ -143,20 +143,9 @@ def filled(s: Session, identity: Identity, conversation_id: object, reply_id: ob
 
 
 def fill(body: str, contact: Contact, agent_name: str) -> str:
-    """Known variables are replaced; an unknown or empty one is left out, never sent raw."""
     name = contact.name or contact.username or ""
-    values = {
-        ("contact", "name"): name,
-        ("contact", "first_name"): name.split(" ")[0] if name else "",
-        ("contact", "number"): f"+{contact.wa_id}" if contact.wa_id else "",
+    values = contact_values(name, contact.wa_id) | {
         ("agent", "name"): agent_name,
         ("agent", "first_name"): agent_name.split(" ")[0],
     }
-    attributes = attributes_of(contact)
-    text = _VARIABLE.sub(
-        lambda m: values.get(
-            (m[1], m[2]), attributes.get(m[2].casefold(), "") if m[1] == "contact" else ""
-        ),
-        body,
-    )
-    return re.sub(r"[ \t]{2,}", " ", text).strip()
+    return substitute(body, values, attributes_of(contact))
