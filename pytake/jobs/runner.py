@@ -26,7 +26,7 @@ import redis
 
 from pytake import db, redisio
 from pytake.aio import pause, stop_if_cancelled
-from pytake.jobs import assignment, media, outbox, templates, webhooks
+from pytake.jobs import assignment, flows, media, outbox, templates, webhooks
 from pytake.jobs.rows import RowQueue
 from pytake.models import utcnow
 from pytake.realtime import signals
@@ -77,6 +77,15 @@ JOBS = {
     ),
     "media": Job(
         "media", media.QUEUE, media.download, concurrency=2, claim_idle=dt.timedelta(minutes=10)
+    ),
+    # Chatbot runs: a pass may wait on an HTTP step's outside system.
+    "flow": Job(
+        "flow",
+        flows.QUEUE,
+        flows.advance,
+        concurrency=2,
+        claim_idle=dt.timedelta(minutes=2),
+        writes_while_running=True,
     ),
     # Sends wait on the network and on rate limits, not on the database.
     "outbox": Job(
@@ -131,6 +140,7 @@ async def announce(effects: inbound.Effects | None) -> None:
     await signals.publish(effects.conversations)
     await enqueue("media", effects.attachments)
     await enqueue("outbox", effects.outbox)
+    await enqueue("flow", effects.flows)
     if effects.conversations:
         await assignment.assign_waiting({org for org, _ in effects.conversations})
 

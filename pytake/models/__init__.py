@@ -25,6 +25,7 @@ from pytake.models.conversations import (
     Message,
     Note,
 )
+from pytake.models.flows import Flow, FlowRun, FlowVersion
 from pytake.models.pipeline import Outbox, OutboxState, ParkedUpdate, WebhookEvent
 from pytake.models.templates import MessageTemplate, QuickReply
 
@@ -37,6 +38,9 @@ __all__ = [
     "Conversation",
     "ConversationLabel",
     "ConversationStatus",
+    "Flow",
+    "FlowRun",
+    "FlowVersion",
     "Invitation",
     "Label",
     "Membership",

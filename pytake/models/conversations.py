@@ -34,6 +34,8 @@ class Contact(SQLModel, table=True):
     username: str | None = Field(default=None, max_length=80)
     name: str | None = Field(default=None, max_length=200)
     attributes: dict = json_field()
+    # Set when the customer asked for no more marketing (STOP, SAIR…): such templates are refused.
+    opted_out_at: dt.datetime | None = timestamp()
     created_at: dt.datetime = created_at()
     updated_at: dt.datetime | None = timestamp()
 
@@ -87,6 +89,8 @@ class Conversation(SQLModel, table=True):
     created_at: dt.datetime = created_at()
     # What automations already did, so each happens once: {"away": period start, "greeted": 1}.
     automation: dict = json_field()
+    # The chatbot run answering this conversation now, if any (humans' queues skip it).
+    bot_run_id: int | None = Field(default=None, sa_type=BigId, nullable=True)
 
 
 class ConversationLabel(SQLModel, table=True):

@@ -46,7 +46,7 @@ from pytake.models import (
     ParkedUpdate,
     utcnow,
 )
-from pytake.services import automation, csat, organization, outbound, search, teams
+from pytake.services import automation, bot, csat, organization, outbound, search, teams
 
 log = logging.getLogger("pytake.inbound")
 
@@ -62,6 +62,7 @@ class Effects:
     conversations: set[tuple[int, int]] = dataclasses.field(default_factory=set)  # (org, id)
     attachments: list[int] = dataclasses.field(default_factory=list)
     outbox: list[int] = dataclasses.field(default_factory=list)  # sends to wake up
+    flows: list[int] = dataclasses.field(default_factory=list)  # bot runs to advance
     problems: list[str] = dataclasses.field(default_factory=list)
 
     def touch(self, conversation: Conversation | Message) -> None:
@@ -285,7 +286,11 @@ def _message(s: Session, channel: Channel, event: InboundMessage, effects: Effec
     if event.new_identity is not None:
         _change_identity(s, contact, event.new_identity)
     if event.type is not MessageType.SYSTEM:
-        outbox_id = automation.after_inbound(s, conversation, utcnow())
+        s.refresh(conversation)  # the window as the message's UPDATE left it
+        answered = bot.on_inbound(
+            s, channel, conversation, contact, message_id, event.type, event.content, effects
+        )
+        outbox_id = None if answered else automation.after_inbound(s, conversation, utcnow())
         if outbox_id is not None:
             effects.outbox.append(outbox_id)
     effects.touch(conversation)

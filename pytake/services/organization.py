@@ -4,6 +4,7 @@ resolved conversation may reopen, and how long history is kept."""
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
 
 from sqlmodel import Session
@@ -21,6 +22,11 @@ DEFAULT_REOPEN_HOURS = 24.0
 MAX_REOPEN_HOURS = 24 * 30
 # 0 keeps history forever; otherwise resolved conversations older than this are deleted.
 MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 30, 3650
+DEFAULT_OPT_OUT = "STOP, SAIR, PARAR, CANCELAR"
+DEFAULT_OPT_IN = "START, VOLTAR"
+MAX_KEYWORDS = 300
+MAX_HOSTS = 20
+_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
 
 
 @functools.cache
@@ -39,6 +45,11 @@ def settings_of(org: Organization) -> dict:
         "reopen_hours": float(saved.get("reopen_hours", DEFAULT_REOPEN_HOURS)),
         "retention_days": int(saved.get("retention_days", 0)),
         "csat": bool(saved.get("csat", False)),
+        # Words that opt a customer out of marketing templates, and back in (comma-separated).
+        "opt_out_keywords": saved.get("opt_out_keywords", DEFAULT_OPT_OUT),
+        "opt_in_keywords": saved.get("opt_in_keywords", DEFAULT_OPT_IN),
+        # Hosts chatbot flows' HTTP steps may call.
+        "flow_hosts": list(saved.get("flow_hosts") or []),
     }
 
 
@@ -88,7 +99,31 @@ def _cleaned(changes: dict) -> dict:
         clean["retention_days"] = int(days)
     if "csat" in changes:
         clean["csat"] = changes["csat"] in (True, "on", "true", "1")
+    for key in ("opt_out_keywords", "opt_in_keywords"):
+        if key in changes:
+            words = [w.strip() for w in str(changes[key] or "").split(",") if w.strip()]
+            unique = {}
+            for word in words:
+                unique.setdefault(word.casefold(), word)
+            joined = ", ".join(unique.values())
+            if len(joined) > MAX_KEYWORDS:
+                raise AccessError("organization.bad_keywords", max=MAX_KEYWORDS)
+            clean[key] = joined
+    if "flow_hosts" in changes:
+        clean["flow_hosts"] = _hosts(changes["flow_hosts"])
     return clean
+
+
+def _hosts(value: object) -> list[str]:
+    """Host names, one per line or comma-separated, lower case; no schemes, ports or paths."""
+    items = value if isinstance(value, list) else re.split(r"[\s,]+", str(value or ""))
+    hosts = [str(h).strip().lower().rstrip(".") for h in items if str(h).strip()]
+    if len(hosts) > MAX_HOSTS:
+        raise AccessError("organization.too_many_hosts", max=MAX_HOSTS)
+    for host in hosts:
+        if not _HOST.match(host):
+            raise AccessError("organization.bad_host", host=host[:60])
+    return sorted(set(hosts))
 
 
 def update(

@@ -26,6 +26,7 @@ from pytake.services.contacts import attributes_of
 
 SENDABLE = "APPROVED"
 DELETED = "DELETED"
+MARKETING = "MARKETING"
 SYNC_EVERY = dt.timedelta(hours=6)
 MAX_VALUE = 1024  # Meta's limit for one parameter's text
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -459,6 +460,8 @@ def choices(s: Session, identity: Identity, conversation_id: object) -> list[dic
         )
         .order_by(*order)
     ).all()
+    # A customer who said STOP gets no marketing: those are listed, not offered.
+    refused = {MARKETING} if _opted_out(s, conversation) else set()
     return [
         {
             "id": row.id,
@@ -466,8 +469,8 @@ def choices(s: Session, identity: Identity, conversation_id: object) -> list[dic
             "name": row.name,
             "language": row.language,
             "category": row.category.lower(),
-            "status": row.status.lower(),
-            "sendable": row.status == SENDABLE,
+            "status": "opted_out" if row.category.upper() in refused else row.status.lower(),
+            "sendable": row.status == SENDABLE and row.category.upper() not in refused,
             "reason": row.rejected_reason or "",
             "fields": variables(row),
         }
@@ -492,7 +495,13 @@ def chosen(s: Session, identity: Identity, conversation_id: object, template_id:
     )
     if template is None:
         raise AccessError("template.not_found")
+    if template.category.upper() == MARKETING and _opted_out(s, conversation):
+        raise AccessError("template.opted_out")
     return template
+
+
+def _opted_out(s: Session, conversation) -> bool:
+    return s.get(Contact, conversation.contact_id).opted_out_at is not None
 
 
 def suggested(s: Session, identity: Identity, conversation_id: object) -> dict[str, str]:

@@ -236,6 +236,9 @@ def _bubble(
             bubble["media_url"] = f"/media/{attachment.id}"
         bubble["media_name"] = attachment.filename or content.get("filename") or ""
         bubble["media_size"] = _size(attachment.size_bytes)
+    elif message.type in MEDIA_TYPES and content.get("link"):  # sent by link (a bot's step)
+        bubble["media_state"], bubble["media_url"] = "done", content["link"]
+        bubble["media_name"] = content["link"].rsplit("/", 1)[-1][:80]
     if message.type == MessageType.LOCATION and "latitude" in content:
         lat, lng = content["latitude"], content["longitude"]
         bubble["map_url"] = (
@@ -275,10 +278,12 @@ def _choices(kind: str, content: dict) -> list[str]:
     ]
 
 
-def _names(content: dict) -> dict:
+def _names(content: dict, language: str | None) -> dict:
+    reason = content.get("reason")
     return {
         "actor": str(content.get("actor") or ""),
         "target": str(content.get("target") or ""),
+        "reason": translate(f"flows.reason.{reason}", language) if reason else "",
     }
 
 
@@ -324,7 +329,7 @@ def preview(kind: str, content: dict, language: str | None, *, full: bool = Fals
         text = str(content.get("preview") or content.get("name") or "")
         text = text if full else f"{translate('preview.template', language)} {text}"
     elif kind == MessageType.ACTIVITY:
-        text = translate(f"activity.{content.get('kind')}", language, **_names(content))
+        text = translate(f"activity.{content.get('kind')}", language, **_names(content, language))
     elif kind == MessageType.SYSTEM:
         text = str(content.get("body") or translate("preview.system", language))
     elif kind == MessageType.FLOW_REPLY:

@@ -49,6 +49,8 @@ def test_organization_settings_are_checked_applied_and_audited(world):
                 "visibility": "own",
                 "reopen_hours": "1,5",
                 "retention_days": "90",
+                "opt_out_keywords": " SAIR,PARAR , sair ",
+                "flow_hosts": "API.example.com\nhooks.example.org.",
                 "unknown": "ignored",
             },
             actor=admin,
@@ -61,6 +63,9 @@ def test_organization_settings_are_checked_applied_and_audited(world):
         "reopen_hours": 1.5,
         "retention_days": 90,
         "csat": False,
+        "opt_out_keywords": "SAIR, PARAR",
+        "opt_in_keywords": "START, VOLTAR",
+        "flow_hosts": ["api.example.com", "hooks.example.org"],
     }
     bad = [
         {"timezone": "Mars/Olympus"},
@@ -72,6 +77,9 @@ def test_organization_settings_are_checked_applied_and_audited(world):
         {"retention_days": "90.5"},
         {"retention_days": True},
         {"name": "  "},
+        {"flow_hosts": "https://api.example.com/path"},
+        {"flow_hosts": "\n".join(f"h{n}.example.com" for n in range(21))},
+        {"opt_out_keywords": "x" * 301},
     ]
     for changes in bad:
         with db.session(write=True) as s, pytest.raises(AccessError):

@@ -15,6 +15,7 @@ from pytake.channels.base import MEDIA_TYPES, MessageType, OutboundMessage
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_LINK = 2000
 MAX_FILENAME = 240
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
@@ -94,6 +95,11 @@ def check(kind: str, content: dict) -> dict:
             checked["filename"] = _text(content, "filename", MAX_FILENAME)
         if message_type is MessageType.AUDIO and content.get("voice"):
             checked["voice"] = True
+        if content.get("link"):  # a public file WhatsApp fetches itself (chatbot flows)
+            link = _text(content, "link", MAX_LINK)
+            if not link.startswith("https://"):
+                raise AccessError("send.field_invalid", field="link")
+            checked["link"] = link
         return checked
     if message_type is MessageType.LOCATION:
         return _location(content)
@@ -259,7 +265,7 @@ def _payload(kind: MessageType, message: OutboundMessage) -> dict | list:
     if kind is MessageType.TEXT:
         return {"preview_url": bool(content.get("preview_url")), "body": content["body"]}
     if kind in MEDIA_TYPES:
-        payload: dict = {"id": message.media_id}
+        payload: dict = {"id": message.media_id} if message.media_id else {"link": content["link"]}
         for key in ("caption", "filename"):
             if content.get(key):
                 payload[key] = content[key]
