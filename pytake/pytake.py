@@ -19,6 +19,7 @@ from pytake.ui.guard import AccessGuard
 from pytake.ui.pages.account import ProfileState, profile_page
 from pytake.ui.pages.conversation import ConversationState, conversation_page
 from pytake.ui.pages.dashboard import REFRESH_SECONDS, DashboardState, dashboard_page
+from pytake.ui.pages.flows import BuilderState, FlowsState, builder_page, flows_page
 from pytake.ui.pages.invite import InviteState, invite_page
 from pytake.ui.pages.login import LoginState, login_page
 from pytake.ui.pages.reports import ReportsState, reports_page
@@ -146,6 +147,8 @@ _protected("/contacts", "nav.contacts", contacts_page, ContactsState)
 _protected("/templates", "nav.templates", templates_page, TemplatesState)
 _protected("/dashboard", "nav.dashboard", dashboard_page, DashboardState)
 _protected("/reports", "nav.reports", reports_page, ReportsState)
+_protected("/flows/[flow_id]", "nav.flows", builder_page, BuilderState)
+_protected("/flows", "nav.flows", flows_page, FlowsState)
 _protected("/settings", "nav.settings", organization_page, OrganizationState)
 _protected("/settings/channels", "settings.section.channels", channels_page, ChannelsState)
 _protected("/settings/members", "settings.section.members", members_page, MembersState)

@@ -15,6 +15,7 @@ NAV = [
     ("/templates", "file-text", "nav.templates", None),
     ("/dashboard", "chart-column", "nav.dashboard", None),
     ("/reports", "chart-line", "nav.reports", "is_supervisor"),
+    ("/flows", "bot", "nav.flows", "is_admin"),
     ("/settings", "settings", "nav.settings", "is_admin"),
 ]
 

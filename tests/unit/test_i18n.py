@@ -91,3 +91,37 @@ def test_a_term_parameter_is_translated_with_its_message():
     assert translate("template_draft.required", "pt-BR", field=field) == "Preencha o campo corpo."
     assert translate("template_draft.required", "en", field=field) == "Fill in the body."
     assert translate("template_draft.required", "en", field="body") == "Fill in the body."
+
+
+def test_chatbot_key_families_are_complete():
+    """The builder and the conversation view build these keys from stored values."""
+    from pytake.flows import answers, definition
+    from pytake.services import flows
+
+    families = {
+        "flows.kind": definition.KINDS,
+        "flows.trigger": flows.TRIGGERS,
+        "flows.op": definition.OPERATORS + definition.OPERATORS_NUMERIC,
+        "flows.check": answers.KINDS,
+        "flows.test_kind": definition.CONDITION_TESTS,
+        "flows.media": ("none", *definition.MEDIA_KINDS),
+        "flows.method": definition.HTTP_METHODS,
+        "flows.branch": definition.TARGETS,
+        # Why a run ended: the engine's reasons and the people's.
+        "flows.reason": (
+            *("end", "handoff", "resolved", "loop", "too_long", "broken"),
+            *("agent_took", "agent_replied", "opted_out", "flow_deleted", "replaced"),
+        ),
+        # The trail the agent reads: steps taken and what happened on the way.
+        "flows.trail": (
+            *definition.KINDS,
+            *("answer", "ignored", "not_sent", "not_labelled", "no_answer"),
+        ),
+    }
+    missing = [
+        f"{family}.{value}"
+        for family, values in families.items()
+        for value in values
+        if f"{family}.{value}" not in catalog("en")
+    ]
+    assert not missing

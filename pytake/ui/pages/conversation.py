@@ -21,6 +21,7 @@ from pytake.models import utcnow
 from pytake.realtime import presence, push, signals
 from pytake.services import (
     actions,
+    bot,
     contacts,
     csat,
     labels,
@@ -87,6 +88,7 @@ class ConversationState(GuardedState):
     template_values: dict[str, str] = {}
     template_preview: str = ""
     contact: dict = {}
+    bot: dict = {}  # the latest chatbot run: what the customer told it
     dialog: str = ""  # the structured message being composed: location, contact, buttons, list
     _draft_key: str = ""
     _dialog_key: str = ""
@@ -397,6 +399,8 @@ class ConversationState(GuardedState):
         self.contact = await in_transaction(
             contacts.profile, self._identity(), self.conversation_id
         )
+        found = await in_transaction(bot.summary, self._identity(), self.conversation_id)
+        self.bot = found or {}
 
     @rx.event
     async def rename_contact(self, form: dict):
@@ -1577,6 +1581,49 @@ def _panel_section(title: str, *children: rx.Component) -> rx.Component:
     )
 
 
+def _bot_section() -> rx.Component:
+    found = ConversationState.bot
+    return _panel_section(
+        "flows.panel.title",
+        rx.hstack(
+            rx.icon("bot", size=14),
+            rx.text(found["flow"].to(str) + " · v" + found["version"].to(str), size="2"),
+            rx.spacer(),
+            rx.cond(
+                found["active"].to(bool),
+                rx.badge(t("flows.panel.running"), color_scheme="green"),
+                rx.badge(SessionState.tr["flows.reason." + found["reason"].to(str)].to(str)),
+            ),
+            width="100%",
+            align="center",
+        ),
+        rx.foreach(
+            found["answers"].to(list[dict]),
+            lambda item: rx.hstack(
+                rx.text(item["name"], size="2", weight="medium", min_width="80px"),
+                rx.text(item["value"], size="2", flex="1", word_break="break-word"),
+                width="100%",
+                data_testid="bot-answer",
+            ),
+        ),
+        rx.vstack(
+            rx.foreach(
+                found["trail"].to(list[dict]),
+                lambda entry: rx.text(
+                    SessionState.tr["flows.trail." + entry["kind"].to(str)].to(str)
+                    + " "
+                    + entry["note"].to(str)
+                    + rx.cond(entry["text"].to(str) != "", " — " + entry["text"].to(str), ""),
+                    size="1",
+                    color=rx.color("gray", 11),
+                ),
+            ),
+            spacing="1",
+            width="100%",
+        ),
+    )
+
+
 def _contact_panel() -> rx.Component:
     contact = ConversationState.contact
     return rx.vstack(
@@ -1665,6 +1712,7 @@ def _contact_panel() -> rx.Component:
                 data_testid="attribute-form",
             ),
         ),
+        rx.cond(ConversationState.bot.contains("flow"), _bot_section()),
         _panel_section(
             "contact.history",
             rx.foreach(

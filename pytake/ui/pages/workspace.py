@@ -246,6 +246,13 @@ def _conversation_summary(row: rx.Var) -> rx.Component:
                 align="center",
             ),
             rx.hstack(
+                rx.cond(
+                    row["bot"].to(bool),
+                    rx.tooltip(
+                        rx.icon("bot", size=16, color=rx.color("accent", 10)),
+                        content=t("flows.row_bot"),
+                    ),
+                ),
                 window_badge(row["window_expires_at"].to(str), row["window_open"].to(bool)),
                 rx.cond(
                     unread,

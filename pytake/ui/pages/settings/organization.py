@@ -17,7 +17,17 @@ from pytake.ui.pages.settings.frame import labelled, section_heading, settings_f
 from pytake.ui.session import in_transaction, t, translated
 
 AUTO = "auto"  # a select item cannot have an empty value: "the browser's language"
-FIELDS = ("name", "language", "timezone", "visibility", "reopen_hours", "retention_days")
+FIELDS = (
+    "name",
+    "language",
+    "timezone",
+    "visibility",
+    "reopen_hours",
+    "retention_days",
+    "opt_out_keywords",
+    "opt_in_keywords",
+    "flow_hosts",
+)
 
 
 @access(min_role=Role.ADMIN)
@@ -43,6 +53,9 @@ class OrganizationState(GuardedState):
             "reopen_hours": f"{current['reopen_hours']:g}",
             "retention_days": str(current["retention_days"]),
             "csat": "on" if current["csat"] else "",
+            "opt_out_keywords": current["opt_out_keywords"],
+            "opt_in_keywords": current["opt_in_keywords"],
+            "flow_hosts": "\n".join(current["flow_hosts"]),
         }
         self.version += 1
 
@@ -207,6 +220,44 @@ def organization_page() -> rx.Component:
                             data_testid="org-csat",
                         ),
                         "settings.csat.hint",
+                    ),
+                    rx.divider(),
+                    rx.grid(
+                        labelled(
+                            "organization.opt_out_keywords",
+                            rx.input(
+                                name="opt_out_keywords",
+                                default_value=values["opt_out_keywords"],
+                                size="3",
+                                width="100%",
+                                data_testid="org-opt-out",
+                            ),
+                            "organization.opt_out_hint",
+                        ),
+                        labelled(
+                            "organization.opt_in_keywords",
+                            rx.input(
+                                name="opt_in_keywords",
+                                default_value=values["opt_in_keywords"],
+                                size="3",
+                                width="100%",
+                                data_testid="org-opt-in",
+                            ),
+                        ),
+                        columns=rx.breakpoints(initial="1", md="2"),
+                        spacing="4",
+                        width="100%",
+                    ),
+                    labelled(
+                        "organization.flow_hosts",
+                        rx.text_area(
+                            name="flow_hosts",
+                            default_value=values["flow_hosts"],
+                            rows="3",
+                            width="100%",
+                            data_testid="org-flow-hosts",
+                        ),
+                        "organization.flow_hosts_hint",
                     ),
                     rx.hstack(
                         rx.button(
