@@ -161,10 +161,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("conversation", schema=None) as batch_op:
+    # Plain DROP COLUMNs: recreating these tables would cascade-delete their children.
+    with op.batch_alter_table("conversation", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("bot_run_id")
 
-    with op.batch_alter_table("contact", schema=None) as batch_op:
+    with op.batch_alter_table("contact", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("opted_out_at")
 
     with op.batch_alter_table("flow_run", schema=None) as batch_op:

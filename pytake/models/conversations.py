@@ -89,6 +89,11 @@ class Conversation(SQLModel, table=True):
     created_at: dt.datetime = created_at()
     # What automations already did, so each happens once: {"away": period start, "greeted": 1}.
     automation: dict = json_field()
+    # Kept as they happen, for reports in business hours (services.timing): when an agent
+    # first answered, and the business seconds to that answer and to the resolution.
+    first_response_at: dt.datetime | None = timestamp()
+    business_first_response: int | None = Field(default=None, nullable=True)
+    business_resolution: int | None = Field(default=None, nullable=True)
     # The chatbot run answering this conversation now, if any (humans' queues skip it).
     bot_run_id: int | None = Field(default=None, sa_type=BigId, nullable=True)
 

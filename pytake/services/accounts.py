@@ -14,9 +14,9 @@ from pytake.auth.sessions import Identity
 from pytake.i18n import LANGUAGES
 from pytake.models import Membership, Organization, Role, User, utcnow
 from pytake.services import actions, audit
+from pytake.services.names import clean_name
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-MAX_NAME = 120
 _SETUP_LOCK_KEY = 0x7079_7365_7475
 
 
@@ -25,13 +25,6 @@ def normalize_email(value: str) -> str:
     if len(email) > 254 or not _EMAIL.match(email):
         raise AccessError("account.bad_email")
     return email
-
-
-def clean_name(value: str, *, code: str = "account.bad_name") -> str:
-    name = " ".join((value or "").split())
-    if not name or len(name) > MAX_NAME:
-        raise AccessError(code, max=MAX_NAME)
-    return name
 
 
 def parse_role(value: str) -> Role:

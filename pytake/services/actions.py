@@ -25,7 +25,7 @@ from pytake.models import (
     User,
     utcnow,
 )
-from pytake.services import conversations, runs
+from pytake.services import conversations, runs, timing
 from pytake.services.activity import record_activity
 from pytake.services.conversations import valid_id
 
@@ -237,6 +237,8 @@ def set_status(
         runs.stop(s, conversation, "resolved", identity.name)
     conversation.status = status.value
     conversation.resolved_at = utcnow() if status is ConversationStatus.RESOLVED else None
+    if status is ConversationStatus.RESOLVED:
+        timing.resolved(s, conversation)
     if status is not ConversationStatus.SNOOZED:
         conversation.snoozed_until = None
     details = {"until": snooze_until.isoformat()} if snooze_until else {}

@@ -43,7 +43,7 @@ from pytake.models import (
     User,
     utcnow,
 )
-from pytake.services import conversations, hours, organization, outbound, templates
+from pytake.services import conversations, hours, organization, outbound, templates, timing
 from pytake.services.actions import MAX_LABELS_PER_CONVERSATION
 from pytake.services.activity import record_activity
 from pytake.services.contacts import MAX_ATTRIBUTES, MAX_VALUE, PROFILE_NAME
@@ -470,6 +470,7 @@ class _Applier:
     def _resolve(self, action: engine.Resolve) -> None:
         self.conversation.status = ConversationStatus.RESOLVED
         self.conversation.resolved_at = utcnow()
+        timing.resolved(self.s, self.conversation)
         record_activity(self.s, self.conversation, "bot_resolved", BOT)
 
     def _jump(self, action: engine.Jump) -> FlowVersion | None:

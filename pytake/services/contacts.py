@@ -14,8 +14,8 @@ from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.models import Attachment, Contact, Conversation, Message, utcnow
 from pytake.services import conversations
-from pytake.services.accounts import MAX_NAME
 from pytake.services.conversations import visible_to
+from pytake.services.names import MAX_NAME
 
 MAX_ATTRIBUTES = 30
 MAX_VALUE = 500

@@ -110,6 +110,44 @@ def closed_since(hours: BusinessHours, zone: zoneinfo.ZoneInfo, at: dt.datetime)
     return "closed"
 
 
+def open_seconds(
+    hours: BusinessHours, zone: zoneinfo.ZoneInfo, start: dt.datetime, end: dt.datetime
+) -> int:
+    """How many seconds between ``start`` and ``end`` fall within the hours: a wait that
+    spans a night or a weekend counts only the time someone could have answered."""
+    if end <= start:
+        return 0
+    total = 0.0
+    day = start.astimezone(zone).date()
+    last = end.astimezone(zone).date()
+    while day <= last:
+        midnight = dt.datetime.combine(day, dt.time(), zone)
+        for opens, closes in _intervals(hours, day):
+            # Wall-clock times of that day, placed in the zone (daylight saving included).
+            begin = (midnight.replace(tzinfo=None) + dt.timedelta(minutes=opens)).replace(
+                tzinfo=zone
+            )
+            finish = (midnight.replace(tzinfo=None) + dt.timedelta(minutes=closes)).replace(
+                tzinfo=zone
+            )
+            overlap = min(end, finish) - max(start, begin)
+            total += max(overlap.total_seconds(), 0)
+        day += dt.timedelta(days=1)
+    return round(total)
+
+
+def seconds_between(
+    s: Session, conversation: Conversation, start: dt.datetime, end: dt.datetime
+) -> int:
+    """Business seconds by the conversation's hours; without hours, every second counts."""
+    hours = effective(s, conversation)
+    if hours is None:
+        return max(round((end - start).total_seconds()), 0)
+    return open_seconds(
+        hours, _zone(hours, s.get(Organization, conversation.organization_id)), start, end
+    )
+
+
 def effective(s: Session, conversation: Conversation) -> BusinessHours | None:
     """The hours a conversation follows: its team's, else its number's."""
     if conversation.team_id is not None:

@@ -14,8 +14,8 @@ from pytake.auth.sessions import Identity
 from pytake.i18n import LANGUAGES
 from pytake.models import Organization, Role
 from pytake.services import audit
-from pytake.services.accounts import clean_name
 from pytake.services.conversations import DEFAULT_VISIBILITY, VISIBILITY_RULES
+from pytake.services.names import clean_name
 
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_REOPEN_HOURS = 24.0

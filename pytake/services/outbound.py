@@ -33,7 +33,7 @@ from pytake.models import (
     OutboxState,
     utcnow,
 )
-from pytake.services import conversations, runs, search
+from pytake.services import conversations, runs, search, timing
 from pytake.settings import get_settings
 
 REFERENCE_PREFIX = "pytake-"  # what the platform echoes back in statuses
@@ -146,6 +146,7 @@ def send(
         )
     message_id, outbox_id = queued
     runs.stop(s, conversation, "agent_replied", identity.name)
+    timing.replied(s, conversation, utcnow())
     if file is not None:
         _attach(s, conversation.organization_id, message_id, message_type, content, file)
     return Accepted(message_id, outbox_id, (conversation.organization_id, conversation.id))

@@ -3,7 +3,8 @@ template failures, each computed by the database (aggregates only; no message is
 
 Percentiles are nearest-rank, picked with window functions, so PostgreSQL and SQLite give
 the same answer. First response time: from a conversation's first customer message to the
-first message an agent sent after it (automatic messages do not count).
+first message an agent sent after it (automatic messages do not count). In business hours,
+each conversation's own durations (``services.timing``) are aggregated instead.
 """
 
 from __future__ import annotations
@@ -96,7 +97,16 @@ def _percentiles(s: Session, durations: sa.Subquery) -> dict[str, float | int | 
     }
 
 
-def summary(s: Session, identity: Identity, period: Period, filters: Filters = EVERYTHING) -> dict:
+def summary(
+    s: Session,
+    identity: Identity,
+    period: Period,
+    filters: Filters = EVERYTHING,
+    *,
+    business: bool = False,
+) -> dict:
+    """``business``: response and resolution times count only the hours of each
+    conversation's team or number (kept on the conversation as they happen)."""
     check(identity, period)
     start, end = period.bounds(_zone(s, identity))
     scope = _conversations(identity, filters)
@@ -130,8 +140,18 @@ def summary(s: Session, identity: Identity, period: Period, filters: Filters = E
         "resolved": resolved,
         "messages_in": directions.get("in", 0),
         "messages_out": directions.get("out", 0),
-        "first_response": _percentiles(s, _first_responses(s, scope, start, end)),
-        "resolution": _percentiles(s, _resolutions(s, scope, start, end)),
+        "first_response": _percentiles(
+            s,
+            _kept(Conversation.business_first_response, scope, Conversation.created_at, start, end)
+            if business
+            else _first_responses(s, scope, start, end),
+        ),
+        "resolution": _percentiles(
+            s,
+            _kept(Conversation.business_resolution, scope, Conversation.resolved_at, start, end)
+            if business
+            else _resolutions(s, scope, start, end),
+        ),
     }
 
 
@@ -162,6 +182,15 @@ def _first_responses(s: Session, scope, start, end) -> sa.Subquery:
         .subquery()
     )
     return sa.select(_seconds(s, answered.c.answered, answered.c.asked).label("seconds")).subquery()
+
+
+def _kept(column, scope, when, start, end) -> sa.Subquery:
+    """Durations the conversations keep (services.timing), for those ``when`` in the period."""
+    return (
+        sa.select(column.label("seconds"))
+        .where(*scope, when >= start, when < end, column.is_not(None))
+        .subquery()
+    )
 
 
 def _resolutions(s: Session, scope, start, end) -> sa.Subquery:

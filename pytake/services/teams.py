@@ -13,8 +13,9 @@ from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.models import Channel, Membership, Role, Team, TeamChannel, TeamMember, User
 from pytake.services import audit
-from pytake.services.accounts import clean_name, find_user
+from pytake.services.accounts import find_user
 from pytake.services.conversations import valid_id
+from pytake.services.names import clean_name
 
 MAX_TEAMS = 200
 POLICIES = ("off", "round_robin", "least_busy")  # see services.assignment

@@ -96,3 +96,39 @@ def test_the_form_reads_a_closing_time_of_midnight_as_the_end_of_the_day():
     back = _fields({"weekly": weekly})
     assert back["d6_a_to"] == "00:00" and back["d0_a_to"] == "18:00" and back["d1_b_from"] == ""
     assert _weekly({"d2_b_to": "12:00"}) == {"2": [["", "12:00"]]}  # refused by the service
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "minutes"),
+    [
+        # Within one morning; across lunch (closed 12 to 13).
+        ((2026, 11, 9, 9, 0), (2026, 11, 9, 10, 30), 90),
+        ((2026, 11, 9, 11, 30), (2026, 11, 9, 13, 30), 60),
+        # Asked at night, answered the next morning: only the morning counts.
+        ((2026, 11, 9, 22, 0), (2026, 11, 10, 8, 20), 20),
+        # Friday 17:30 to Monday 08:15: the weekend counts for nothing.
+        ((2026, 11, 13, 17, 30), (2026, 11, 16, 8, 15), 45),
+        # Entirely outside the hours, or backwards.
+        ((2026, 11, 14, 10, 0), (2026, 11, 15, 18, 0), 0),
+        ((2026, 11, 9, 10, 0), (2026, 11, 9, 9, 0), 0),
+        # Two full weekdays: 9 hours each.
+        ((2026, 11, 10, 0, 0), (2026, 11, 12, 0, 0), 18 * 60),
+    ],
+)
+def test_open_seconds_count_only_the_hours(start, end, minutes):
+    found = hours.open_seconds(schedule(), SP, at(SP, *start), at(SP, *end))
+    assert found == minutes * 60
+
+
+def test_open_seconds_skip_holidays_and_follow_daylight_saving():
+    holiday = schedule(holidays=["2026-11-20"])  # a Friday
+    friday_to_monday = (at(SP, 2026, 11, 19, 17, 0), at(SP, 2026, 11, 23, 9, 0))
+    assert hours.open_seconds(holiday, SP, *friday_to_monday) == (60 + 60) * 60
+    # New York springs forward on Sunday 8 March 2026; the Monday still has 9 open hours,
+    # counted in local time, though that week's UTC offsets differ from the week before.
+    monday = (at(NY, 2026, 3, 9, 0, 0), at(NY, 2026, 3, 10, 0, 0))
+    assert hours.open_seconds(schedule(), NY, *monday) == 9 * 3600
+    # The Sunday itself is 23 hours long: an all-day schedule counts 23.
+    all_day = BusinessHours(organization_id=1, channel_id=1, weekly={"6": [["00:00", "24:00"]]})
+    sunday = (at(NY, 2026, 3, 8, 0, 0), at(NY, 2026, 3, 9, 0, 0))
+    assert hours.open_seconds(all_day, NY, *sunday) == 23 * 3600

@@ -35,7 +35,13 @@ class ReportsState(NarrowingMixin, GuardedState):
     heat: list[dict] = []  # one per weekday: {"day", "cells": [{"hour", "count", "level"}]}
     templates: list[dict] = []
     problem: str = ""
+    business: bool = False  # response and resolution times within business hours only
     _grid: list[list[int]] = []
+
+    @rx.event
+    async def set_business(self, value: bool):
+        self.business = value is True
+        await self._run()
 
     @rx.event
     async def load(self):
@@ -56,7 +62,9 @@ class ReportsState(NarrowingMixin, GuardedState):
             return
         identity, filters = self._identity(), reports.Filters(**self._narrowing())
         try:
-            found = await in_transaction(reports.summary, identity, period, filters)
+            found = await in_transaction(
+                reports.summary, identity, period, filters, business=self.business
+            )
             self.agents = await in_transaction(reports.agents, identity, period, filters)
             self._grid = await in_transaction(reports.busiest_hours, identity, period, filters)
             self.templates = [
@@ -254,7 +262,19 @@ def reports_page() -> rx.Component:
                 align="center",
             ),
             error_callout(ReportsState.problem),
-            rx.hstack(rx.spacer(), _csv_button("summary"), width="100%"),
+            rx.hstack(
+                rx.text(t("reports.business_hours"), as_="label", size="2"),
+                rx.switch(
+                    checked=ReportsState.business,
+                    on_change=ReportsState.set_business,
+                    data_testid="reports-business-hours",
+                ),
+                rx.text(t("reports.business_hours_hint"), size="1", color=rx.color("gray", 10)),
+                rx.spacer(),
+                _csv_button("summary"),
+                width="100%",
+                align="center",
+            ),
             rx.grid(
                 *[
                     _number(key)
