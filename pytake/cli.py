@@ -83,7 +83,7 @@ def cmd_init(args: argparse.Namespace) -> str:
 
     password = read_password(args.password, confirm=True)
     migrations.upgrade()
-    with db.session() as s:
+    with db.session(write=True) as s:
         org, user = accounts.setup(
             s,
             organization=args.org,
@@ -96,14 +96,15 @@ def cmd_init(args: argparse.Namespace) -> str:
 
 
 def _with_org(fn: Callable) -> Callable[[argparse.Namespace], str]:
-    """Run ``fn(db, org, args)`` in one transaction on an up-to-date schema."""
+    """Run ``fn(db, org, args)`` in one transaction on an up-to-date schema; it takes
+    SQLite's write lock up front, so a running server's writes make it wait, not fail."""
 
     def run(args: argparse.Namespace) -> str:
         from pytake import db, migrations
         from pytake.services import accounts
 
         migrations.upgrade()
-        with db.session() as s:
+        with db.session(write=True) as s:
             org = accounts.find_organization(s, args.org)
             return fn(s, org, args)
 
@@ -255,7 +256,7 @@ def cmd_template_sync(args: argparse.Namespace) -> str:
     migrations.upgrade()
     org_id = None
     if args.org:
-        with db.session() as s:
+        with db.session(write=True) as s:
             org_id = accounts.find_organization(s, args.org).id
     results = asyncio.run(templates.sync(org_id))
     if not results:
@@ -327,7 +328,7 @@ def cmd_channel_list(args: argparse.Namespace) -> str:
     from pytake.services import accounts, channels
 
     migrations.upgrade()
-    with db.session() as s:
+    with db.session(write=True) as s:
         org_id = accounts.find_organization(s, args.org).id if args.org else None
         rows = channels.list_channels(s, org_id)
         lines = [
@@ -353,7 +354,7 @@ def cmd_sandbox_seed(args: argparse.Namespace) -> str:
     from pytake.services import accounts
 
     migrations.upgrade()
-    with db.session() as s:
+    with db.session(write=True) as s:
         org = accounts.find_organization(s, args.org)
     password = args.password or os.environ.get(PASSWORD_ENV) or None
     seeded = seed.seed(org.id, password)

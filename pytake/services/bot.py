@@ -86,7 +86,12 @@ def answer_of(kind: str, content: dict) -> engine.Answer:
 
 
 def _keywords(value: str) -> set[str]:
-    return {fold(word) for word in value.replace(";", ",").split(",") if fold(word)}
+    return {_said(word) for word in value.replace(";", ",").split(",") if _said(word)}
+
+
+def _said(text: str) -> str:
+    """Words as keywords compare: no case, accents or punctuation around ("Sair!" is SAIR)."""
+    return fold(text).strip(" .,;:!?¡¿…\"'")
 
 
 def on_inbound(
@@ -102,7 +107,7 @@ def on_inbound(
     """Give a new customer message to the bot; True when the bot (or the STOP handling)
     answers it, so no greeting or away message goes out as well."""
     answer = answer_of(kind, content)
-    said = fold(answer.text)
+    said = _said(answer.text)
     settings = organization.settings_of(s.get(Organization, conversation.organization_id))
     if said and said in _keywords(settings["opt_out_keywords"]):
         _opt(s, conversation, contact, True, settings, effects)
@@ -169,7 +174,7 @@ def _triggered(
         )
         .order_by(Flow.priority, Flow.id)
     ).all()
-    said = fold(answer.text)
+    said = _said(answer.text)
     for flow in candidates:
         if flow.channel_ids and channel.id not in flow.channel_ids:
             continue

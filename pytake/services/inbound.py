@@ -236,14 +236,34 @@ def _earlier(column, value: dt.datetime):
     return sa.case((column.is_(None), value), (column > value, value), else_=column)
 
 
+def _window_values(sent_at: dt.datetime) -> dict:
+    """The customer wrote: the 24-hour window (re)starts at their message's time."""
+    return {
+        "last_inbound_at": _later(Conversation.last_inbound_at, sent_at),
+        "window_expires_at": _later(Conversation.window_expires_at, sent_at + WINDOW),
+    }
+
+
+def _window(s: Session, conversation: Conversation, sent_at: dt.datetime) -> None:
+    s.execute(
+        sa.update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(**_window_values(sent_at))
+    )
+
+
 def _message(s: Session, channel: Channel, event: InboundMessage, effects: Effects) -> None:
     if _known(s, channel.id, event.external_id):
         return
     contact = upsert_contact(s, channel.organization_id, event.sender)
     score = csat.score_of(event.type, event.content)
-    # A rating answers a resolved conversation: it is kept there and reopens nothing.
+    # A rating, or the comment just after it, answers a resolved conversation: it is kept
+    # there and reopens nothing.
     rated = csat.rated(s, channel, contact, score) if score is not None else None
-    conversation = rated or conversation_for(s, channel, contact)
+    commented = None
+    if rated is None and event.type is MessageType.TEXT:
+        commented = csat.commented(s, channel, contact, str(event.content.get("body") or ""))
+    conversation = rated or commented or conversation_for(s, channel, contact)
     message_id = _store(
         s,
         channel,
@@ -259,7 +279,12 @@ def _message(s: Session, channel: Channel, event: InboundMessage, effects: Effec
     )
     if message_id is None:
         return  # a concurrent worker stored it a moment ago
-    if rated is not None:
+    if rated is not None or commented is not None:
+        _window(s, conversation, event.sent_at)
+        s.refresh(conversation)
+        asked = csat.ask_comment(s, conversation) if rated else csat.thank(s, conversation)
+        if asked is not None:
+            effects.outbox.append(asked)
         effects.touch(conversation)
         return
     values = {
@@ -267,9 +292,7 @@ def _message(s: Session, channel: Channel, event: InboundMessage, effects: Effec
         "unread_count": Conversation.unread_count + 1,
     }
     if event.type is not MessageType.SYSTEM:
-        # The customer wrote: the 24-hour window (re)starts at their message's time.
-        values["last_inbound_at"] = _later(Conversation.last_inbound_at, event.sent_at)
-        values["window_expires_at"] = _later(Conversation.window_expires_at, event.sent_at + WINDOW)
+        values |= _window_values(event.sent_at)
     s.execute(sa.update(Conversation).where(Conversation.id == conversation.id).values(**values))
     if event.media is not None and event.type in MEDIA_TYPES:
         attachment = Attachment(

@@ -26,6 +26,7 @@ DEFAULT_OPT_OUT = "STOP, SAIR, PARAR, CANCELAR"
 DEFAULT_OPT_IN = "START, VOLTAR"
 MAX_KEYWORDS = 300
 MAX_HOSTS = 20
+_TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")  # Meta's rule for template names
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
 
 
@@ -45,6 +46,8 @@ def settings_of(org: Organization) -> dict:
         "reopen_hours": float(saved.get("reopen_hours", DEFAULT_REOPEN_HOURS)),
         "retention_days": int(saved.get("retention_days", 0)),
         "csat": bool(saved.get("csat", False)),
+        # The approved template that asks for a rating outside the 24-hour window ("": none).
+        "csat_template": saved.get("csat_template", ""),
         # Words that opt a customer out of marketing templates, and back in (comma-separated).
         "opt_out_keywords": saved.get("opt_out_keywords", DEFAULT_OPT_OUT),
         "opt_in_keywords": saved.get("opt_in_keywords", DEFAULT_OPT_IN),
@@ -99,6 +102,11 @@ def _cleaned(changes: dict) -> dict:
         clean["retention_days"] = int(days)
     if "csat" in changes:
         clean["csat"] = changes["csat"] in (True, "on", "true", "1")
+    if "csat_template" in changes:
+        name = str(changes["csat_template"] or "").strip()
+        if name and not _TEMPLATE_NAME.match(name):
+            raise AccessError("organization.bad_csat_template")
+        clean["csat_template"] = name
     for key in ("opt_out_keywords", "opt_in_keywords"):
         if key in changes:
             words = [w.strip() for w in str(changes[key] or "").split(",") if w.strip()]

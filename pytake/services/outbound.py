@@ -207,9 +207,9 @@ def send_automatic(
     """A message PyTake sends on the organization's behalf (greeting, away message, rating
     request: ``content`` of ``kind``, else ``text``), once per ``key``; returns the outbox row
     to wake, or None when it was queued before or cannot go out (number disabled, window
-    closed)."""
+    closed, for anything but a template)."""
     channel = s.get(Channel, conversation.channel_id)
-    if not channel.is_active or not window_open(conversation):
+    if not channel.is_active or (kind not in OUTSIDE_WINDOW and not window_open(conversation)):
         return None
     checked = adapter(channel.kind).check(kind.value, content or {"body": text})
     queued = _enqueue(s, conversation, kind, checked, client_key=key[:64], sender_user_id=None)

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.models import (
+    Contact,
     Conversation,
     Membership,
     Message,
@@ -315,3 +316,29 @@ def template_sends(
         if failures and error:
             entry["errors"][str(error)] = entry["errors"].get(str(error), 0) + failures
     return sorted(by_template.values(), key=lambda e: (-e["sent"], e["template"]))
+
+
+def comments(
+    s: Session, identity: Identity, period: Period, filters: Filters = EVERYTHING, limit: int = 50
+) -> list[dict]:
+    """What customers wrote after rating, newest first, for the conversations resolved in
+    the period."""
+    check(identity, period)
+    start, end = period.bounds(_zone(s, identity))
+    comment = Conversation.automation[("csat", "comment")].as_string()
+    rows = s.execute(
+        sa.select(Conversation.id, Contact.name, Contact.wa_id, csat.rating_score(), comment)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .where(
+            *_conversations(identity, filters),
+            Conversation.resolved_at >= start,
+            Conversation.resolved_at < end,
+            comment.is_not(None),
+        )
+        .order_by(Conversation.resolved_at.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {"conversation": key, "customer": name or wa_id or "", "score": score, "comment": text}
+        for key, name, wa_id, score, text in rows
+    ]

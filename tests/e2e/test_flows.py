@@ -1,6 +1,6 @@
 """An admin builds a greeting + menu + data collection + hand-off flow in the builder, plays
 it in test mode, publishes it, and a customer on the sandbox phone goes through it and
-lands in the sales team's queue, where the agent sees what the bot collected."""
+lands in the sales team's queue (Atacado), where the agent sees what the bot collected."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _add_step(page, kind: str, **fields: str) -> None:
 def test_a_flow_built_in_the_builder_greets_asks_collects_and_hands_over(
     server, organization, new_page
 ):
-    result = server.cli("team", "add", "--org", OWNER["org"], "--name", "Vendas")
+    result = server.cli("team", "add", "--org", OWNER["org"], "--name", "Atacado")
     assert result.returncode == 0 or "exists" in result.stderr, result.stderr
     admin = new_page(width=1440, height=1000)
     sign_in(admin, organization["email"], organization["password"])
@@ -60,7 +60,7 @@ def test_a_flow_built_in_the_builder_greets_asks_collects_and_hands_over(
         attribute="email",
         retry="Não parece um e-mail. Pode conferir?",
     )
-    _add_step(admin, "handoff", team_id="Vendas", text=FAREWELL)
+    _add_step(admin, "handoff", team_id="Atacado", text=FAREWELL)
     cards = admin.get_by_test_id("step-card")
     expect(cards).to_have_count(4)
     # "Suporte" ends the bot (the conversation waits in the general queue).
@@ -85,8 +85,9 @@ def test_a_flow_built_in_the_builder_greets_asks_collects_and_hands_over(
     expect(chat).to_contain_text("Hands the conversation to a person")
     screenshot(admin, "flow-builder-en")
 
-    # Start it for every new conversation, publish, and switch it on.
-    admin.locator("select[name=trigger]").select_option("new_conversation")
+    # Start it on a keyword (other tests' customers never say it), publish, switch it on.
+    admin.locator("select[name=trigger]").select_option("keyword")
+    admin.get_by_test_id("flow-trigger-value").fill("quero comprar, comprar")
     admin.get_by_test_id("flow-save").click()
     expect(admin.get_by_text("Saved.")).to_be_visible()
     admin.get_by_test_id("flow-publish").click()
@@ -109,7 +110,7 @@ def test_a_flow_built_in_the_builder_greets_asks_collects_and_hands_over(
     phone.get_by_test_id("new-customer-name").fill("Renata Lima")
     phone.get_by_test_id("new-customer-phone").fill("+55 31 98888 4321")
     phone.get_by_test_id("new-customer").click()
-    phone.get_by_test_id("phone-input").fill("Oi, queria comprar")
+    phone.get_by_test_id("phone-input").fill("Quero comprar!")
     phone.get_by_test_id("phone-send").click()
     received = phone.get_by_test_id("phone-received")
     expect(received.filter(has_text="Olá Renata! Aqui é a Loja Aurora.")).to_have_count(1)
@@ -124,7 +125,7 @@ def test_a_flow_built_in_the_builder_greets_asks_collects_and_hands_over(
     agent = new_page(width=1360, height=900)
     sign_in(agent, OWNER["email"], OWNER["password"])
     agent.get_by_test_id("conversation-row").filter(has_text="Renata Lima").click()
-    expect(agent.get_by_test_id("team-menu")).to_contain_text("Vendas")
+    expect(agent.get_by_test_id("team-menu")).to_contain_text("Atacado")
     expect(agent.get_by_test_id("bubble-in").last).to_contain_text("renata@exemplo.com")
     agent.get_by_test_id("contact-panel-toggle").click()
     answers = agent.get_by_test_id("bot-answer")
@@ -134,8 +135,10 @@ def test_a_flow_built_in_the_builder_greets_asks_collects_and_hands_over(
 
 
 def test_the_builder_in_portuguese(server, organization, new_page):
+    # A member who never chose a language: the browser's (the owner's may be set by now).
+    server.add_user("rui@acme.test", "rui secret 1234", role="admin")
     page = new_page("pt-BR", width=1440, height=900)
-    sign_in(page, organization["email"], organization["password"])
+    sign_in(page, "rui@acme.test", "rui secret 1234")
     page.goto("/flows")
     expect(page.get_by_text("Fluxos de chatbot").first).to_be_visible()
     page.get_by_test_id("flow-row").filter(has_text="Atendimento").get_by_role("link").click()

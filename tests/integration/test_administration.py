@@ -63,6 +63,7 @@ def test_organization_settings_are_checked_applied_and_audited(world):
         "reopen_hours": 1.5,
         "retention_days": 90,
         "csat": False,
+        "csat_template": "",
         "opt_out_keywords": "SAIR, PARAR",
         "opt_in_keywords": "START, VOLTAR",
         "flow_hosts": ["api.example.com", "hooks.example.org"],

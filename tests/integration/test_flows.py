@@ -348,8 +348,8 @@ async def test_what_starts_which_flow(wa, owner_of):
         flows.save_settings(s, owner_of, off.id, {"trigger": "keyword", "trigger_value": "oi"})
 
     await _say(wa, _text("oi"))  # a new conversation: the lowest priority number on this number
-    await _say(wa, _text("Promoção!"))  # not a keyword: the whole message must be one
-    await _say(wa, _text("  PROMOÇÃO "))
+    await _say(wa, _text("Quero a promoção"))  # not a keyword: the whole message must be one
+    await _say(wa, _text("  PROMOÇÃO! "))  # no case, accents or punctuation around
     await _say(wa, p.template_button("START_PROMO", "Quero!", sender=ANA))
     await _say(wa, _text("oi"))  # not new any more, and nothing else matches
     assert _sent(wa) == ["welcome", "promo", "button"]

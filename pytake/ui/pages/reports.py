@@ -34,6 +34,7 @@ class ReportsState(NarrowingMixin, GuardedState):
     agents: list[dict] = []
     heat: list[dict] = []  # one per weekday: {"day", "cells": [{"hour", "count", "level"}]}
     templates: list[dict] = []
+    comments: list[dict] = []
     problem: str = ""
     business: bool = False  # response and resolution times within business hours only
     _grid: list[list[int]] = []
@@ -76,6 +77,7 @@ class ReportsState(NarrowingMixin, GuardedState):
                 }
                 for row in await in_transaction(reports.template_sends, identity, period, filters)
             ]
+            self.comments = await in_transaction(reports.comments, identity, period, filters)
         except AccessError as refusal:
             self.problem = await translated(self, refusal)
             return
@@ -114,6 +116,9 @@ class ReportsState(NarrowingMixin, GuardedState):
                 text("reports.errors"),
             ]
             rows = [[r["template"], r["sent"], r["failed"], r["errors"]] for r in self.templates]
+        elif table == "comments":
+            header = [text("reports.customer"), text("reports.rating"), text("reports.comment")]
+            rows = [[c["customer"], c["score"], c["comment"]] for c in self.comments]
         elif table == "hours":
             header = [text("reports.weekday"), *[f"{h:02d}" for h in range(24)]]
             rows = [
@@ -325,6 +330,26 @@ def reports_page() -> rx.Component:
                         r["failed"].to(str),
                         r["errors"].to(str),
                     ],
+                ),
+            ),
+            _section(
+                "reports.comments",
+                "comments",
+                rx.cond(
+                    ReportsState.comments.length() > 0,
+                    _table(
+                        ["reports.customer", "reports.rating", "reports.comment"],
+                        ReportsState.comments,
+                        lambda c: [
+                            rx.link(
+                                c["customer"].to(str),
+                                href="/inbox/" + c["conversation"].to(str),
+                            ),
+                            "★ " + c["score"].to(str),
+                            rx.text(c["comment"].to(str), white_space="pre-wrap"),
+                        ],
+                    ),
+                    rx.text(t("reports.no_comments"), size="2", color=rx.color("gray", 10)),
                 ),
             ),
             spacing="4",

@@ -27,6 +27,7 @@ FIELDS = (
     "opt_out_keywords",
     "opt_in_keywords",
     "flow_hosts",
+    "csat_template",
 )
 
 
@@ -53,6 +54,7 @@ class OrganizationState(GuardedState):
             "reopen_hours": f"{current['reopen_hours']:g}",
             "retention_days": str(current["retention_days"]),
             "csat": "on" if current["csat"] else "",
+            "csat_template": current["csat_template"],
             "opt_out_keywords": current["opt_out_keywords"],
             "opt_in_keywords": current["opt_in_keywords"],
             "flow_hosts": "\n".join(current["flow_hosts"]),
@@ -220,6 +222,19 @@ def organization_page() -> rx.Component:
                             data_testid="org-csat",
                         ),
                         "settings.csat.hint",
+                    ),
+                    labelled(
+                        "organization.csat_template",
+                        rx.input(
+                            name="csat_template",
+                            default_value=values["csat_template"],
+                            placeholder="avaliacao_atendimento",
+                            size="3",
+                            width="100%",
+                            max_width="420px",
+                            data_testid="org-csat-template",
+                        ),
+                        "organization.csat_template_hint",
                     ),
                     rx.divider(),
                     rx.grid(
