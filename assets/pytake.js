@@ -180,3 +180,95 @@ window.pytakeInstall = function () {
     document.documentElement.classList.remove("pytake-installable");
   });
 };
+
+// Notices (pytake/ui/notices.py): while the tab is not in front, the title and the favicon
+// count what arrived; a sound plays (if on); a desktop notification shows (if allowed) and
+// brings the conversation up when clicked. Coming back to the tab clears the count.
+window.pytakeNotices = {
+  count: 0,
+  icon: null,
+  prefix: function () {
+    return this.count ? "(" + this.count + "•) " : "";
+  },
+  title: function () {
+    const bare = document.title.replace(/^\(\d+•\) /, "");
+    const wanted = this.prefix() + bare;
+    if (document.title !== wanted) document.title = wanted;
+  },
+  favicon: function () {
+    const link = document.querySelector("link[rel~='icon']");
+    if (!link) return;
+    if (this.icon === null) this.icon = link.href;
+    if (!this.count) {
+      link.href = this.icon;
+      return;
+    }
+    const image = new Image();
+    image.onload = () => {
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 64;
+      const context = canvas.getContext("2d");
+      context.drawImage(image, 0, 0, 64, 64);
+      context.fillStyle = "#e5484d";
+      context.beginPath();
+      context.arc(46, 18, 18, 0, 2 * Math.PI);
+      context.fill();
+      context.fillStyle = "#fff";
+      context.font = "bold 24px sans-serif";
+      context.textAlign = "center";
+      context.textBaseline = "middle";
+      context.fillText(this.count > 9 ? "9+" : String(this.count), 46, 19);
+      link.href = canvas.toDataURL("image/png");
+    };
+    image.src = "/icons/icon-192.png";
+  },
+  show: function () {
+    this.title();
+    this.favicon();
+  },
+  clear: function () {
+    this.count = 0;
+    this.show();
+  },
+  sound: function (volume) {
+    const audio = new Audio("/notify.wav");
+    audio.volume = Math.min(Math.max(Number(volume) || 0.6, 0), 1);
+    audio.play().catch(() => {}); // before any click on the page, browsers stay silent
+  },
+  ask: async function () {
+    if (!("Notification" in window)) return "unsupported";
+    if (Notification.permission === "default") return await Notification.requestPermission();
+    return Notification.permission;
+  },
+};
+
+window.pytakeNotify = function (notice) {
+  const notices = window.pytakeNotices;
+  const away = document.hidden || !document.hasFocus();
+  if (notice.sound) notices.sound(notice.volume);
+  if (!away) return;
+  notices.count += 1;
+  notices.show();
+  if (notice.desktop && "Notification" in window && Notification.permission === "granted") {
+    const shown = new Notification(notice.title, {
+      body: notice.body,
+      tag: notice.url,
+      icon: "/icons/icon-192.png",
+    });
+    shown.onclick = () => {
+      window.focus();
+      window.location.assign(notice.url);
+      shown.close();
+    };
+  }
+};
+
+window.addEventListener("focus", () => window.pytakeNotices.clear());
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) window.pytakeNotices.clear();
+});
+// Pages set their own titles: keep the count in front of whichever is shown.
+new MutationObserver(() => window.pytakeNotices.count && window.pytakeNotices.title()).observe(
+  document.querySelector("title") || document.head,
+  { childList: true, characterData: true, subtree: true },
+);

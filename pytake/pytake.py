@@ -16,6 +16,7 @@ from pytake.realtime import push
 from pytake.sandbox import live
 from pytake.settings import get_settings
 from pytake.ui.guard import AccessGuard
+from pytake.ui.notices import NoticeState
 from pytake.ui.pages.account import ProfileState, profile_page
 from pytake.ui.pages.conversation import ConversationState, conversation_page
 from pytake.ui.pages.dashboard import REFRESH_SECONDS, DashboardState, dashboard_page
@@ -85,6 +86,7 @@ async def live_updates():
             push.CONVERSATION: format_event_handler(ConversationState.on_changed),
             push.INBOX: format_event_handler(InboxState.on_changed),
             push.DASHBOARD: format_event_handler(DashboardState.on_changed),
+            push.NOTICE: format_event_handler(NoticeState.on_activity),
         },
         _connected,
     )
@@ -131,7 +133,7 @@ def _page(route: str, title, component, *on_load) -> None:
 
 def _protected(route: str, title, component, state) -> None:
     """The guard turns strangers away at the first event: ``load_identity``."""
-    _page(route, title, component, SessionState.load_identity, state.load)
+    _page(route, title, component, SessionState.load_identity, NoticeState.arm, state.load)
 
 
 def _public(route: str, title_key: str, component, state) -> None:

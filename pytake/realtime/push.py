@@ -23,12 +23,19 @@ log = logging.getLogger("pytake.realtime")
 RESUBSCRIBE_SECONDS = 1.0
 
 CONVERSATION, INBOX, DASHBOARD, SANDBOX = "conversation", "inbox", "dashboard", "sandbox"
+NOTICE = "notice"  # every signed-in tab, whatever it shows: what needs its member's attention
 # (CONVERSATION, conversation id), or (INBOX, DASHBOARD or SANDBOX, organization id)
 Topic = tuple[str, int]
 
 _viewers: dict[Topic, set[str]] = collections.defaultdict(set)
 _watching: dict[str, Topic] = {}
 _people: dict[str, tuple[int, int]] = {}  # tab → (organization id, user id), for presence
+_listeners: dict[str, int] = {}  # tab → organization id, for notices
+
+
+def listen(token: str, organization_id: int) -> None:
+    """The tab hears of its organization's changes on any page (see NOTICE)."""
+    _listeners[token] = organization_id
 
 
 async def watch(token: str, topic: Topic, organization_id: int, user_id: int) -> None:
@@ -93,6 +100,11 @@ async def _relay(app, handlers: dict[str, str], connected: Callable[[str], bool]
             if topic[0] in handlers:
                 event = Event(name=handlers[topic[0]], payload=payload)
                 await _push(app, viewers(topic), event, connected)
+        if NOTICE in handlers:
+            org = change.organization_id
+            listening = {token for token, of in list(_listeners.items()) if of == org}
+            event = Event(name=handlers[NOTICE], payload=payload)
+            await _push(app, listening, event, connected)
 
 
 async def nudge(app, kind: str, handler: str, connected: Callable[[str], bool]) -> None:
@@ -111,6 +123,7 @@ async def _push(app, tokens: set[str], event: Event, connected: Callable[[str], 
     for token in tokens:
         if not connected(token):
             unwatch(token)  # the tab closed or moved to another worker
+            _listeners.pop(token, None)
             continue
         try:
             await app.event_processor.enqueue(token, event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pytake.i18n import LANGUAGES
+from pytake.ui.notices import NoticeState
 from pytake.ui.session import SessionState, t
 
 ACCENT = "#128C7E"
@@ -135,6 +136,18 @@ def user_menu() -> rx.Component:
             ),
             rx.menu.item(
                 rx.icon("sun-moon", size=14), t("menu.theme"), on_select=rx.toggle_color_mode
+            ),
+            rx.menu.item(
+                rx.icon(rx.cond(NoticeState.sound == "on", "volume-2", "volume-x"), size=14),
+                rx.cond(NoticeState.sound == "on", t("menu.sound_off"), t("menu.sound_on")),
+                on_select=NoticeState.toggle_sound,
+                data_testid="toggle-sound",
+            ),
+            rx.menu.item(
+                rx.icon(rx.cond(NoticeState.desktop == "on", "bell-off", "bell-ring"), size=14),
+                rx.cond(NoticeState.desktop == "on", t("menu.desktop_off"), t("menu.desktop_on")),
+                on_select=NoticeState.toggle_desktop,
+                data_testid="toggle-desktop",
             ),
             rx.menu.item(
                 rx.icon("monitor-down", size=14),

@@ -93,8 +93,8 @@ def test_a_term_parameter_is_translated_with_its_message():
     assert translate("template_draft.required", "en", field="body") == "Fill in the body."
 
 
-def test_chatbot_key_families_are_complete():
-    """The builder and the conversation view build these keys from stored values."""
+def test_chatbot_and_notice_key_families_are_complete():
+    """The builder, the conversation view and notices build these keys from stored values."""
     from pytake.flows import answers, definition
     from pytake.services import flows
 
@@ -112,6 +112,8 @@ def test_chatbot_key_families_are_complete():
             *("end", "handoff", "resolved", "loop", "too_long", "broken"),
             *("agent_took", "agent_replied", "opted_out", "flow_deleted", "replaced"),
         ),
+        # What a tab is told (services.notices).
+        "notice": ("message", "new_conversation", "assigned", "mention"),
         # The trail the agent reads: steps taken and what happened on the way.
         "flows.trail": (
             *definition.KINDS,

@@ -1,0 +1,54 @@
+"""What each member is told as conversations change: their customers writing, new
+conversations in their queues, conversations given to them, @mentions; never what they
+could not open, never twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pytake import db
+from pytake.models import Conversation, Role, Team
+from pytake.services import actions, notices
+from tests.integration.conftest import who
+
+LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def _told(identity, conversation_id: int, seen: set[int] | None = None) -> list[dict]:
+    with db.session() as s:
+        return notices.about(s, identity, conversation_id, LONG_AGO, seen or set(), "pt-BR")
+
+
+def test_each_member_hears_of_their_own_and_their_queues(world):
+    ana, bia = who(world, "ana", Role.AGENT), who(world, "bia", Role.AGENT)
+    (mine,) = _told(ana, 1)  # Ana's customer wrote
+    assert (mine["kind"], mine["body"], mine["url"]) == ("message", "oi", "/inbox/1")
+    assert mine["name"] == "acme customer 0"
+    assert _told(ana, 2) == []  # Bia's conversation: Ana sees it, but it is not hers
+    (queued,) = _told(bia, 3)  # unassigned, of no team: everyone's queue
+    assert queued["kind"] == "new_conversation"
+    assert _told(ana, 1, {mine["key"]}) == []  # told once
+    assert _told(ana, 4) == []  # another organization's conversation
+    assert _told(who(world, "ana", Role.AGENT, visibility="own"), 2) == []
+
+    with db.session(write=True) as s:  # a team's queue is its members' only
+        team = Team(organization_id=world["acme"], name="Vendas")
+        s.add(team)
+        s.flush()
+        s.get(Conversation, 3).team_id = team.id
+    assert _told(bia, 3) == []
+
+
+def test_a_conversation_given_to_me_and_a_mention_are_told(world):
+    ana, bia = who(world, "ana", Role.AGENT), who(world, "bia", Role.SUPERVISOR)
+    seen = {n["key"] for n in _told(ana, 3)}
+    with db.session(write=True) as s:
+        actions.assign(s, bia, 3, world["ana"])
+        actions.add_note(s, bia, 3, "@Ana pode ver este cliente?")
+    kinds = [(n["kind"], n["body"]) for n in _told(ana, 3, seen)]
+    # The customer's first message was told as a new conversation: not again as Ana's.
+    assert kinds == [("assigned", ""), ("mention", "@Ana pode ver este cliente?")]
+    # Taking a conversation oneself is no news to oneself.
+    with db.session(write=True) as s:
+        actions.assign(s, bia, 2, world["bia"])
+    assert [n["kind"] for n in _told(bia, 2)] == ["message"]
