@@ -40,7 +40,7 @@ def test_a_new_conversation_is_told_on_any_page_and_counted_in_the_background(
     page.goto("/profile")  # a page that shows no conversation
     expect(page.get_by_test_id("page-title")).to_be_visible()
 
-    number.customer_writes("5511944443333", "Otávio Reis", "Bom dia, vocês abrem sábado?")
+    number.customer_writes("5548991110001", "Otávio Reis", "Bom dia, vocês abrem sábado?")
     toast = page.locator("[data-sonner-toast]").filter(has_text="New conversation: Otávio Reis")
     expect(toast).to_be_visible()
     expect(toast).to_contain_text("vocês abrem sábado?")
@@ -59,7 +59,7 @@ def test_a_new_conversation_is_told_on_any_page_and_counted_in_the_background(
     page.goto("/profile")
     expect(page.get_by_test_id("page-title")).to_be_visible()
     page.evaluate("document.hasFocus = () => false")
-    number.customer_writes("5511922221111", "Paula Dias", "Preciso de um orçamento")
+    number.customer_writes("5548991110002", "Paula Dias", "Preciso de um orçamento")
     expect(page).to_have_title(re.compile(r"^\(1•\) "))
     icon = page.locator("link[rel~='icon']").first
     expect(icon).to_have_attribute("href", re.compile(r"^data:image/png"))
@@ -76,7 +76,7 @@ def test_notices_in_portuguese(server, organization, number, new_page):
     sign_in(page, "caio@acme.test", "caio secret 1234")
     page.goto("/profile")
     expect(page.get_by_test_id("page-title")).to_be_visible()
-    number.customer_writes("5511933332222", "Rita Lopes", "Oi, tudo bem?")
+    number.customer_writes("5548991110003", "Rita Lopes", "Oi, tudo bem?")
     toast = page.locator("[data-sonner-toast]").filter(has_text="Nova conversa: Rita Lopes")
     expect(toast).to_be_visible()
     expect(toast.get_by_role("button", name="Abrir")).to_be_visible()
