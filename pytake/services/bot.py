@@ -343,13 +343,8 @@ class _Applier:
     """Turns the engine's actions into changes of the conversation, contact and run."""
 
     def __init__(self, s, run: FlowRun, conversation: Conversation, ctx, effects) -> None:
-        self.s, self.run, self.conversation, self.ctx, self.effects = (
-            s,
-            run,
-            conversation,
-            ctx,
-            effects,
-        )
+        self.s, self.run, self.conversation = s, run, conversation
+        self.ctx, self.effects = ctx, effects
         self.request: engine.Request | None = None
 
     def feed(self, event) -> None:
