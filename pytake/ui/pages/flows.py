@@ -131,7 +131,7 @@ class BuilderState(EditorMixin, GuardedState):
             for i, option in enumerate(step["options"]):
                 outs.append(("option:" + str(i), "", option["title"], option["next"]))
         for field in definition.TARGETS:
-            if field in step and not (step["kind"] == "message" and field == "fallback"):
+            if field in step:
                 outs.append((field, f"flows.branch.{field}", "", step[field]))
         return {
             **{k: v for k, v in step.items() if k != "options"},
@@ -173,7 +173,7 @@ class BuilderState(EditorMixin, GuardedState):
                 for i, title in enumerate(lines)
             ]
         raw["id"] = self.editing.get("id")
-        await self._save_editor(_save_step, self._flow_id(), raw)
+        await self._save_editor(flows.save_step, self._flow_id(), raw)
 
     @rx.event
     async def target(self, step_id: str, branch: str, value: str):
@@ -284,10 +284,6 @@ class BuilderState(EditorMixin, GuardedState):
 
 def _stored(value: str) -> str:
     return definition.NEXT if value == NEXT_CHOICE else value
-
-
-def _save_step(s, identity, flow_id: int, raw: dict):
-    return flows.save_step(s, identity, flow_id, raw)
 
 
 # The list ------------------------------------------------------------------------------------

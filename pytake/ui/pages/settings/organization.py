@@ -238,27 +238,23 @@ def organization_page() -> rx.Component:
                     ),
                     rx.divider(),
                     rx.grid(
-                        labelled(
-                            "organization.opt_out_keywords",
-                            rx.input(
-                                name="opt_out_keywords",
-                                default_value=values["opt_out_keywords"],
-                                size="3",
-                                width="100%",
-                                data_testid="org-opt-out",
-                            ),
-                            "organization.opt_out_hint",
-                        ),
-                        labelled(
-                            "organization.opt_in_keywords",
-                            rx.input(
-                                name="opt_in_keywords",
-                                default_value=values["opt_in_keywords"],
-                                size="3",
-                                width="100%",
-                                data_testid="org-opt-in",
-                            ),
-                        ),
+                        *[
+                            labelled(
+                                f"organization.{key}",
+                                rx.input(
+                                    name=key,
+                                    default_value=values[key],
+                                    size="3",
+                                    width="100%",
+                                    data_testid=testid,
+                                ),
+                                hint,
+                            )
+                            for key, testid, hint in (
+                                ("opt_out_keywords", "org-opt-out", "organization.opt_out_hint"),
+                                ("opt_in_keywords", "org-opt-in", None),
+                            )
+                        ],
                         columns=rx.breakpoints(initial="1", md="2"),
                         spacing="4",
                         width="100%",
