@@ -263,6 +263,56 @@ window.pytakeNotify = function (notice) {
   }
 };
 
+// Web Push on this device (pytake/ui/pages/notifications.py): the service worker's
+// subscription, made with the deployment's VAPID key, is what the server pushes to.
+window.pytakePush = {
+  supported: function () {
+    return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+  },
+  registration: async function () {
+    const found = await navigator.serviceWorker.getRegistration("/");
+    if (found) return found;
+    return await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  },
+  endpoint: async function () {
+    if (!this.supported()) return "unsupported";
+    const registration = await navigator.serviceWorker.getRegistration("/");
+    const subscription = registration && (await registration.pushManager.getSubscription());
+    return subscription ? subscription.endpoint : "";
+  },
+  subscribe: async function (key) {
+    if (!this.supported()) return { error: "unsupported" };
+    if ((await window.pytakeNotices.ask()) !== "granted") return { error: "denied" };
+    try {
+      const registration = await this.registration();
+      let subscription = await registration.pushManager.getSubscription();
+      const current = subscription && subscription.options.applicationServerKey;
+      if (current && btoa(String.fromCharCode(...new Uint8Array(current)))
+          .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "") !== key) {
+        await subscription.unsubscribe(); // made with another deployment's key
+        subscription = null;
+      }
+      if (!subscription) {
+        subscription = await registration.pushManager.subscribe({
+          userVisibleOnly: true,
+          applicationServerKey: key,
+        });
+      }
+      return { subscription: subscription.toJSON() };
+    } catch (error) {
+      return { error: "failed", detail: String((error && error.message) || error) };
+    }
+  },
+  unsubscribe: async function () {
+    const registration = await navigator.serviceWorker.getRegistration("/");
+    const subscription = registration && (await registration.pushManager.getSubscription());
+    if (!subscription) return "";
+    const endpoint = subscription.endpoint;
+    await subscription.unsubscribe();
+    return endpoint;
+  },
+};
+
 window.addEventListener("focus", () => window.pytakeNotices.clear());
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden) window.pytakeNotices.clear();

@@ -1,6 +1,7 @@
 // PyTake's service worker: the app installs and opens like an app, its static files come
 // from the cache, and a page asked for while the server is unreachable is the offline page
-// (which comes back by itself). Live traffic is never touched: events, webhooks, uploads,
+// (which comes back by itself). Pushes become notifications that open their conversation.
+// Live traffic is never touched: events, webhooks, uploads,
 // sign-in, message files, health checks and the sandbox's Graph API go straight out.
 const CACHE = "pytake-v1";
 const OFFLINE = "/offline";
@@ -45,4 +46,38 @@ self.addEventListener("fetch", (event) => {
       )
     );
   }
+});
+
+// Web Push (pytake/webpush.py): {title, body, url, tag}, one notification per conversation.
+self.addEventListener("push", (event) => {
+  let notice = {};
+  try {
+    notice = event.data ? event.data.json() : {};
+  } catch (error) {
+    notice = { body: event.data ? event.data.text() : "" };
+  }
+  event.waitUntil(
+    self.registration.showNotification(notice.title || "PyTake", {
+      body: notice.body || "",
+      tag: notice.tag || "pytake",
+      renotify: true,
+      icon: "/icons/icon-192.png",
+      badge: "/icons/icon-192.png",
+      data: { url: notice.url || "/inbox" },
+    })
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = new URL((event.notification.data && event.notification.data.url) || "/inbox", self.location.origin);
+  if (url.origin !== self.location.origin) return; // only our own pages open
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(async (windows) => {
+      const open = windows.find((client) => new URL(client.url).origin === url.origin);
+      const shown = open && (await open.navigate(url.href).catch(() => null));
+      if (!shown) return self.clients.openWindow(url.href);
+      return shown.focus().catch(() => {}); // focusing needs the click's user activation
+    })
+  );
 });

@@ -23,6 +23,7 @@ from pytake.ui.pages.dashboard import REFRESH_SECONDS, DashboardState, dashboard
 from pytake.ui.pages.flows import BuilderState, FlowsState, builder_page, flows_page
 from pytake.ui.pages.invite import InviteState, invite_page
 from pytake.ui.pages.login import LoginState, login_page
+from pytake.ui.pages.notifications import PreferencesState, notifications_page
 from pytake.ui.pages.reports import ReportsState, reports_page
 from pytake.ui.pages.sandbox import PhoneState, phone_page
 from pytake.ui.pages.search import SearchState, search_page
@@ -159,6 +160,7 @@ _protected("/settings/labels", "settings.section.labels", labels_page, LabelsSta
 _protected("/settings/hours", "settings.section.hours", hours_page, HoursState)
 _protected("/settings/audit", "settings.section.audit", audit_page, AuditState)
 _protected("/profile", "nav.profile", profile_page, ProfileState)
+_protected("/notifications", "nav.notifications", notifications_page, PreferencesState)
 _protected("/search", "nav.search", search_page, SearchState)
 if get_settings().sandbox:
     _protected("/sandbox/phone", "nav.sandbox", phone_page, PhoneState)

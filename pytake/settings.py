@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     smtp_from: str | None = None
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
     smtp_timeout: float = Field(default=15.0, gt=0, le=300)
+    # Web Push: the push services browsers' subscriptions may point at (host names, "*.domain",
+    # or a whole origin such as http://10.0.0.5:8080 for a self-hosted one), and the contact
+    # they see on our VAPID claims (mailto: or https:; by default the SMTP sender or the
+    # public URL).
+    push_services: str = (
+        "fcm.googleapis.com,updates.push.services.mozilla.com,web.push.apple.com,"
+        "*.notify.windows.com"
+    )
+    vapid_subject: str | None = None
     # Sandbox numbers (a simulated WhatsApp served by PyTake itself) and the customer phone
     # page; false removes their routes.
     sandbox: bool = True
@@ -113,6 +122,25 @@ class Settings(BaseSettings):
         if any(not re.fullmatch(r"[a-z0-9.-]+", host) for host in hosts):
             raise ValueError("use comma-separated host names, e.g. lookaside.fbsbx.com")
         return ",".join(hosts)
+
+    @field_validator("push_services")
+    @classmethod
+    def _push_services(cls, value: str) -> str:
+        entries = [entry.strip().lower().rstrip("/") for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            parts = urlsplit(entry if "://" in entry else f"https://{entry}")
+            host = (parts.hostname or "").removeprefix("*.")
+            if parts.scheme not in ("http", "https") or not re.fullmatch(r"[a-z0-9.-]+", host):
+                raise ValueError("use host names, *.domain or origins, e.g. fcm.googleapis.com")
+        return ",".join(entries)
+
+    @field_validator("vapid_subject")
+    @classmethod
+    def _vapid_subject(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if value and not value.startswith(("mailto:", "https://")):
+            raise ValueError("use mailto:someone@example.com or an https:// URL")
+        return value or None
 
     @field_validator("smtp_host", "smtp_username")
     @classmethod
@@ -200,6 +228,34 @@ class Settings(BaseSettings):
         hosts = {host for host in self.media_hosts.split(",") if host}
         hosts.add(urlsplit(self.graph_api_url).netloc.lower())
         return frozenset(hosts)
+
+    def push_service_allowed(self, endpoint: str) -> bool:
+        """A subscription's endpoint must be https on a listed push service (or exactly a
+        listed origin): we POST to it, so it must never reach into our own network."""
+        parts = urlsplit(endpoint)
+        host = (parts.hostname or "").lower()
+        if not host or parts.username or parts.password:
+            return False
+        origin = f"{parts.scheme}://{parts.netloc.lower()}"
+        for entry in self.push_services.split(","):
+            if "://" in entry:
+                if origin == entry:
+                    return True
+            elif parts.scheme == "https" and (
+                host == entry or (entry.startswith("*.") and host.endswith(entry[1:]))
+            ):
+                return True
+        return False
+
+    @property
+    def vapid_contact(self) -> str:
+        if self.vapid_subject:
+            return self.vapid_subject
+        if self.smtp_from:
+            return f"mailto:{parseaddr(self.smtp_from)[1]}"
+        if self.public_url and self.public_url.startswith("https://"):
+            return self.public_url
+        return "mailto:pytake@localhost"
 
     @property
     def cookie_secure(self) -> bool:

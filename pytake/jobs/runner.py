@@ -26,11 +26,12 @@ import redis
 
 from pytake import db, redisio
 from pytake.aio import pause, stop_if_cancelled
-from pytake.jobs import assignment, flows, media, outbox, templates, webhooks
+from pytake.jobs import alerts, assignment, flows, media, outbox, templates, webhooks
 from pytake.jobs.rows import RowQueue
 from pytake.models import utcnow
 from pytake.realtime import signals
 from pytake.services import actions, inbound, retention
+from pytake.services import alerts as alerts_service
 from pytake.settings import get_settings
 
 log = logging.getLogger("pytake.jobs")
@@ -45,6 +46,7 @@ ENQUEUE_TIMEOUT_SECONDS = 3.0
 IDLE_POLL_SECONDS = 1.0
 STREAM_MAXLEN = 100_000
 PARKED_TTL = dt.timedelta(days=7)
+ALERTS_KEPT = dt.timedelta(days=30)
 CONSUMER_FORGET_AFTER = dt.timedelta(hours=1)
 
 
@@ -86,6 +88,10 @@ JOBS = {
         concurrency=2,
         claim_idle=dt.timedelta(minutes=2),
         writes_while_running=True,
+    ),
+    # Pushes and e-mails to members away from the app.
+    "alert": Job(
+        "alert", alerts.QUEUE, alerts.deliver, concurrency=2, claim_idle=dt.timedelta(minutes=2)
     ),
     # Sends wait on the network and on rate limits, not on the database.
     "outbox": Job(
@@ -373,8 +379,11 @@ async def run_redis(job: Job) -> None:
 def _purge() -> None:
     with db.session(write=True) as s:
         purged = inbound.purge_parked(s, PARKED_TTL)
+        told = alerts_service.purge(s, ALERTS_KEPT)
     if purged:
         log.info("dropped %s statuses of messages never seen", purged)
+    if told:
+        log.info("dropped %s alerts told long ago", told)
 
 
 def _retention() -> None:

@@ -12,6 +12,7 @@ from pytake.models.accounts import (
     User,
     UserSession,
 )
+from pytake.models.alerts import Alert, DeploymentSecret, PushDevice
 from pytake.models.automation import BusinessHours
 from pytake.models.base import utcnow
 from pytake.models.channels import Channel
@@ -30,6 +31,7 @@ from pytake.models.pipeline import Outbox, OutboxState, ParkedUpdate, WebhookEve
 from pytake.models.templates import MessageTemplate, QuickReply
 
 __all__ = [
+    "Alert",
     "Attachment",
     "AuditLog",
     "BusinessHours",
@@ -38,6 +40,7 @@ __all__ = [
     "Conversation",
     "ConversationLabel",
     "ConversationStatus",
+    "DeploymentSecret",
     "Flow",
     "FlowRun",
     "FlowVersion",
@@ -51,6 +54,7 @@ __all__ = [
     "Outbox",
     "OutboxState",
     "ParkedUpdate",
+    "PushDevice",
     "QuickReply",
     "Role",
     "Team",

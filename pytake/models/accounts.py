@@ -50,6 +50,9 @@ class User(SQLModel, table=True):
     created_at: dt.datetime = created_at()
     password_changed_at: dt.datetime | None = timestamp()
     last_login_at: dt.datetime | None = timestamp()
+    # Which events notify through which channel, the e-mail delay and quiet hours
+    # (pytake.services.preferences).
+    notify: dict = json_field()
 
 
 class Membership(SQLModel, table=True):

@@ -25,7 +25,7 @@ from pytake.models import (
     User,
     utcnow,
 )
-from pytake.services import conversations, runs, timing
+from pytake.services import alerts, conversations, runs, timing
 from pytake.services.activity import record_activity
 from pytake.services.conversations import valid_id
 
@@ -187,16 +187,18 @@ def add_note(
     text = body.strip() if isinstance(body, str) else ""
     if not text or len(text) > MAX_NOTE:
         raise AccessError("note.bad_body", max=MAX_NOTE)
-    s.add(
-        Note(
-            organization_id=conversation.organization_id,
-            conversation_id=conversation.id,
-            author_id=identity.user_id,
-            body=text,
-            mentions=mentioned(members(s, identity), text),
-        )
+    note = Note(
+        organization_id=conversation.organization_id,
+        conversation_id=conversation.id,
+        author_id=identity.user_id,
+        body=text,
+        mentions=mentioned(members(s, identity), text),
     )
+    s.add(note)
     conversation.last_activity_at = utcnow()
+    if note.mentions:
+        s.flush()
+        alerts.on_note(s, conversation, note)
     return conversation.organization_id, conversation.id
 
 

@@ -46,7 +46,16 @@ from pytake.models import (
     ParkedUpdate,
     utcnow,
 )
-from pytake.services import automation, bot, csat, organization, outbound, search, teams
+from pytake.services import (
+    alerts,
+    automation,
+    bot,
+    csat,
+    organization,
+    outbound,
+    search,
+    teams,
+)
 
 log = logging.getLogger("pytake.inbound")
 
@@ -316,6 +325,7 @@ def _message(s: Session, channel: Channel, event: InboundMessage, effects: Effec
         outbox_id = None if answered else automation.after_inbound(s, conversation, utcnow())
         if outbox_id is not None:
             effects.outbox.append(outbox_id)
+        alerts.on_inbound(s, conversation, message_id)
     effects.touch(conversation)
     apply_parked(s, channel, event.external_id, effects)
 

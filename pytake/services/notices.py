@@ -1,5 +1,6 @@
 """What deserves a member's attention as it happens: a new conversation in their queues, a
-customer writing in a conversation of theirs, a conversation given to them, an @mention.
+customer writing in a conversation of theirs, a conversation given to them, an @mention;
+each kind as the member's preferences choose, and without sound during their quiet hours.
 
 Worked out per member when a conversation changes (the push relay asks each tab), through
 the visibility rule, so a notice never tells of a conversation the member could not open.
@@ -14,10 +15,9 @@ from sqlmodel import Session, select
 
 from pytake.auth.sessions import Identity
 from pytake.channels.base import MessageType
-from pytake.models import Contact, Conversation, Message, Note
-from pytake.services import conversations, thread
+from pytake.models import Contact, Conversation, Message, Note, utcnow
+from pytake.services import alerts, conversations, preferences, thread
 
-ASSIGNING = ("assigned", "auto_assigned", "bot_handoff")
 SHOWN = 5  # notices at most from one change: a burst reads as its latest messages
 MAX_BODY = 140
 
@@ -42,8 +42,7 @@ def about(
     ).first()
     if conversation is None:
         return []
-    contact = s.get(Contact, conversation.contact_id)
-    who = contact.name or contact.username or (f"+{contact.wa_id}" if contact.wa_id else "")
+    who = alerts.contact_label(s.get(Contact, conversation.contact_id))
     found = [
         notice
         for message in _recent(s, Message, conversation.id, since, seen)
@@ -53,7 +52,9 @@ def about(
         if identity.user_id in (note.mentions or []) and note.author_id != identity.user_id:
             body = note.body[:MAX_BODY]
             found.append(_notice("mention", -note.id, conversation, who, body))
-    return found[-SHOWN:]
+    wanted = preferences.get(s, identity)
+    quiet = wanted.quiet_until(utcnow()) is not None
+    return [{**n, "quiet": quiet} for n in found if wanted.wants(n["kind"], "app")][-SHOWN:]
 
 
 def _recent(s: Session, model, conversation_id: int, since: dt.datetime, seen: set[int]):
@@ -73,7 +74,11 @@ def _of_message(s, identity, conversation, message, who, language) -> dict | Non
     me = identity.user_id
     if message.type == MessageType.ACTIVITY:
         kind = (message.content or {}).get("kind")
-        if kind in ASSIGNING and conversation.assignee_id == me and message.sender_user_id != me:
+        if (
+            kind in alerts.ASSIGNING
+            and conversation.assignee_id == me
+            and message.sender_user_id != me
+        ):
             return _notice("assigned", message.id, conversation, who, "")
         return None
     if message.direction != "in" or message.type == MessageType.SYSTEM:
@@ -85,7 +90,7 @@ def _of_message(s, identity, conversation, message, who, language) -> dict | Non
         conversation.assignee_id is None
         and conversation.bot_run_id is None
         and _in_my_queues(s, identity, conversation)
-        and _first_from_customer(s, message)
+        and alerts.first_from_customer(s, conversation.id, message.id)
     ):
         return _notice("new_conversation", message.id, conversation, who, body)
     return None
@@ -95,19 +100,6 @@ def _in_my_queues(s: Session, identity: Identity, conversation: Conversation) ->
     if conversation.team_id is None:
         return True
     return conversation.team_id in set(s.exec(conversations.my_teams(identity)).all())
-
-
-def _first_from_customer(s: Session, message: Message) -> bool:
-    earlier = s.exec(
-        select(Message.id)
-        .where(
-            Message.conversation_id == message.conversation_id,
-            Message.direction == "in",
-            Message.id < message.id,
-        )
-        .limit(1)
-    ).first()
-    return earlier is None
 
 
 def _notice(kind: str, key: int, conversation: Conversation, who: str, body: str) -> dict:

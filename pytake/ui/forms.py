@@ -43,6 +43,23 @@ def error_callout(message: rx.Var, **props) -> rx.Component:
     )
 
 
+def timezone_input(name: str, default: rx.Var | str, zones: rx.Var, **props) -> rx.Component:
+    """A time zone typed with suggestions from ``zones`` (IANA names)."""
+    listing = f"pytake-timezones-{name}"
+    return rx.fragment(
+        rx.input(
+            name=name,
+            default_value=default,
+            list=listing,
+            required=True,
+            size="3",
+            width="100%",
+            **props,
+        ),
+        rx.el.datalist(rx.foreach(zones, lambda zone: rx.el.option(value=zone)), id=listing),
+    )
+
+
 def submit_button(label_key: str, *, busy: rx.Var | bool = False, **props) -> rx.Component:
     return rx.button(t(label_key), type="submit", size="3", loading=busy, **props)
 

@@ -130,6 +130,12 @@ def user_menu() -> rx.Component:
             rx.menu.item(
                 rx.icon("user", size=14), t("nav.profile"), on_select=rx.redirect("/profile")
             ),
+            rx.menu.item(
+                rx.icon("bell", size=14),
+                t("nav.notifications"),
+                on_select=rx.redirect("/notifications"),
+                data_testid="notification-settings",
+            ),
             rx.menu.sub(
                 rx.menu.sub_trigger(rx.icon("languages", size=14), t("menu.language")),
                 rx.menu.sub_content(*language_items(SessionState.set_language)),

@@ -17,6 +17,7 @@ from pytake.services import notices
 from pytake.ui.guard import GuardedState
 from pytake.ui.session import SessionState, in_transaction
 
+VOLUMES = ("0.2", "0.4", "0.6", "0.8", "1")
 REMEMBERED = 300  # ids of messages already told about, per tab
 TOAST_MS = 8000
 
@@ -24,6 +25,7 @@ TOAST_MS = 8000
 class NoticeState(GuardedState):
     sound: str = rx.LocalStorage("on", name="pytake-sound", sync=True)
     desktop: str = rx.LocalStorage("", name="pytake-desktop", sync=True)
+    volume: str = rx.LocalStorage("0.6", name="pytake-volume", sync=True)
     _since: str = ""
     _seen: list[int] = []
 
@@ -59,8 +61,9 @@ class NoticeState(GuardedState):
                 "title": title,
                 "body": notice["body"],
                 "url": notice["url"],
-                "sound": self.sound == "on",
-                "desktop": self.desktop == "on",
+                "sound": self.sound == "on" and not notice["quiet"],
+                "volume": self.volume,
+                "desktop": self.desktop == "on" and not notice["quiet"],
             }
             events.append(rx.call_script(f"window.pytakeNotify({json.dumps(told)})"))
             if here != notice["url"]:  # the conversation on screen shows it already
@@ -79,6 +82,14 @@ class NoticeState(GuardedState):
     @rx.event
     def toggle_sound(self):
         self.sound = "" if self.sound == "on" else "on"
+
+    @rx.event
+    def set_volume(self, value: str):
+        """Played once at the new volume, so the member hears what they chose."""
+        if value not in VOLUMES:
+            return None
+        self.volume = value
+        return rx.call_script(f"window.pytakeNotices.sound({json.dumps(value)})")
 
     @rx.event
     def toggle_desktop(self):

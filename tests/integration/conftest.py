@@ -6,14 +6,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
 
 import httpx
 import pytest
 import redis as redis_lib
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlmodel import select
 
 from pytake import channels as adapters
-from pytake import db
+from pytake import db, redisio
 from pytake.auth.sessions import Identity
 from pytake.channels.whatsapp.adapter import WhatsAppAdapter
 from pytake.channels.whatsapp.graph import GraphClient
@@ -30,6 +36,7 @@ from pytake.models import (
     User,
     utcnow,
 )
+from pytake.realtime import presence
 from pytake.sandbox import payloads as p
 from pytake.sandbox.graph import GraphSimulator
 from pytake.services import accounts, channels
@@ -91,6 +98,15 @@ def _forget_rate_limits() -> None:
         if keys:
             client.delete(*keys)
         client.close()
+
+
+@pytest.fixture
+async def nobody_online():
+    """Presence outlives a test (a process dictionary, or Redis): start with everyone away."""
+    presence._local.clear()
+    client = redisio.client()
+    if client is not None:
+        await client.delete(*[f"{presence.PREFIX}{org}" for org in range(1, 10)])
 
 
 def rows(model, *where):
@@ -203,3 +219,66 @@ def owner_of(whatsapp) -> Identity:
     with db.session() as s:
         user = s.exec(select(User).where(User.email == "o@acme.test")).one()
     return Identity(user.id, whatsapp.organization_id, Role.OWNER, "sid", "Owner", user.email, None)
+
+
+SMTP_USER, SMTP_PASSWORD = "pytake", "smtp-password-never-shown"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps what it receives and refuses chosen recipients."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 Message accepted"
+
+
+def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        SMTP_USER.encode(),
+        SMTP_PASSWORD.encode(),
+    )
+    return AuthResult(success=ok, handled=False)  # aiosmtpd then answers 535 itself
+
+
+@pytest.fixture
+def smtp(settings_env) -> Iterator[Mailbox]:
+    """A local SMTP server with login, and PyTake's settings pointing at it."""
+    mailbox, port = Mailbox(), free_port()
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=_authenticate,
+        auth_require_tls=False,
+    )
+    controller.start()
+    settings_env(
+        smtp_host="127.0.0.1",
+        smtp_port=str(port),
+        smtp_from="PyTake <inbox@acme.test>",
+        smtp_security="none",
+        smtp_username=SMTP_USER,
+        smtp_password=SMTP_PASSWORD,
+        smtp_timeout="5",
+        public_url="https://inbox.example.com",
+    )
+    yield mailbox
+    controller.stop()

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from sqlmodel import select
 
-from pytake import db, redisio
+from pytake import db
 from pytake.auth.errors import AccessError, NotAllowed
 from pytake.auth.sessions import Identity
 from pytake.jobs import assignment as assignment_jobs
@@ -29,6 +29,8 @@ from pytake.sandbox import payloads as p
 from pytake.services import assignment, automation, hours, teams, thread
 
 from .conftest import ANA, rows
+
+pytestmark = pytest.mark.usefixtures("nobody_online")  # presence outlives a test
 
 ALWAYS = {str(d): [["00:00", "24:00"]] for d in range(7)}
 
@@ -128,15 +130,6 @@ def test_hours_are_administered_by_admins_of_the_organization(world):
 
 
 # Auto-assignment -----------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-async def nobody_online():
-    """Presence outlives a test (a process dictionary, or Redis): start with everyone away."""
-    presence._local.clear()
-    client = redisio.client()
-    if client is not None:
-        await client.delete(*[f"{presence.PREFIX}{org}" for org in range(1, 10)])
 
 
 @pytest.fixture

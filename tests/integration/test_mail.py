@@ -1,82 +1,13 @@
 """Invitation e-mails through a real (local) SMTP server, and what an admin sees when the
 server refuses or cannot be reached: the invitation is kept and the link can be copied."""
 
-import email
-import email.policy
-import socket
-from collections.abc import Iterator
-
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from pytake import db, mail
 from pytake.models import Invitation, Role
 from pytake.services import invitations
 from pytake.settings import SettingsError, get_settings
-from tests.integration.conftest import who
-
-SMTP_USER, SMTP_PASSWORD = "pytake", "smtp-password-never-shown"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps what it receives and refuses chosen recipients."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.refused: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refused:
-            return "550 5.1.1 No such mailbox here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-        self.messages.append(message)
-        return "250 Message accepted"
-
-
-def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-        SMTP_USER.encode(),
-        SMTP_PASSWORD.encode(),
-    )
-    return AuthResult(success=ok, handled=False)  # aiosmtpd then answers 535 itself
-
-
-@pytest.fixture
-def smtp(settings_env) -> Iterator[Mailbox]:
-    """A local SMTP server with login, and PyTake's settings pointing at it."""
-    mailbox, port = Mailbox(), _free_port()
-    controller = Controller(
-        mailbox,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=_authenticate,
-        auth_require_tls=False,
-    )
-    controller.start()
-    settings_env(
-        smtp_host="127.0.0.1",
-        smtp_port=str(port),
-        smtp_from="PyTake <inbox@acme.test>",
-        smtp_security="none",
-        smtp_username=SMTP_USER,
-        smtp_password=SMTP_PASSWORD,
-        smtp_timeout="5",
-        public_url="https://inbox.example.com",
-    )
-    yield mailbox
-    controller.stop()
+from tests.integration.conftest import SMTP_PASSWORD, free_port, who
 
 
 def _invitation(invitation_id: int | None = None) -> Invitation:
@@ -145,7 +76,7 @@ async def test_a_refused_recipient_keeps_the_invitation(world, smtp, caplog):
 
 
 async def test_an_unreachable_server_keeps_the_invitation(world, smtp, settings_env):
-    settings_env(smtp_port=str(_free_port()))  # nothing listens there
+    settings_env(smtp_port=str(free_port()))  # nothing listens there
     result = await _send(world)
     assert result["emailed"] is False
     assert "cannot reach 127.0.0.1" in result["mail_error"]

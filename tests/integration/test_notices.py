@@ -8,7 +8,7 @@ import datetime as dt
 
 from pytake import db
 from pytake.models import Conversation, Role, Team
-from pytake.services import actions, notices
+from pytake.services import actions, notices, preferences
 from tests.integration.conftest import who
 
 LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -52,3 +52,25 @@ def test_a_conversation_given_to_me_and_a_mention_are_told(world):
     with db.session(write=True) as s:
         actions.assign(s, bia, 2, world["bia"])
     assert [n["kind"] for n in _told(bia, 2)] == ["message"]
+
+
+def test_kinds_turned_off_in_the_app_and_quiet_hours(world):
+    ana = who(world, "ana", Role.AGENT)
+    with db.session(write=True) as s:
+        events = {**preferences.DEFAULT_EVENTS, "message": ["email"]}
+        current = preferences.get(s, ana).as_dict()
+        preferences.save(s, ana, {**current, "events": events})
+    assert _told(ana, 1) == []  # her customer's message: not in the app any more
+    (queued,) = _told(ana, 3)
+    assert queued["kind"] == "new_conversation" and queued["quiet"] is False
+    now = dt.datetime.now(dt.UTC)
+    quiet = {
+        "quiet": True,
+        "quiet_from": f"{now - dt.timedelta(hours=1):%H:%M}",
+        "quiet_to": f"{now + dt.timedelta(hours=1):%H:%M}",
+        "timezone": "UTC",
+    }
+    with db.session(write=True) as s:
+        preferences.save(s, ana, {**preferences.get(s, ana).as_dict(), **quiet})
+    (queued,) = _told(ana, 3)
+    assert queued["quiet"] is True  # told, without sound or desktop notification

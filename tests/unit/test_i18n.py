@@ -96,7 +96,7 @@ def test_a_term_parameter_is_translated_with_its_message():
 def test_chatbot_and_notice_key_families_are_complete():
     """The builder, the conversation view and notices build these keys from stored values."""
     from pytake.flows import answers, definition
-    from pytake.services import flows
+    from pytake.services import flows, preferences
 
     families = {
         "flows.kind": definition.KINDS,
@@ -112,8 +112,13 @@ def test_chatbot_and_notice_key_families_are_complete():
             *("end", "handoff", "resolved", "loop", "too_long", "broken"),
             *("agent_took", "agent_replied", "opted_out", "flow_deleted", "replaced"),
         ),
-        # What a tab is told (services.notices).
-        "notice": ("message", "new_conversation", "assigned", "mention"),
+        # What a tab, a push or an e-mail tells (services.notices, services.alerts).
+        "notice": preferences.KINDS,
+        # The notification preferences page.
+        "preferences.kind": (*preferences.KINDS, *(f"{k}.hint" for k in preferences.KINDS)),
+        "preferences.channel": preferences.CHANNELS,
+        "preferences.delay": preferences.MAIL_DELAYS,
+        "devices": ("push_denied", "push_unsupported", "push_failed"),
         # The trail the agent reads: steps taken and what happened on the way.
         "flows.trail": (
             *definition.KINDS,

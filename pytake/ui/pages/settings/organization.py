@@ -10,7 +10,7 @@ from pytake.i18n import LANGUAGES
 from pytake.models import Role
 from pytake.services import organization
 from pytake.services.conversations import VISIBILITY_RULES
-from pytake.ui.forms import error_callout
+from pytake.ui.forms import error_callout, timezone_input
 from pytake.ui.guard import GuardedState, access
 from pytake.ui.layout import card
 from pytake.ui.pages.settings.frame import labelled, section_heading, settings_frame
@@ -148,23 +148,11 @@ def organization_page() -> rx.Component:
                         ),
                         labelled(
                             "settings.timezone",
-                            rx.fragment(
-                                rx.input(
-                                    name="timezone",
-                                    default_value=values["timezone"],
-                                    list="pytake-timezones",
-                                    required=True,
-                                    size="3",
-                                    width="100%",
-                                    data_testid="org-timezone",
-                                ),
-                                rx.el.datalist(
-                                    rx.foreach(
-                                        OrganizationState.timezones,
-                                        lambda zone: rx.el.option(value=zone),
-                                    ),
-                                    id="pytake-timezones",
-                                ),
+                            timezone_input(
+                                "timezone",
+                                values["timezone"],
+                                OrganizationState.timezones,
+                                data_testid="org-timezone",
                             ),
                             "settings.timezone.hint",
                         ),
