@@ -14,9 +14,7 @@ agents by id. A pass that scales stays near the same ratio at every history size
 
 from __future__ import annotations
 
-import argparse
-
-from tests.bench.scratch import database, timed
+from tests.bench.scratch import arguments, database, save, timed
 
 NAME = "pytake_bench_assignment"
 AGENTS = 50
@@ -87,7 +85,7 @@ def _figures(history: int, waiting: int, repeat: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--history", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument("--waiting", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=10)
@@ -100,6 +98,7 @@ def main() -> None:
     print(f"{'pass, per conversation':<34}{per}")
     base = "".join(f"{results[h]['baseline'] * 1e3:>10.2f}ms" for h in args.history)
     print(f"{'(baseline, for reference)':<34}{base}")
+    save(args.json, {"waiting": args.waiting, "seconds": results})
 
 
 if __name__ == "__main__":

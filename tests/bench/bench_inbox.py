@@ -14,9 +14,7 @@ ratio at every size.
 
 from __future__ import annotations
 
-import argparse
-
-from tests.bench.scratch import ORGANIZATION, database, timed
+from tests.bench.scratch import ORGANIZATION, arguments, database, save, timed
 
 NAME = "pytake_bench_inbox"
 
@@ -96,7 +94,7 @@ def _figures(size: int, repeat: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
@@ -109,6 +107,7 @@ def main() -> None:
         print(f"{name:<32}{ratios}")
     base = "".join(f"{results[s]['baseline'] * 1e3:>10.2f}ms" for s in args.sizes)
     print(f"{'(baseline, for reference)':<32}{base}")
+    save(args.json, {"seconds": results})
 
 
 if __name__ == "__main__":

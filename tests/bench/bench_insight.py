@@ -14,10 +14,9 @@ question.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 
-from tests.bench.scratch import ORGANIZATION, database, timed
+from tests.bench.scratch import ORGANIZATION, arguments, database, save, timed
 
 NAME = "pytake_bench_insight"
 
@@ -144,7 +143,7 @@ def _figures(repeat: int) -> dict[str, tuple[float, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
@@ -158,6 +157,8 @@ def main() -> None:
     print(f"{'question':<34}{'PyTake':>10}{'raw SQL':>10}{'ratio':>8}")
     for name, (ours, base) in figures.items():
         print(f"{name:<34}{ours * 1e3:>8.1f}ms{base * 1e3:>8.1f}ms{ours / base:>8.1f}")
+    rows = {name: {"pytake_s": ours, "raw_s": base} for name, (ours, base) in figures.items()}
+    save(args.json, {"messages": args.messages, "questions": rows})
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import os
 import statistics
 import time
@@ -63,3 +65,16 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
         fn()
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
+
+
+def arguments(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's command line: its own options, and ``--json FILE`` for the results."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--json", help="also write the results to this file")
+    return parser
+
+
+def save(path: str | None, results: dict) -> None:
+    if path:
+        with open(path, "w") as out:
+            json.dump(results, out, indent=2, default=str)

@@ -29,9 +29,9 @@ def _checked(page, testid: str) -> str:
 def test_preferences_are_saved_and_the_open_app_follows_them(
     server, organization, number, new_page
 ):
-    server.add_user("lia@acme.test", "lia secret 12345", role="agent")
+    server.add_user("iris@acme.test", "iris secret 12345", role="agent")
     page = new_page(width=1366, height=900)
-    sign_in(page, "lia@acme.test", "lia secret 12345")
+    sign_in(page, "iris@acme.test", "iris secret 12345")
     page.get_by_test_id("user-menu").click()
     page.get_by_test_id("notification-settings").click()
     wait_path(page, "/notifications")

@@ -1,0 +1,97 @@
+"""Processes the benchmarks measure: PyTake in production mode (``python -m pytake run``
+with PostgreSQL, Redis and several workers), a bare granian app, the Meta simulator."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+SECRET_KEY = "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def process(command: list[str], env: dict[str, str], ready_url: str, wait: float) -> Iterator[str]:
+    """Start ``command`` in its own process group; yield once ``ready_url`` answers; stop it
+    (and every process it started) afterwards. Its output goes to a log file, shown if it
+    never became ready."""
+    with tempfile.NamedTemporaryFile("w+", prefix="bench-", suffix=".log") as log:
+        child = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                if child.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"{command[:4]} did not start:\n{log.read()[-3000:]}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(ready_url, timeout=2).status_code < 500:
+                        break
+                time.sleep(0.5)
+            yield log.name
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGTERM)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+
+
+def granian(target: str, port: int, workers: int, env: dict[str, str]) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        target,
+    ]
+
+
+def pytake_env(database_url: str, graph_url: str, workers: int, data_dir: str) -> dict[str, str]:
+    """Production mode: PostgreSQL, Redis (a database of its own, emptied), ``workers``."""
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    return {
+        **os.environ,
+        "PYTAKE_DATABASE_URL": database_url,
+        "PYTAKE_REDIS_URL": REDIS_URL,
+        "PYTAKE_SECRET_KEY": SECRET_KEY,
+        "PYTAKE_WORKERS": str(workers),
+        "PYTAKE_GRAPH_API_URL": graph_url,
+        "PYTAKE_DATA_DIR": data_dir,
+        "PYTAKE_LOG_LEVEL": "warning",
+        "PYTAKE_SANDBOX": "false",
+    }
+
+
+def pytake(port: int) -> list[str]:
+    return [sys.executable, "-m", "pytake", "run", "--host", "127.0.0.1", "--port", str(port)]
