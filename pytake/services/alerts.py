@@ -99,7 +99,11 @@ def queue_members(s: Session, conversation: Conversation) -> list[int]:
 def _raise(
     s: Session, conversation: Conversation, kind: str, source: int, user_ids: list[int]
 ) -> None:
-    if not user_ids:
+    # Only members who can be reached: a push device, or e-mail with SMTP configured. An alert
+    # row per member of a busy queue otherwise costs every message a job nobody needs.
+    pushable = set(s.exec(select(PushDevice.user_id).where(PushDevice.user_id.in_(user_ids))))
+    mailable = mail.configured()
+    if not user_ids or not (pushable or mailable):
         return
     organization = s.get(Organization, conversation.organization_id)
     users = s.exec(
@@ -114,7 +118,9 @@ def _raise(
     now = utcnow()
     for user in users:
         wanted = preferences.of(user, organization)
-        if not (wanted.wants(kind, "push") or wanted.wants(kind, "email")):
+        by_push = wanted.wants(kind, "push") and user.id in pushable
+        by_mail = wanted.wants(kind, "email") and mailable and bool(user.email)
+        if not (by_push or by_mail):
             continue
         values = {
             "organization_id": conversation.organization_id,

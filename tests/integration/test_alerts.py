@@ -156,8 +156,12 @@ async def _deliver_all() -> None:
 # Who is told of what ------------------------------------------------------------------------
 
 
-def test_events_raise_one_alert_per_member_who_wants_it(world):
+def test_events_raise_one_alert_per_member_who_wants_it(world, push_service):
     ana, bia = who(world, "ana", Role.AGENT), who(world, "bia", Role.SUPERVISOR)
+    _customer_writes(1, "ninguém tem como ser avisado")
+    assert _alerts() == []  # no device, no SMTP: nobody to reach away from the app
+    _subscribe(world, "ana", Browser(f"{push_service.origin}/push/ana"))
+    _subscribe(world, "bia", Browser(f"{push_service.origin}/push/bia"))
     first = _customer_writes(1)  # Ana's customer
     with db.session(write=True) as s:  # processed twice: still one alert
         alerts.on_inbound(s, s.get(Conversation, 1), first)
@@ -175,7 +179,9 @@ def test_events_raise_one_alert_per_member_who_wants_it(world):
     assert all(a.state == "pending" and a.next_attempt_at is not None for a in _alerts())
 
 
-def test_a_first_message_reaches_the_queue_members_who_want_it(world):
+def test_a_first_message_reaches_the_queue_members_who_want_it(world, push_service):
+    for user in ("ana", "bia"):
+        _subscribe(world, user, Browser(f"{push_service.origin}/push/{user}"))
     with db.session(write=True) as s:
         team = Team(organization_id=world["acme"], name="Vendas")
         s.add(team)
@@ -195,14 +201,22 @@ def test_a_first_message_reaches_the_queue_members_who_want_it(world):
     assert _alerts() == []
 
 
-async def test_a_webhook_delivered_twice_alerts_once(whatsapp):
+async def test_a_webhook_delivered_twice_alerts_once(whatsapp, smtp):
+    with db.session() as s:
+        owner = s.exec(select(User)).one()
+    events = {**preferences.DEFAULT_EVENTS, "new_conversation": ["app", "email"]}
+    _prefer(owner.id, events=events, mail_delay=1)
     for _ in range(2):
         await whatsapp.send(p.text("Oi, preciso de ajuda", sender=ANA, wamid="wamid.alert1"))
         await whatsapp.drain()
     (alert,) = _alerts()
-    assert alert.kind == "new_conversation"
-    # The owner is the only member; nobody pushed or e-mailed (no device, no SMTP).
-    assert alert.state == "done" and "no device" in alert.outcome
+    assert alert.kind == "new_conversation" and alert.user_id == owner.id
+    # Not pushed (not wanted), e-mailed once the minute is over.
+    assert alert.state == "pending" and alert.outcome == "push off"
+    _age(2)
+    await _deliver_all()
+    (letter,) = smtp.messages
+    assert letter["Subject"] == "PyTake: New conversation: Ana Silva"
 
 
 # Web Push -----------------------------------------------------------------------------------
