@@ -1,7 +1,7 @@
 """Ingest: signed, Meta-shaped webhooks (one message each, a realistic mix of types) sent at
 a constant rate, open loop, to PyTake in production mode (PostgreSQL, Redis, granian with
-several workers), and to a bare receiver in the same run that only checks the HMAC and
-stores the body (``tests/bench/ingest_baseline.py``).
+several web workers and a ``python -m pytake worker`` process), and to a bare receiver in
+the same run that only checks the HMAC and stores the body (``ingest_baseline.py``).
 
     python -m tests.bench.bench_ingest [--rate 500] [--seconds 60] [--workers 2]
         [--burst-rate 2000] [--burst-seconds 30] [--duplicates 0.2] [--json FILE]
@@ -222,21 +222,26 @@ def measure(args: argparse.Namespace) -> dict:
             with open(media_file) as listing:
                 traffic = Traffic(f"127.0.0.1:{port}", json.load(listing))
             env = servers.pytake_env(database_url, graph_url, args.workers, f"{tmp}/data")
-            with servers.process(
-                servers.pytake(port), env, f"http://127.0.0.1:{port}/healthz", 900
+            health = f"http://127.0.0.1:{port}/healthz"
+            with (
+                servers.process(servers.pytake(port), env, health, 900),
+                servers.pytake_worker(env),
             ):
                 send(port, traffic.batch(int(args.rate * 3), "warmup")[0], args.rate)
                 drain()
                 results["steady"] = {
                     "pytake": steady(port, traffic, args.rate, args.seconds, "pytake")
                 }
+                _progress("steady", results["steady"])
                 results["burst"] = burst(
                     port, traffic, args.burst_rate, args.burst_seconds, args.duplicates
                 )
+                _progress("burst", results["burst"])
                 results["capacity"] = {"pytake": capacity(port, traffic, "pytake")}
                 backlog = pending()
                 results["capacity"]["pytake_backlog"] = backlog
                 results["capacity"]["pytake_drain_s"] = round(drain(), 1)
+                _progress("capacity", results["capacity"])
             base_env = {
                 **os.environ,
                 "BENCH_DATABASE_URL": database_url,
@@ -262,6 +267,11 @@ def measure(args: argparse.Namespace) -> dict:
         "postgres": _server_version(),
     }
     return results
+
+
+def _progress(phase: str, figures: dict) -> None:
+    """Each phase as it ends: a long run that fails later still said what it measured."""
+    print(f"{phase}: {json.dumps(figures)}", flush=True)
 
 
 def _add_number(database_url: str) -> None:
@@ -293,7 +303,7 @@ def _create_baseline_table() -> None:
 
 
 def _server_version() -> str:
-    with _connect() as conn:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         return conn.execute("SHOW server_version").fetchone()[0]
 
 

@@ -90,8 +90,30 @@ def pytake_env(database_url: str, graph_url: str, workers: int, data_dir: str) -
         "PYTAKE_DATA_DIR": data_dir,
         "PYTAKE_LOG_LEVEL": "warning",
         "PYTAKE_SANDBOX": "false",
+        # Web workers answer; a worker process of its own processes (PyTake's production
+        # layout): on the same cores, the OS shares them out between the two.
+        "PYTAKE_RUN_WORKERS": "false",
     }
 
 
 def pytake(port: int) -> list[str]:
     return [sys.executable, "-m", "pytake", "run", "--host", "127.0.0.1", "--port", str(port)]
+
+
+@contextlib.contextmanager
+def pytake_worker(env: dict[str, str]) -> Iterator[None]:
+    """``python -m pytake worker``: the jobs (webhooks, media, sends), in a process of its own."""
+    with tempfile.NamedTemporaryFile("w+", prefix="bench-worker-", suffix=".log") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "pytake", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield
+        finally:
+            os.killpg(child.pid, signal.SIGTERM)
+            child.wait(timeout=30)
