@@ -48,12 +48,17 @@ def process(command: list[str], env: dict[str, str], ready_url: str, wait: float
                 time.sleep(0.5)
             yield log.name
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGTERM)
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
+            stop(child)
+
+
+def stop(child: subprocess.Popen, wait: float = 30) -> None:
+    """End a process started with ``start_new_session`` and everything it started."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGTERM)
+    try:
+        child.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
 
 
 def granian(target: str, port: int, workers: int, env: dict[str, str]) -> list[str]:
@@ -115,5 +120,4 @@ def pytake_worker(env: dict[str, str]) -> Iterator[None]:
         try:
             yield
         finally:
-            os.killpg(child.pid, signal.SIGTERM)
-            child.wait(timeout=30)
+            stop(child)

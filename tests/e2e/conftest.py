@@ -11,7 +11,6 @@ import dataclasses
 import os
 import re
 import secrets
-import signal
 import socket
 import struct
 import subprocess
@@ -31,6 +30,7 @@ from playwright.sync_api import expect
 
 from pytake.sandbox import payloads as p
 from pytake.sandbox.graph import GraphSimulator
+from tests.bench.servers import stop
 from tests.conftest import POSTGRES_ADMIN_URL, TEST_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,12 +162,7 @@ def server(tmp_path_factory, graph) -> Iterator[Server]:
             _wait_until_up(base_url, process, log_path)
             yield Server(base_url, env)
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+            stop(process, wait=20)
             ARTIFACTS.mkdir(exist_ok=True)  # kept for reading after a failed run
             (ARTIFACTS / "server.log").write_bytes(log_path.read_bytes())
 
