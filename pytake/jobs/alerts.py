@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from py_vapid import Vapid02
+
 from pytake import db, mail, webpush
 from pytake.jobs.rows import RowQueue
 from pytake.models import Alert, utcnow
@@ -22,7 +24,7 @@ def _recipient(alert_id: int) -> tuple[int, int] | None:
         return alerts.recipient(s, alert_id)
 
 
-def _plan(alert_id: int, online: bool) -> tuple[alerts.Plan | None, object]:
+def _plan(alert_id: int, online: bool) -> tuple[alerts.Plan | None, Vapid02 | None]:
     with db.session(write=True) as s:
         plan = alerts.plan(s, alert_id, online, utcnow())
         vapid = webpush.key_pair(s) if plan is not None and plan.devices else None
@@ -34,7 +36,9 @@ def _pushed(deliveries: list[webpush.Delivery]) -> None:
         alerts.pushed(s, deliveries, utcnow())
 
 
-async def push(devices: list[webpush.Device], vapid, payload: dict) -> list[webpush.Delivery]:
+async def push(
+    devices: list[webpush.Device], vapid: Vapid02, payload: dict
+) -> list[webpush.Delivery]:
     """Push to every device at once, then record how each went."""
     async with webpush.client() as client:
         deliveries = await asyncio.gather(

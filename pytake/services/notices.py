@@ -52,6 +52,8 @@ def about(
         if identity.user_id in (note.mentions or []) and note.author_id != identity.user_id:
             body = note.body[:MAX_BODY]
             found.append(_notice("mention", -note.id, conversation, who, body))
+    if not found:  # most changes tell a tab nothing: no preferences read for them
+        return []
     wanted = preferences.get(s, identity)
     quiet = wanted.quiet_until(utcnow()) is not None
     return [{**n, "quiet": quiet} for n in found if wanted.wants(n["kind"], "app")][-SHOWN:]

@@ -15,6 +15,7 @@ from pytake.ui.forms import error_callout, form_text, hint, timezone_input
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, icon_tile, shell
 from pytake.ui.notices import VOLUMES, NoticeState
+from pytake.ui.pages.settings.frame import labelled
 from pytake.ui.session import SessionState, in_transaction, t, translated
 
 
@@ -231,12 +232,8 @@ def _events() -> rx.Component:
     )
 
 
-def _labelled(key: str, control: rx.Component) -> rx.Component:
-    return rx.vstack(rx.text(t(key), size="2", weight="medium"), control, spacing="1", width="100%")
-
-
 def _clock(name: str, value: rx.Var) -> rx.Component:
-    return _labelled(
+    return labelled(
         f"preferences.{name}",
         rx.input(
             type="time",
@@ -276,7 +273,7 @@ def _preferences() -> rx.Component:
                     ),
                 ),
                 rx.grid(
-                    _labelled(
+                    labelled(
                         "preferences.mail_delay",
                         rx.select.root(
                             rx.select.trigger(width="100%"),
@@ -314,7 +311,7 @@ def _preferences() -> rx.Component:
                 rx.grid(
                     _clock("quiet_from", PreferencesState.quiet_from),
                     _clock("quiet_to", PreferencesState.quiet_to),
-                    _labelled(
+                    labelled(
                         "settings.timezone",
                         timezone_input(
                             "timezone",
