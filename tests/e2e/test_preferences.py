@@ -112,16 +112,17 @@ def test_push_on_this_device_and_a_push_that_opens_its_conversation(
         "url": conversation_url,
         "tag": "conversation-x",
     }
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": server.base_url,
-            "registrationId": registration["registrationId"],
-            "data": json.dumps(told),
-        },
-    )
     shown = None
-    for _ in range(50):  # the push is delivered to the worker asynchronously
+    for attempt in range(60):  # delivered to the worker asynchronously; sent again if lost
+        if attempt % 20 == 0:
+            cdp.send(
+                "ServiceWorker.deliverPushMessage",
+                {
+                    "origin": server.base_url,
+                    "registrationId": registration["registrationId"],
+                    "data": json.dumps(told),
+                },
+            )
         shown = page.evaluate(
             """navigator.serviceWorker.ready
                 .then((r) => r.getNotifications())
@@ -129,7 +130,7 @@ def test_push_on_this_device_and_a_push_that_opens_its_conversation(
         )
         if shown:
             break
-        page.wait_for_timeout(100)
+        page.wait_for_timeout(250)
     assert shown == [[told["title"], told["body"], told["tag"], conversation_url]]
 
     # Clicking it opens the conversation in the open window.
