@@ -13,6 +13,7 @@ import binascii
 import collections
 import hashlib
 import json
+import random
 import re
 import secrets
 import time
@@ -340,6 +341,7 @@ class GraphSimulator:
         self._faults: dict[str, collections.deque[_Fault]] = collections.defaultdict(
             collections.deque
         )
+        self._chaos: dict[str, tuple[list[tuple[float, _Fault]], random.Random]] = {}
         self._phone_number_endpoint = self._endpoint("phone_number", self._phone_number)
         self._media_url_endpoint = self._endpoint("media_url", self._media_url)
         self._upload_data_endpoint = self._endpoint("app_upload", self._upload_data)
@@ -457,6 +459,48 @@ class GraphSimulator:
         client gave up on."""
         self._queue(path, [_Fault(None, delay)] * count)
 
+    def chaos(
+        self,
+        errors: Mapping[int, float],
+        *,
+        timeouts: float = 0.0,
+        delay: float = 35.0,
+        path: str = "messages",
+        seed: int | None = None,
+    ) -> None:
+        """From now on, each call of kind ``path`` fails at random: with Meta's error ``code``
+        at the share ``errors[code]``, or stalls ``delay`` seconds at the share ``timeouts``
+        (as ``timeout_next``). Queued faults come first; an empty ``errors`` and no timeouts
+        end it."""
+        unknown = set(errors) - set(payloads.ERRORS)
+        if unknown:
+            raise ValueError(f"errors {sorted(unknown)} are not in payloads.ERRORS")
+        shares = [*errors.values(), timeouts]
+        if any(share < 0 for share in shares) or sum(shares) > 1:
+            raise ValueError("each share is at least 0 and together they are at most 1")
+        self._queue(path, [])
+        table = [(share, _Fault(code)) for code, share in errors.items() if share]
+        if timeouts:
+            table.append((timeouts, _Fault(None, delay)))
+        if table:
+            self._chaos[path] = (table, random.Random(seed))  # noqa: S311 (not security)
+        else:
+            self._chaos.pop(path, None)
+
+    def _next_fault(self, kind: str) -> _Fault | None:
+        queue = self._faults[kind]
+        if queue:
+            return queue.popleft()
+        if kind not in self._chaos:
+            return None
+        table, draw = self._chaos[kind]
+        point = draw.random()
+        for share, fault in table:
+            if point < share:
+                return fault
+            point -= share
+        return None
+
     def expire_media_urls(self) -> None:
         self._urls.clear()
 
@@ -501,8 +545,7 @@ class GraphSimulator:
                 version = request.path_params.get("version", "")
                 if versioned and not VERSION.fullmatch(version):
                     raise _missing(version)
-                queue = self._faults[kind]
-                fault = queue.popleft() if queue else None
+                fault = self._next_fault(kind)
                 if fault is not None and fault.code is not None:
                     return self._failure(kind, fault)
                 response = await handler(request)

@@ -1,5 +1,6 @@
 import asyncio
 import base64
+import collections
 import hashlib
 import hmac
 import json
@@ -525,6 +526,32 @@ async def test_timeout_next_stalls_past_a_client_timeout(sim, graph):
     assert len(sim.sent) == 1  # carried out although its answer never came
     assert (await graph.post(f"{V}/{PNID}/messages", json=_text())).is_success
     assert len(sim.sent) == 2
+
+
+async def test_chaos_fails_calls_at_random_in_the_shares_asked(sim, graph):
+    sim.chaos({130429: 0.2, 131000: 0.1}, timeouts=0.1, delay=0.01, seed=7)
+    sim.fail_next(190)  # a queued fault still comes first
+    statuses = collections.Counter()
+    for _ in range(400):
+        response = await graph.post(f"{V}/{PNID}/messages", json=_text())
+        statuses[response.json()["error"]["code"] if response.is_error else 200] += 1
+    assert statuses[190] == 1
+    assert 60 <= statuses[130429] <= 100 and 25 <= statuses[131000] <= 55
+    # Stalled calls are carried out and answered late: they count among the 200s.
+    assert 240 <= statuses[200] <= 310 and len(sim.sent) == statuses[200]
+    sim.chaos({})
+    assert (await graph.post(f"{V}/{PNID}/messages", json=_text())).is_success
+
+
+def test_chaos_refuses_unknown_codes_and_impossible_shares(sim):
+    with pytest.raises(ValueError, match="ERRORS"):
+        sim.chaos({123: 0.1})
+    with pytest.raises(ValueError, match="at most 1"):
+        sim.chaos({130429: 0.8}, timeouts=0.3)
+    with pytest.raises(ValueError, match="at least 0"):
+        sim.chaos({130429: -0.1})
+    with pytest.raises(ValueError, match="path"):
+        sim.chaos({130429: 0.1}, path="everything")
 
 
 # Media
