@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import math
 import secrets
 import time
 
@@ -26,6 +27,10 @@ from pytake import redisio
 # admission and arrival (50 ms proved too little on a loaded two-core machine).
 THROUGHPUT_WINDOW_SECONDS = 1.1
 PREFIX = "pytake:limit:"
+# Our windows already keep a number under its limit, so Meta's throughput error alone is
+# jitter at a window's edge: that message waits its backoff and the number goes on. Refusals
+# for this share of a window's sends mean the limit Meta applies is lower: pause the number.
+STRIKES_SHARE = 0.25
 
 
 class LimiterUnavailable(Exception):
@@ -74,10 +79,27 @@ return 0
 """
 
 
+def strikes_to_pause(window: Window) -> int:
+    return max(1, math.ceil(window.limit * STRIKES_SHARE))
+
+
+# KEYS: the strike counter, the pause key. ARGV: window (ms), strikes to pause, pause (ms).
+# Returns 1 when this strike paused the key.
+_STRIKE = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if n < tonumber(ARGV[2]) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], 1, 'PX', ARGV[3])
+return 1
+"""
+
+
 class RedisLimiter:
     def __init__(self, client) -> None:
         self.client = client
         self._script = client.register_script(_ACQUIRE)
+        self._strike = client.register_script(_STRIKE)
 
     async def acquire(self, windows: list[Window]) -> float:
         keys = [PREFIX + w.key for w in windows] + [f"{PREFIX}pause:{w.key}" for w in windows]
@@ -97,6 +119,19 @@ class RedisLimiter:
         except (redis.RedisError, OSError) as exc:
             raise LimiterUnavailable(str(exc)) from exc
 
+    async def strike(self, window: Window, seconds: float) -> bool:
+        """Meta refused a send on ``window`` for throughput; whether that paused it."""
+        keys = [f"{PREFIX}strikes:{window.key}", f"{PREFIX}pause:{window.key}"]
+        args = [
+            max(int(window.seconds * 1000), 1),
+            strikes_to_pause(window),
+            max(int(seconds * 1000), 1),
+        ]
+        try:
+            return bool(await self._strike(keys=keys, args=args))
+        except (redis.RedisError, OSError) as exc:
+            raise LimiterUnavailable(str(exc)) from exc
+
 
 class LocalLimiter:
     """Embedded mode: one process, so the event loop makes each call atomic."""
@@ -105,6 +140,7 @@ class LocalLimiter:
         self.clock = clock
         self._grants: dict[str, collections.deque[float]] = {}
         self._pauses: dict[str, float] = {}
+        self._strikes: dict[str, collections.deque[float]] = {}
 
     async def acquire(self, windows: list[Window]) -> float:
         now, wait = self.clock(), 0.0
@@ -130,6 +166,18 @@ class LocalLimiter:
         now = self.clock()
         for stale in [k for k, until in self._pauses.items() if until <= now]:
             del self._pauses[stale]
+
+    async def strike(self, window: Window, seconds: float) -> bool:
+        now = self.clock()
+        strikes = self._strikes.setdefault(window.key, collections.deque())
+        while strikes and strikes[0] <= now - window.seconds:
+            strikes.popleft()
+        strikes.append(now)
+        if len(strikes) < strikes_to_pause(window):
+            return False
+        del self._strikes[window.key]
+        await self.pause(window.key, seconds)
+        return True
 
 
 _local = LocalLimiter()

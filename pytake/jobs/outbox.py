@@ -12,15 +12,18 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import random
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from pytake import db
 from pytake.channels import adapter
 from pytake.channels.base import (
+    MEDIA_TYPES,
     ContactRef,
     Credentials,
     DeliveryStatus,
@@ -68,9 +71,12 @@ STUCK_AFTER = dt.timedelta(minutes=2)
 @dataclasses.dataclass(frozen=True)
 class _Send:
     outbox_id: int
+    message_id: int
     attempts: int
     conversation: tuple[int, int]
     channel_id: int
+    token_invalid: bool  # the channel's token was refused lately; a success clears that
+    contact: tuple[int, str | None]  # id and wa_id, to learn the number Meta answers with
     kind: str
     number: str
     credentials: Credentials
@@ -78,6 +84,7 @@ class _Send:
     pair_key: str
     message: OutboundMessage
     attachment: Attachment | None
+    claimed: bool  # marked 'sending' already (nothing to upload first)
 
 
 def _effects(conversation: tuple[int, int]) -> inbound.Effects:
@@ -89,33 +96,43 @@ def _effects(conversation: tuple[int, int]) -> inbound.Effects:
 # Before the call -------------------------------------------------------------------------------
 
 
+@functools.cache
+def _with_all_it_needs() -> sa.Select:
+    """An outbox row and all its send needs, in one round trip: this runs for every message
+    sent (built once; its parameter is the row's id)."""
+    earlier = aliased(Outbox)
+    waiting = sa.exists().where(
+        earlier.conversation_id == Outbox.conversation_id,
+        earlier.id < Outbox.id,
+        col(earlier.state).in_([PENDING, SENDING]),
+    )
+    return (
+        select(Outbox, Message, Conversation, Channel, Contact, waiting.label("waiting"))
+        .join(Message, Message.id == Outbox.message_id)
+        .join(Conversation, Conversation.id == Outbox.conversation_id)
+        .join(Channel, Channel.id == Outbox.channel_id)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .where(Outbox.id == sa.bindparam("outbox_id"))
+    )
+
+
 def _prepare(outbox_id: int) -> _Send | inbound.Effects | None:
     with db.session(write=True) as s:
-        row = s.get(Outbox, outbox_id)
-        if row is None or row.state != PENDING:
+        found = s.exec(_with_all_it_needs(), params={"outbox_id": outbox_id}).first()
+        if found is None or found[0].state != PENDING:
             return None
-        message = s.get(Message, row.message_id)
-        conversation = s.get(Conversation, row.conversation_id)
+        row, message, conversation, channel, contact, behind = found
         key = (conversation.organization_id, conversation.id)
         if message.external_id:  # an unconfirmed send turned out to have gone out
             row.state, row.updated_at = DONE, utcnow()
             return _effects(key)
-        earlier = s.exec(
-            select(Outbox.id).where(
-                Outbox.conversation_id == row.conversation_id,
-                Outbox.id < row.id,
-                col(Outbox.state).in_([PENDING, SENDING]),
-            )
-        ).first()
-        if earlier is not None:
+        if behind:
             row.next_attempt_at = utcnow() + ORDER_WAIT  # not an attempt: just not yet
             return None
-        channel = s.get(Channel, row.channel_id)
         refusal = _refusal(channel, conversation, message)
         if refusal is not None:
             _settle_failure(s, row, message, refusal, FAILED)
             return _effects(key)
-        contact = s.get(Contact, conversation.contact_id)
         recipient = ContactRef(external_id=contact.wa_id, scoped_id=contact.bsuid)
         settings = get_settings()
         config = channel.config or {}
@@ -125,14 +142,25 @@ def _prepare(outbox_id: int) -> _Send | inbound.Effects | None:
             int(config.get("pair_limit") or settings.pair_limit),
             float(config.get("pair_window_seconds") or settings.pair_window_seconds),
         )
-        attachment = s.exec(select(Attachment).where(Attachment.message_id == message.id)).first()
+        attachment = None
+        if message.type in MEDIA_TYPES:
+            attachment = s.exec(
+                select(Attachment).where(Attachment.message_id == message.id)
+            ).first()
         if attachment is not None:
             s.expunge(attachment)
+        # Nothing to upload: claim it in this transaction rather than in one of its own.
+        claimed = attachment is None or bool(attachment.external_media_id)
+        if claimed and not _claimed(s, outbox_id):
+            return None
         return _Send(
             outbox_id=row.id,
+            message_id=message.id,
             attempts=row.attempts,
             conversation=key,
             channel_id=channel.id,
+            token_invalid=channel.token_invalid_at is not None,
+            contact=(contact.id, contact.wa_id),
             kind=channel.kind,
             number=channel.external_id,
             credentials=channels.credentials(channel),
@@ -146,6 +174,7 @@ def _prepare(outbox_id: int) -> _Send | inbound.Effects | None:
                 reference=outbound.reference(message.id),
             ),
             attachment=attachment,
+            claimed=claimed,
         )
 
 
@@ -209,14 +238,18 @@ def _remember_upload(attachment_id: int, media_id: str) -> None:
 
 
 def _claim(outbox_id: int) -> bool:
-    """pending → sending, committed before the call; False if another worker took it."""
     with db.session(write=True) as s:
-        result = s.execute(
-            sa.update(Outbox)
-            .where(Outbox.id == outbox_id, Outbox.state == PENDING)
-            .values(state=SENDING, updated_at=utcnow())
-        )
-        return bool(result.rowcount)
+        return _claimed(s, outbox_id)
+
+
+def _claimed(s: Session, outbox_id: int) -> bool:
+    """pending → sending, committed before the call; False if another worker took it."""
+    result = s.execute(
+        sa.update(Outbox)
+        .where(Outbox.id == outbox_id, Outbox.state == PENDING)
+        .values(state=SENDING, updated_at=utcnow())
+    )
+    return bool(result.rowcount)
 
 
 # The job ----------------------------------------------------------------------------------------
@@ -232,7 +265,7 @@ async def deliver(outbox_id: int) -> inbound.Effects | None:
     except PlatformCallError as exc:  # nothing was sent: an upload is safe to repeat
         exc.ambiguous = False
         return await _failed(send, exc)
-    if not await asyncio.to_thread(_claim, outbox_id):
+    if not send.claimed and not await asyncio.to_thread(_claim, outbox_id):
         return None
     # The limits are taken last, so the grant and the call are moments apart.
     try:
@@ -259,61 +292,60 @@ def _sent(send: _Send, result: SendResult) -> inbound.Effects:
     effects = _effects(send.conversation)
     now = utcnow()
     with db.session(write=True) as s:
-        row = s.get(Outbox, send.outbox_id)
-        message = s.get(Message, row.message_id)
-        row.state, row.error, row.updated_at, row.next_attempt_at = DONE, None, now, None
-        message.external_id = result.external_id
+        s.execute(
+            sa.update(Outbox)
+            .where(Outbox.id == send.outbox_id)
+            .values(state=DONE, error=None, updated_at=now, next_attempt_at=None)
+        )
+        s.execute(
+            sa.update(Message)
+            .where(Message.id == send.message_id)
+            .values(external_id=result.external_id, sent_at=sa.func.coalesce(Message.sent_at, now))
+        )
+        # A status webhook may have got here first (its status is further on: keep it).
         s.execute(
             sa.update(Message)
             .where(
-                Message.id == message.id,
+                Message.id == send.message_id,
                 col(Message.status).in_([DeliveryStatus.QUEUED, DeliveryStatus.UNKNOWN]),
             )
             .values(status=DeliveryStatus.SENT.value, error=None)
         )
-        s.execute(
-            sa.update(Message)
-            .where(Message.id == message.id, col(Message.sent_at).is_(None))
-            .values(sent_at=now)
-        )
-        channel = s.get(Channel, send.channel_id)
-        if channel.token_invalid_at is not None:
-            channel.token_invalid_at = None
-        _learn_recipient(s, send.conversation, result.recipient)
-        s.flush()
-        inbound.apply_parked(s, channel, result.external_id, effects)
-        _next_in_line(s, row, effects)
+        if send.token_invalid:
+            s.execute(
+                sa.update(Channel)
+                .where(Channel.id == send.channel_id)
+                .values(token_invalid_at=None)
+            )
+        _learn_recipient(s, send.contact, result.recipient)
+        inbound.apply_parked(s, send.channel_id, result.external_id, effects)
+        _next_in_line(s, send.conversation[1], effects)
     return effects
 
 
-def _learn_recipient(s: Session, conversation: tuple[int, int], reported: ContactRef) -> None:
+def _learn_recipient(s: Session, contact: tuple[int, str | None], reported: ContactRef) -> None:
     """Meta answers the canonical wa_id (Brazil's and Mexico's prefixes): key the contact on
     it, unless another contact already has it."""
-    if not reported.external_id:
+    contact_id, wa_id = contact
+    if not reported.external_id or reported.external_id == wa_id:
         return
-    contact = s.exec(
-        select(Contact)
-        .join(Conversation, Conversation.contact_id == Contact.id)
-        .where(Conversation.id == conversation[1])
-    ).one()
-    if contact.wa_id == reported.external_id:
-        return
+    known = s.get(Contact, contact_id)
     taken = s.exec(
         select(Contact.id).where(
-            Contact.organization_id == contact.organization_id,
+            Contact.organization_id == known.organization_id,
             Contact.wa_id == reported.external_id,
         )
     ).first()
     if taken is None:
-        contact.attributes = {**(contact.attributes or {}), "sent_to": contact.wa_id}
-        contact.wa_id, contact.updated_at = reported.external_id, utcnow()
+        known.attributes = {**(known.attributes or {}), "sent_to": known.wa_id}
+        known.wa_id, known.updated_at = reported.external_id, utcnow()
 
 
-def _next_in_line(s: Session, row: Outbox, effects: inbound.Effects) -> None:
+def _next_in_line(s: Session, conversation_id: int, effects: inbound.Effects) -> None:
     """The next message to this customer waited for this one: wake it now."""
     following = s.exec(
         select(Outbox.id)
-        .where(Outbox.conversation_id == row.conversation_id, Outbox.state == PENDING)
+        .where(Outbox.conversation_id == conversation_id, Outbox.state == PENDING)
         .order_by(Outbox.id)
     ).first()
     if following is not None:
@@ -340,11 +372,15 @@ async def _failed(send: _Send, exc: PlatformCallError) -> inbound.Effects:
     delay = 0.0
     if exc.retryable and not exc.ambiguous:
         which, delay = _pause_for(exc, send.attempts)
-        if which is not None:
-            key = send.windows[0].key if which == "number" else send.pair_key
-            # Without Redis, the row's own retry time still holds it back.
-            with contextlib.suppress(limits.LimiterUnavailable):
-                await limits.limiter().pause(key, delay)
+        # Without Redis, the row's own retry time still holds it back.
+        with contextlib.suppress(limits.LimiterUnavailable):
+            limiter = limits.limiter()
+            if which == "pair":
+                await limiter.pause(send.pair_key, delay)
+            elif which == "number" and exc.retry_after is not None:  # Meta said how long
+                await limiter.pause(send.windows[0].key, delay)
+            elif which == "number":
+                await limiter.strike(send.windows[0], delay)
     return await asyncio.to_thread(_record_failure, send, exc, delay)
 
 
@@ -371,7 +407,7 @@ def _record_failure(send: _Send, exc: PlatformCallError, delay: float) -> inboun
             _settle_failure(s, row, message, exc.error, DEAD if exc.retryable else FAILED)
         s.flush()
         if row.state != PENDING:
-            _next_in_line(s, row, effects)
+            _next_in_line(s, row.conversation_id, effects)
     return effects
 
 
@@ -405,7 +441,7 @@ def recover_stuck(older_than: dt.timedelta = STUCK_AFTER) -> inbound.Effects:
                 message.status = DeliveryStatus.UNKNOWN.value
                 message.error = _error(PlatformError(None, "no answer", row.error), True)
             effects.touch(message)
-            _next_in_line(s, row, effects)
+            _next_in_line(s, row.conversation_id, effects)
     return effects
 
 

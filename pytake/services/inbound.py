@@ -327,7 +327,7 @@ def _message(s: Session, channel: Channel, event: InboundMessage, effects: Effec
             effects.outbox.append(outbox_id)
         alerts.on_inbound(s, conversation, message_id)
     effects.touch(conversation)
-    apply_parked(s, channel, event.external_id, effects)
+    apply_parked(s, channel.id, event.external_id, effects)
 
 
 def _change_identity(s: Session, contact: Contact, new: ContactRef) -> None:
@@ -520,15 +520,18 @@ def park(s: Session, channel_id: int, external_id: str, kind: str, payload: dict
         )
 
 
-def apply_parked(s: Session, channel: Channel, external_id: str, effects: Effects) -> None:
+def apply_parked(s: Session, channel_id: int, external_id: str, effects: Effects) -> None:
     """A message just got its platform id: apply what arrived for it before it did."""
     parked = list(
         s.exec(
             select(ParkedUpdate)
-            .where(ParkedUpdate.channel_id == channel.id, ParkedUpdate.external_id == external_id)
+            .where(ParkedUpdate.channel_id == channel_id, ParkedUpdate.external_id == external_id)
             .order_by(ParkedUpdate.id)
         )
     )
+    if not parked:
+        return
+    channel = s.get(Channel, channel_id)
     for update in parked:
         payload = update.payload
         if update.kind == "status":
@@ -557,7 +560,7 @@ def apply_waiting(s: Session, effects: Effects, limit: int = 500) -> int:
         .limit(limit)
     ).all()
     for channel_id, external_id in found:
-        apply_parked(s, s.get(Channel, channel_id), external_id, effects)
+        apply_parked(s, channel_id, external_id, effects)
     return len(found)
 
 

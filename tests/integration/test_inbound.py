@@ -424,8 +424,7 @@ async def _outbound(whatsapp, wamid: str, *, recorded_by_outbox: bool = True) ->
         )
         s.flush()
         if recorded_by_outbox:  # the outbox applies what waited for the id it records
-            channel = s.get(Channel, whatsapp.channel_id)
-            inbound.apply_parked(s, channel, wamid, inbound.Effects())
+            inbound.apply_parked(s, whatsapp.channel_id, wamid, inbound.Effects())
 
 
 def _template(organization_id: int, name: str) -> None:

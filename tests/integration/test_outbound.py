@@ -21,7 +21,7 @@ from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.channels.whatsapp.adapter import WhatsAppAdapter
 from pytake.channels.whatsapp.graph import GraphClient
-from pytake.jobs import outbox, runner
+from pytake.jobs import limits, outbox, runner
 from pytake.models import (
     Attachment,
     Channel,
@@ -547,6 +547,34 @@ async def test_throughput_error_honours_retry_after_and_holds_the_number(whatsap
     await whatsapp.drain()
     assert whatsapp.sim.calls["messages"] == 1
     assert outbox_row(other.message_id).next_attempt_at >= utcnow() + dt.timedelta(seconds=5)
+
+
+async def test_a_lone_throughput_error_delays_its_message_but_not_the_number(whatsapp, owner):
+    first = send(owner, open_conversation(whatsapp))
+    whatsapp.sim.fail_next(130429)  # no Retry-After: our windows held, so Meta's edge jitter
+    await whatsapp.drain()
+    row = outbox_row(first.message_id)
+    assert row.state == "pending" and row.next_attempt_at >= utcnow() + dt.timedelta(seconds=0.9)
+    other = send(owner, open_conversation(whatsapp, "5511987654321"))
+    await whatsapp.drain()
+    assert message(other.message_id).status == "sent"
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["embedded", "redis"])
+async def test_throughput_errors_for_a_quarter_of_a_window_pause_the_number(
+    whatsapp, owner, settings_env, request, shared
+):
+    if shared:
+        settings_env(redis_url=request.getfixturevalue("redis_url"))
+    with db.session() as s:
+        s.get(Channel, whatsapp.channel_id).rate_limit_per_second = 8  # 2 refusals pause it
+    for n in range(2):
+        send(owner, open_conversation(whatsapp, f"55119876543{n:02d}"))
+    whatsapp.sim.fail_next(130429, count=2)
+    await whatsapp.drain()
+    assert whatsapp.sim.calls["messages"] == 2
+    number = limits.number_window(whatsapp.channel_id, 8)
+    assert await limits.limiter().acquire([number]) >= 0.5  # paused for at least a second
 
 
 async def test_pair_rate_error_backs_off_one_customer_only(whatsapp, owner):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pytake.jobs.limits import LocalLimiter, Window
+from pytake.jobs.limits import LocalLimiter, Window, strikes_to_pause
 
 
 class Clock:
@@ -68,3 +68,22 @@ async def test_idle_keys_are_forgotten(clock):
     for n in range(100):
         await limiter.acquire([Window(f"pair:1:{n}", 10, 1.0)])
     assert len(limiter._grants) == 100  # each key holds only its fresh grant
+
+
+@pytest.mark.parametrize(("limit", "strikes"), [(1, 1), (8, 2), (20, 5), (80, 20)])
+def test_a_quarter_of_a_window_in_strikes_pauses_it(limit, strikes):
+    assert strikes_to_pause(Window("number:1", limit, 1.1)) == strikes
+
+
+async def test_strikes_pause_a_key_only_when_they_crowd_one_window(clock):
+    limiter = LocalLimiter(clock)
+    window = Window("number:1", 8, 1.0)
+    assert await limiter.strike(window, 2.0) is False
+    clock.now += 1.5  # the first strike left the window
+    assert await limiter.strike(window, 2.0) is False
+    assert await limiter.acquire([window]) == 0.0
+    clock.now += 0.5
+    assert await limiter.strike(window, 2.0) is True
+    assert await limiter.acquire([window]) == pytest.approx(2.0)
+    clock.now += 2.0
+    assert await limiter.strike(window, 2.0) is False  # counting starts again after a pause
