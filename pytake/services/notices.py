@@ -9,6 +9,7 @@ the visibility rule, so a notice never tells of a conversation the member could 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -25,16 +26,31 @@ MAX_BODY = 140
 def about(
     s: Session,
     identity: Identity,
-    conversation_id: object,
+    conversation_ids: Iterable[object],
     since: dt.datetime,
     seen: set[int],
     language: str | None = None,
 ) -> list[dict]:
-    """Notices for ``identity`` from messages and notes of the conversation created after
+    """Notices for ``identity`` from messages and notes of the conversations created after
     ``since`` and not in ``seen`` (ids of messages, negative for notes, already told);
     previews of media in ``language``."""
-    if not conversations.valid_id(conversation_id):
+    ids = sorted({i for i in conversation_ids if conversations.valid_id(i)})
+    found = [n for i in ids for n in _about_one(s, identity, i, since, seen, language)]
+    if not found:  # most changes tell a tab nothing: no preferences read for them
         return []
+    wanted = preferences.get(s, identity)
+    quiet = wanted.quiet_until(utcnow()) is not None
+    return [{**n, "quiet": quiet} for n in found if wanted.wants(n["kind"], "app")][-SHOWN:]
+
+
+def _about_one(
+    s: Session,
+    identity: Identity,
+    conversation_id: object,
+    since: dt.datetime,
+    seen: set[int],
+    language: str | None,
+) -> list[dict]:
     conversation = s.exec(
         select(Conversation).where(
             Conversation.id == conversation_id, conversations.visible_to(identity)
@@ -52,11 +68,7 @@ def about(
         if identity.user_id in (note.mentions or []) and note.author_id != identity.user_id:
             body = note.body[:MAX_BODY]
             found.append(_notice("mention", -note.id, conversation, who, body))
-    if not found:  # most changes tell a tab nothing: no preferences read for them
-        return []
-    wanted = preferences.get(s, identity)
-    quiet = wanted.quiet_until(utcnow()) is not None
-    return [{**n, "quiet": quiet} for n in found if wanted.wants(n["kind"], "app")][-SHOWN:]
+    return found
 
 
 def _recent(s: Session, model, conversation_id: int, since: dt.datetime, seen: set[int]):

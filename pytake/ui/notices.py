@@ -39,13 +39,17 @@ class NoticeState(GuardedState):
 
     @rx.event
     async def on_activity(self, conversation_id: int):
+        # Pushed for one conversation; it also covers those that changed while it waited.
+        covered = push.begun(self.router.session.client_token, push.NOTICE)
+        if isinstance(conversation_id, int):  # a hostile client may send anything
+            covered.add(conversation_id)
         if not self._since:
             return None
         session = await self.get_state(SessionState)
         found = await in_transaction(
             notices.about,
             self._identity(),
-            conversation_id,
+            covered,
             dt.datetime.fromisoformat(self._since),
             set(self._seen),
             session.language,

@@ -16,7 +16,7 @@ LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 def _told(identity, conversation_id: int, seen: set[int] | None = None) -> list[dict]:
     with db.session() as s:
-        return notices.about(s, identity, conversation_id, LONG_AGO, seen or set(), "pt-BR")
+        return notices.about(s, identity, [conversation_id], LONG_AGO, seen or set(), "pt-BR")
 
 
 def test_each_member_hears_of_their_own_and_their_queues(world):
@@ -74,3 +74,13 @@ def test_kinds_turned_off_in_the_app_and_quiet_hours(world):
         preferences.save(s, ana, {**preferences.get(s, ana).as_dict(), **quiet})
     (queued,) = _told(ana, 3)
     assert queued["quiet"] is True  # told, without sound or desktop notification
+
+
+def test_one_refresh_tells_of_several_conversations_and_ignores_bad_ids(world):
+    ana = who(world, "ana", Role.AGENT)
+    with db.session() as s:
+        told = notices.about(s, ana, [3, "1", True, -1, 2**70, 1, 3], LONG_AGO, set(), "en")
+    assert [(n["kind"], n["url"]) for n in told] == [
+        ("message", "/inbox/1"),
+        ("new_conversation", "/inbox/3"),
+    ]

@@ -72,6 +72,40 @@ async def test_changes_reach_the_tabs_showing_them_and_resubscribe(settings_env,
         await redisio.close()
 
 
+async def test_a_refresh_waiting_in_a_tab_covers_the_changes_until_it_begins(
+    settings_env, monkeypatch
+):
+    settings_env(redis_url=None)  # signals within this process
+    app = _App()
+    await push.watch("tab", (push.INBOX, 1), 1, 100)
+    push.listen("tab", 1)
+    handlers = {push.INBOX: "inbox.on_changed", push.NOTICE: "notice.on_activity"}
+    relay = asyncio.create_task(push.relay(app, handlers, lambda token: True))
+    events = app.event_processor.events
+    try:
+        await asyncio.sleep(0.1)  # subscribed
+        for conversation in (7, 7, 8, 7):
+            await signals.publish([(1, conversation)])
+        await _until(lambda: len(events) >= 2)
+        await asyncio.sleep(0.2)
+        # One inbox reload and one notice check for all four, each covering both conversations.
+        assert events == [("tab", {"conversation_id": 7})] * 2
+        assert push.begun("tab", push.INBOX) == {7, 8}  # the reload started
+        assert push.begun("tab", push.NOTICE) == {7, 8}
+        await signals.publish([(1, 7)])  # so what comes next needs another
+        await _until(lambda: len(events) == 4)
+        # A refresh that never began (its tab went away mid-queue) stops holding others back.
+        monkeypatch.setattr(push, "QUEUED_STALE_SECONDS", 0.0)
+        await signals.publish([(1, 8)])
+        await _until(lambda: len(events) == 6)
+    finally:
+        relay.cancel()
+        await asyncio.gather(relay, return_exceptions=True)
+        push.unwatch("tab")
+        push._listeners.pop("tab", None)
+    assert push._queued.get("tab") is None  # nothing kept for a tab that left
+
+
 async def test_a_tab_watches_one_thing_at_a_time():
     await push.watch("tab", (push.CONVERSATION, 1), 1, 100)
     await push.watch("tab", (push.INBOX, 1), 1, 100)

@@ -160,6 +160,7 @@ class ConversationState(GuardedState):
     @rx.event
     async def on_changed(self, conversation_id: int):
         """Pushed by the server; a client calling it only reloads what it may see anyway."""
+        push.begun(self.router.session.client_token, push.CONVERSATION)
         if conversation_id != self.conversation_id or not self.conversation_id:
             return
         try:

@@ -37,6 +37,7 @@ class DashboardState(GuardedState):
     @rx.event
     async def on_changed(self, conversation_id: int = 0):
         """Pushed by the server (a conversation changed, or time passed)."""
+        push.begun(self.router.session.client_token, push.DASHBOARD)
         await self._refresh()
 
     async def _refresh(self) -> None:

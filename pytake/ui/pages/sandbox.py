@@ -74,6 +74,7 @@ class PhoneState(GuardedState):
 
     @rx.event
     async def on_changed(self):
+        push.begun(self.router.session.client_token, push.SANDBOX)
         await self._show(await sandbox_numbers.ready())
 
     async def _number(self, sandbox: live.Sandbox) -> live.Number | None:

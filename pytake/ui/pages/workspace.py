@@ -76,6 +76,7 @@ class InboxState(GuardedState):
     @rx.event
     async def on_changed(self, conversation_id: int):
         """Pushed by the server when a conversation of this organization changed."""
+        push.begun(self.router.session.client_token, push.INBOX)
         await self._reload()
 
     @rx.var
