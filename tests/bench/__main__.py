@@ -1,6 +1,7 @@
 """Every benchmark, one after the other, each with its baseline measured in the same run:
 
-    python -m tests.bench [ingest inbox assignment insight] [--quick] [--out DIR]
+    python -m tests.bench [ingest push sessions outbound inbox assignment insight]
+        [--quick] [--out DIR]
 
 Each prints its table; the results go to ``DIR/<name>.json`` (default ``bench-results``).
 ``--quick`` runs smaller sizes and shorter loads, to check the benchmarks work, not to
@@ -15,9 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-NAMES = ("ingest", "inbox", "assignment", "insight")
+NAMES = ("ingest", "push", "sessions", "outbound", "inbox", "assignment", "insight")
 QUICK = {
     "ingest": ["--seconds", "10", "--burst-seconds", "5"],
+    "push": ["--agents", "10", "--rate", "20", "--seconds", "10"],
+    "sessions": ["--steps", "10", "50", "--probes", "10"],
+    "outbound": ["--messages", "1000"],
     "inbox": ["--sizes", "1000", "10000", "--repeat", "5"],
     "assignment": ["--history", "1000", "--repeat", "3"],
     "insight": ["--messages", "50000", "--repeat", "3"],

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import tempfile
 import time
@@ -33,7 +32,16 @@ import psycopg
 
 from pytake.sandbox import payloads as p
 from tests.bench import graph_app, load, servers
-from tests.bench.scratch import ADMIN_URL, ORGANIZATION, arguments, database, save
+from tests.bench.scratch import (
+    ADMIN_URL,
+    ORGANIZATION,
+    add_numbers,
+    arguments,
+    database,
+    machine,
+    progress,
+    save,
+)
 
 NAME = "pytake_bench_ingest"
 PNID, WABA, DISPLAY = graph_app.PNID, graph_app.WABA, graph_app.DISPLAY
@@ -53,6 +61,18 @@ MIX = {
 }
 CUSTOMERS = 2000
 MIME_PREFIX = {"image": "image/", "audio": "audio/", "document": "application/"}
+
+
+def webhook(host: str, customer: str, message: dict) -> bytes:
+    """The request Meta makes to tell of ``message`` from ``customer``, signed."""
+    profile = [p.profile(customer, f"Cliente {customer[-4:]}")]
+    value = p.messages_value(PNID, DISPLAY, [message], profile)
+    body = p.encode(p.envelope(p.entry(WABA, p.change(value))))
+    headers = {
+        "Content-Type": "application/json",
+        "X-Hub-Signature-256": p.sign(body, graph_app.SECRET),
+    }
+    return load.post("/webhooks/whatsapp", host, body, headers)
 
 
 class Traffic:
@@ -79,14 +99,7 @@ class Traffic:
             if kind != "reaction":
                 stored.append(wamid)
                 self.last[customer] = wamid
-            profile = [p.profile(customer, f"Cliente {customer[-4:]}")]
-            value = p.messages_value(PNID, DISPLAY, [message], profile)
-            body = p.encode(p.envelope(p.entry(WABA, p.change(value))))
-            headers = {
-                "Content-Type": "application/json",
-                "X-Hub-Signature-256": p.sign(body, graph_app.SECRET),
-            }
-            requests.append(load.post("/webhooks/whatsapp", self.host, body, headers))
+            requests.append(webhook(self.host, customer, message))
         return requests, stored
 
     def _message(self, kind: str, customer: str, wamid: str) -> dict:
@@ -216,7 +229,7 @@ def measure(args: argparse.Namespace) -> dict:
     results: dict = {}
     with database(NAME, seed), tempfile.TemporaryDirectory() as tmp:
         database_url = os.environ["PYTAKE_DATABASE_URL"]
-        _add_number(database_url)
+        add_numbers(1)
         graph_port, port = servers.free_port(), servers.free_port()
         graph_url = f"http://127.0.0.1:{graph_port}"
         media_file = f"{tmp}/media.json"
@@ -236,16 +249,16 @@ def measure(args: argparse.Namespace) -> dict:
                 results["steady"] = {
                     "pytake": steady(port, traffic, args.rate, args.seconds, "pytake", checked=True)
                 }
-                _progress("steady", results["steady"])
+                progress("steady", results["steady"])
                 results["burst"] = burst(
                     port, traffic, args.burst_rate, args.burst_seconds, args.duplicates
                 )
-                _progress("burst", results["burst"])
+                progress("burst", results["burst"])
                 results["capacity"] = {"pytake": capacity(port, traffic, "pytake")}
                 backlog = pending()
                 results["capacity"]["pytake_backlog"] = backlog
                 results["capacity"]["pytake_drain_s"] = round(drain(), 1)
-                _progress("capacity", results["capacity"])
+                progress("capacity", results["capacity"])
             base_env = {
                 **os.environ,
                 "BENCH_DATABASE_URL": database_url,
@@ -266,37 +279,10 @@ def measure(args: argparse.Namespace) -> dict:
     results["capacity"]["ratio"] = round(ours / bare, 2) if bare else None
     results["setup"] = {
         "workers": args.workers,
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
-        f"Python {platform.python_version()}",
+        "machine": machine(),
         "postgres": _server_version(),
     }
     return results
-
-
-def _progress(phase: str, figures: dict) -> None:
-    """Each phase as it ends: a long run that fails later still said what it measured."""
-    print(f"{phase}: {json.dumps(figures)}", flush=True)
-
-
-def _add_number(database_url: str) -> None:
-    os.environ["PYTAKE_SECRET_KEY"] = servers.SECRET_KEY
-    from pytake import db
-    from pytake.services import channels
-    from pytake.settings import get_settings
-
-    get_settings.cache_clear()
-    with db.session() as s:
-        channels.add_whatsapp(
-            s,
-            organization_id=1,
-            phone_number_id=PNID,
-            waba_id=WABA,
-            display_number="+1 555 000 9999",
-            access_token=graph_app.TOKEN,
-            app_secret=graph_app.SECRET,
-            verify_token="bench-verify",
-        )
-    db.dispose_engines()
 
 
 def _create_baseline_table() -> None:

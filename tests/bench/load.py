@@ -26,6 +26,14 @@ def post(path: str, host: str, body: bytes, headers: dict[str, str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def percentile(values: Sequence[float], p: float) -> float:
+    """The nearest-rank ``p``-th percentile; NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
 @dataclasses.dataclass
 class Outcome:
     offered_rate: float
@@ -34,12 +42,10 @@ class Outcome:
     errors: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     latencies: list[float] = dataclasses.field(default_factory=list)  # seconds
     elapsed: float = 0.0  # first scheduled send to last answer
+    started: float = 0.0  # when request 0 was due (perf_counter): request i at + i / rate
 
     def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1)]
+        return percentile(self.latencies, p)
 
     @property
     def answered(self) -> int:
@@ -127,7 +133,7 @@ async def run(host: str, port: int, requests: Sequence[bytes], rate: float) -> O
             if connection is not None:
                 await pool.give(connection, reusable=False)
 
-    start = time.perf_counter() + 0.05
+    start = outcome.started = time.perf_counter() + 0.05
     for index, request in enumerate(requests):
         due = start + index / rate
         wait = due - time.perf_counter()

@@ -6,11 +6,14 @@ import argparse
 import contextlib
 import json
 import os
+import platform
 import statistics
 import time
 from collections.abc import Callable, Iterator
 
 import psycopg
+
+from tests.bench import servers
 
 # One organization, one number, 20 members (member 1 a supervisor, the others agents).
 ORGANIZATION = """
@@ -31,8 +34,8 @@ ADMIN_URL = os.environ.get("PYTEST_POSTGRES_URL", "postgresql://postgres@127.0.0
 
 @contextlib.contextmanager
 def database(name: str, *seeds: str) -> Iterator[None]:
-    """Create ``name``, point PyTake at it, migrate, run the ``seeds`` in turn; drop it
-    afterwards."""
+    """Create ``name``, point PyTake at it (and at the servers' secret key), migrate, run
+    the ``seeds`` in turn; drop it afterwards."""
     from pytake import db, migrations
     from pytake.settings import get_settings
 
@@ -42,6 +45,8 @@ def database(name: str, *seeds: str) -> Iterator[None]:
     base = ADMIN_URL.rsplit("/", 1)[0]
     os.environ["PYTAKE_DATABASE_URL"] = base.replace("postgresql://", "postgresql+psycopg://")
     os.environ["PYTAKE_DATABASE_URL"] += "/" + name
+    # The key the servers run with (credentials stored here must decrypt there).
+    os.environ["PYTAKE_SECRET_KEY"] = servers.SECRET_KEY
     get_settings.cache_clear()
     db.dispose_engines()
     migrations.upgrade()
@@ -54,6 +59,30 @@ def database(name: str, *seeds: str) -> Iterator[None]:
         db.dispose_engines()
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def add_numbers(count: int, limit: int = 80) -> None:
+    """The simulator's first ``count`` bench numbers (``graph_app.number``) as channels of
+    the organization, each sending at most ``limit`` messages per second."""
+    from pytake import db
+    from pytake.services import channels
+    from tests.bench import graph_app
+
+    with db.session() as s:
+        for n in range(count):
+            pnid, display = graph_app.number(n)
+            channel = channels.add_whatsapp(
+                s,
+                organization_id=1,
+                phone_number_id=pnid,
+                waba_id=graph_app.WABA,
+                display_number=f"+{display}",
+                access_token=graph_app.TOKEN,
+                app_secret=graph_app.SECRET,
+                verify_token="bench-verify",
+            )
+            channel.rate_limit_per_second = limit
+    db.dispose_engines()
 
 
 def timed(fn: Callable[[], object], repeat: int) -> float:
@@ -72,6 +101,15 @@ def arguments(doc: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--json", help="also write the results to this file")
     return parser
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+
+
+def progress(phase: str, figures: dict) -> None:
+    """Each phase as it ends: a long run that fails later still said what it measured."""
+    print(f"{phase}: {json.dumps(figures, default=str)}", flush=True)
 
 
 def save(path: str | None, results: dict) -> None:

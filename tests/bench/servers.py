@@ -28,9 +28,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def process(command: list[str], env: dict[str, str], ready_url: str, wait: float) -> Iterator[str]:
-    """Start ``command`` in its own process group; yield once ``ready_url`` answers; stop it
-    (and every process it started) afterwards. Its output goes to a log file, shown if it
+def process(
+    command: list[str], env: dict[str, str], ready_url: str, wait: float
+) -> Iterator[subprocess.Popen]:
+    """Start ``command`` in a session of its own; yield it once ``ready_url`` answers; stop
+    it (and every process it started) afterwards. Its output goes to a log file, shown if it
     never became ready."""
     with tempfile.NamedTemporaryFile("w+", prefix="bench-", suffix=".log") as log:
         child = subprocess.Popen(
@@ -46,7 +48,7 @@ def process(command: list[str], env: dict[str, str], ready_url: str, wait: float
                     if httpx.get(ready_url, timeout=2).status_code < 500:
                         break
                 time.sleep(0.5)
-            yield log.name
+            yield child
         finally:
             stop(child)
 
@@ -106,18 +108,35 @@ def pytake(port: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def pytake_worker(env: dict[str, str]) -> Iterator[None]:
-    """``python -m pytake worker``: the jobs (webhooks, media, sends), in a process of its own."""
-    with tempfile.NamedTemporaryFile("w+", prefix="bench-worker-", suffix=".log") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "pytake", "worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+def pytake_worker(env: dict[str, str], count: int = 1) -> Iterator[None]:
+    """``python -m pytake worker``: the jobs (webhooks, media, sends), in ``count``
+    processes of their own."""
+    with contextlib.ExitStack() as stack:
+        for _ in range(count):
+            log = stack.enter_context(
+                tempfile.NamedTemporaryFile("w+", prefix="bench-worker-", suffix=".log")
+            )
+            child = subprocess.Popen(
+                [sys.executable, "-m", "pytake", "worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            stack.callback(stop, child)
+        yield
+
+
+def resident_bytes(session: int) -> int:
+    """The memory in use by every process of ``session`` (a child started here), as Linux
+    counts it (resident set)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            yield
-        finally:
-            stop(child)
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session:  # the session id, after state, ppid, pgrp
+                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # rss, in pages
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+    return total

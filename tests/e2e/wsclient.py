@@ -21,13 +21,17 @@ class ReflexSocket:
         self.ws.send("40/_event,")
         self.ws.receive(timeout=10)  # namespace connected
 
-    def send(self, name: str, payload: dict, path: str, query: dict | None = None) -> list[dict]:
-        """Send one event and collect what the server answers within a few seconds."""
+    def emit(self, name: str, payload: dict, path: str, query: dict | None = None) -> None:
+        """Send one event, as the page at ``path`` would."""
         router_data = {"pathname": path, "asPath": path, "query": query or {}}
         self.ws.send(
             "42/_event,"
             + json.dumps(["event", {"name": name, "payload": payload, "router_data": router_data}])
         )
+
+    def send(self, name: str, payload: dict, path: str, query: dict | None = None) -> list[dict]:
+        """Send one event and collect what the server answers within a few seconds."""
+        self.emit(name, payload, path, query)
         updates = []
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
