@@ -73,13 +73,23 @@ async def watch(token: str, topic: Topic, organization_id: int, user_id: int) ->
 
 
 def unwatch(token: str) -> None:
+    """The tab left its page. A notice check it has waiting is about the member, not the
+    page, and still covers what it noted."""
     _people.pop(token, None)
-    _queued.pop(token, None)
+    notice = _queued.pop(token, {}).get(NOTICE)
+    if notice is not None:
+        _queued[token] = {NOTICE: notice}
     previous = _watching.pop(token, None)
     if previous is not None:
         _viewers[previous].discard(token)
         if not _viewers[previous]:
             del _viewers[previous]
+
+
+def _forget(token: str) -> None:
+    unwatch(token)
+    _listeners.pop(token, None)
+    _queued.pop(token, None)
 
 
 def viewers(topic: Topic) -> set[str]:
@@ -111,7 +121,7 @@ async def vouch(connected: Callable[[str], bool]) -> None:
             if connected(token):
                 by_org[org].add(user)
             else:
-                unwatch(token)
+                _forget(token)
         for org, users in by_org.items():
             await presence.seen(org, users)
         await pause(presence.REFRESH)
@@ -152,8 +162,7 @@ async def _push(
     conversation = event.payload.get("conversation_id")
     for token in tokens:
         if not connected(token):
-            unwatch(token)  # the tab closed or moved to another worker
-            _listeners.pop(token, None)
+            _forget(token)  # the tab closed or moved to another worker
             continue
         waiting = _queued.setdefault(token, {}).get(kind)
         fresh = waiting is not None and now - waiting.since < QUEUED_STALE_SECONDS

@@ -98,11 +98,13 @@ async def test_a_refresh_waiting_in_a_tab_covers_the_changes_until_it_begins(
         monkeypatch.setattr(push, "QUEUED_STALE_SECONDS", 0.0)
         await signals.publish([(1, 8)])
         await _until(lambda: len(events) == 6)
+        push.unwatch("tab")  # another page: the notice check waiting still covers conversation 8
+        assert set(push._queued["tab"]) == {push.NOTICE}
+        assert push.begun("tab", push.NOTICE) == {8}
     finally:
         relay.cancel()
         await asyncio.gather(relay, return_exceptions=True)
-        push.unwatch("tab")
-        push._listeners.pop("tab", None)
+        push._forget("tab")
     assert push._queued.get("tab") is None  # nothing kept for a tab that left
 
 
