@@ -37,6 +37,7 @@ from tests.bench.scratch import (
     ORGANIZATION,
     add_numbers,
     arguments,
+    connect,
     database,
     machine,
     progress,
@@ -129,21 +130,17 @@ class Traffic:
 # The database, read between runs -----------------------------------------------------------
 
 
-def _connect():
-    return psycopg.connect(ADMIN_URL.rsplit("/", 1)[0] + "/" + NAME, autocommit=True)
-
-
-def pending() -> int:
-    with _connect() as conn:
+def pending(name: str = NAME) -> int:
+    with connect(name) as conn:
         return conn.execute(
             "SELECT count(*) FROM webhook_event WHERE state = 'pending'"
         ).fetchone()[0]
 
 
-def drain(timeout: float = 900.0) -> float:
+def drain(timeout: float = 900.0, name: str = NAME) -> float:
     """Seconds until no webhook is left to process."""
     started = time.perf_counter()
-    while pending():
+    while pending(name):
         if time.perf_counter() - started > timeout:
             raise RuntimeError("the backlog did not drain")
         time.sleep(0.2)
@@ -152,7 +149,7 @@ def drain(timeout: float = 900.0) -> float:
 
 def stored(wamids: list[str]) -> tuple[int, int]:
     """(lost, duplicated) messages among ``wamids``."""
-    with _connect() as conn:
+    with connect(NAME) as conn:
         rows = conn.execute(
             "SELECT external_id, count(*) FROM message WHERE external_id = ANY(%s) "
             "GROUP BY external_id",
@@ -288,7 +285,7 @@ def measure(args: argparse.Namespace) -> dict:
 def _create_baseline_table() -> None:
     from tests.bench import ingest_baseline
 
-    with _connect() as conn:
+    with connect(NAME) as conn:
         conn.execute(ingest_baseline.CREATE)
 
 

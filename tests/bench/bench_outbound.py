@@ -33,14 +33,13 @@ import time
 import uuid
 
 import httpx
-import psycopg
 
 from tests.bench import graph_app, servers
 from tests.bench.scratch import (
-    ADMIN_URL,
     ORGANIZATION,
     add_numbers,
     arguments,
+    connect,
     database,
     machine,
     progress,
@@ -59,10 +58,6 @@ INSERT INTO conversation (organization_id, channel_id, contact_id, status, unrea
     FROM contact;
 """
 FIRST_CHANNEL = 101  # the seed's own channel is 1; the bench numbers follow 100
-
-
-def _connect():
-    return psycopg.connect(ADMIN_URL.rsplit("/", 1)[0] + "/" + NAME, autocommit=True)
 
 
 def _queue(text: str) -> list[int]:
@@ -85,13 +80,13 @@ def _queue(text: str) -> list[int]:
 
 
 def _states() -> dict[str, int]:
-    with _connect() as conn:
+    with connect(NAME) as conn:
         return dict(conn.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
 
 
 def _messages() -> list[tuple[str, str, str]]:
     """(phone number id, customer, body) of every queued message, in queue order."""
-    with _connect() as conn:
+    with connect(NAME) as conn:
         return conn.execute(
             "SELECT ch.external_id, ct.wa_id, m.content->>'body' FROM outbox o "
             "JOIN message m ON m.id = o.message_id JOIN channel ch ON ch.id = o.channel_id "
@@ -228,7 +223,7 @@ def measure(args: argparse.Namespace) -> dict:
     results: dict = {}
     with database(NAME, seed), tempfile.TemporaryDirectory() as tmp:
         add_numbers(args.numbers, args.limit)
-        with _connect() as conn:
+        with connect(NAME) as conn:
             conn.execute(conversations)
         graph_port = servers.free_port()
         graph_url = f"http://127.0.0.1:{graph_port}"

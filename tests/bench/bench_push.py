@@ -25,17 +25,16 @@ import threading
 import time
 from collections.abc import Callable
 
-import psycopg
 import simple_websocket
 
 from pytake.sandbox import payloads as p
 from tests.bench import graph_app, load, servers
-from tests.bench.bench_ingest import webhook
+from tests.bench.bench_ingest import drain, webhook
 from tests.bench.scratch import (
-    ADMIN_URL,
     ORGANIZATION,
     add_numbers,
     arguments,
+    connect,
     database,
     machine,
     progress,
@@ -179,33 +178,15 @@ def cookies(count: int, members: int | None = None) -> list[str]:
     return values
 
 
-def _connect():
-    return psycopg.connect(ADMIN_URL.rsplit("/", 1)[0] + "/" + NAME, autocommit=True)
-
-
-def pending() -> int:
-    with _connect() as conn:
-        query = "SELECT count(*) FROM webhook_event WHERE state = 'pending'"
-        return conn.execute(query).fetchone()[0]
-
-
 def processing() -> dict:
     """Of the latency: from a webhook's arrival until the worker had applied it."""
-    with _connect() as conn:
+    with connect(NAME) as conn:
         p50, p95 = conn.execute(
             "SELECT percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY "
             "extract(epoch FROM processed_at - received_at)) FROM webhook_event "
             "WHERE processed_at IS NOT NULL"
         ).fetchone()[0]
     return {"processed_p50_ms": round(p50 * 1e3, 1), "processed_p95_ms": round(p95 * 1e3, 1)}
-
-
-def drain(timeout: float = 600.0) -> None:
-    deadline = time.monotonic() + timeout
-    while pending():
-        if time.monotonic() > deadline:
-            raise RuntimeError("the webhooks were not processed in time")
-        time.sleep(0.2)
 
 
 def pytake_side(args: argparse.Namespace, tmp: str) -> dict:
@@ -229,7 +210,9 @@ def pytake_side(args: argparse.Namespace, tmp: str) -> dict:
         for screen in screens:
             screen.start()
         try:
-            return measure_side(port, screens, args, "pytake", drain) | processing()
+            return (
+                measure_side(port, screens, args, "pytake", lambda: drain(name=NAME)) | processing()
+            )
         finally:
             for screen in screens:
                 screen.close()

@@ -61,6 +61,11 @@ def database(name: str, *seeds: str) -> Iterator[None]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def connect(name: str) -> psycopg.Connection:
+    """The benchmark's own database (see ``database``), to read between runs."""
+    return psycopg.connect(ADMIN_URL.rsplit("/", 1)[0] + "/" + name, autocommit=True)
+
+
 def add_numbers(count: int, limit: int = 80) -> None:
     """The simulator's first ``count`` bench numbers (``graph_app.number``) as channels of
     the organization, each sending at most ``limit`` messages per second."""
