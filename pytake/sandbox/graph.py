@@ -257,6 +257,34 @@ def _upper_type(item: dict) -> dict:
     return {**item, "type": str(item.get("type", "")).upper()}
 
 
+def _listed_authentication(components: list) -> list:
+    """Meta writes an authentication template's text and lists its one-time-password button
+    as a URL button (the kind in its address), whatever was submitted."""
+    listed = []
+    for component in components:
+        kind = str(component.get("type", "")).upper()
+        if kind == "BODY":
+            security = component.get("add_security_recommendation") is True
+            text = "*{{1}}* is your verification code." + (
+                " For your security, do not share this code." if security else ""
+            )
+            listed.append({**component, "text": text})
+        elif kind == "FOOTER":
+            minutes = component.get("code_expiration_minutes")
+            listed.append({**component, "text": f"This code expires in {minutes} minutes."})
+        elif kind == "BUTTONS":
+            buttons = []
+            for button in component.get("buttons", []):
+                otp = str(button.get("otp_type", "COPY_CODE")).upper()
+                text = button.get("text") or ("Autofill" if otp == "ONE_TAP" else "Copy code")
+                url = f"https://www.whatsapp.com/otp/code/?otp_type={otp}&code=otp{{{{1}}}}"
+                buttons.append({"type": "URL", "text": text, "url": url})
+            listed.append({**component, "buttons": buttons})
+        else:
+            listed.append(component)
+    return listed
+
+
 def _stored_template(template: dict) -> dict:
     """Meta lists templates in upper case whatever case they were created in (reference §6)."""
     components = []
@@ -267,6 +295,8 @@ def _stored_template(template: dict) -> dict:
         if "buttons" in component:
             shaped["buttons"] = [_upper_type(button) for button in component["buttons"]]
         components.append(shaped)
+    if str(template.get("category", "")).upper() == "AUTHENTICATION":
+        components = _listed_authentication(components)
     return {
         **template,
         "parameter_format": str(template.get("parameter_format", "POSITIONAL")).upper(),
@@ -839,7 +869,7 @@ class GraphSimulator:
             raise GraphError(131009, "Param name: lowercase letters, digits and _, up to 512.")
         if category not in TEMPLATE_CATEGORIES:
             raise GraphError(131009, f"Param category: one of {sorted(TEMPLATE_CATEGORIES)}.")
-        self._check_components(components)
+        self._check_components(components, category)
         if self.find_template(waba_id, name, language) is not None:
             raise GraphError(131009, f"Template {name} already exists in {language}.")
         template_id = self.add_template(
@@ -848,13 +878,15 @@ class GraphSimulator:
         self._tell("template", {**self.find_template(waba_id, name, language), "waba_id": waba_id})
         return JSONResponse({"id": template_id, "status": "PENDING", "category": category})
 
-    def _check_components(self, components: object) -> None:
+    def _check_components(self, components: object, category: str) -> None:
         """A list of typed components; a media header's example names a handle of this
         simulator's uploads, of a type that header takes."""
         if not isinstance(components, list) or not all(
             isinstance(component, dict) and component.get("type") for component in components
         ):
             raise GraphError(131009, "Param components must be a list of objects with a type.")
+        if category == "AUTHENTICATION" and any(c.get("text") for c in components):
+            raise GraphError(131009, "Authentication templates take Meta's text, not their own.")
         for component in components:
             header_format = str(component.get("format", "")).upper()
             is_header = str(component["type"]).upper() == "HEADER"
@@ -897,7 +929,7 @@ class GraphSimulator:
         if status == "APPROVED" and category != template["category"]:
             raise GraphError(100, "The category of an approved template cannot be edited.")
         if "components" in body:
-            self._check_components(body["components"])
+            self._check_components(body["components"], category)
         now = self.clock()
         if status == "APPROVED":
             recent = [t for t in self.template_edits[template_id] if now - t < EDIT_WINDOW_SECONDS]

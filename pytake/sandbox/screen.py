@@ -153,6 +153,12 @@ def _template(content: dict, templates: TemplateLookup) -> dict:
         kind = str(component.get("type", "")).upper()
         if kind == "HEADER" and component.get("format", "TEXT") == "TEXT":
             shown["header"] = _fill(component.get("text", ""), values.get("header", []))
+        elif kind == "HEADER" and component.get("format") == "LOCATION":
+            place = (values.get("header") or [{}])[0].get("location") or {}
+            where = place.get("name") or f"{place.get('latitude')}, {place.get('longitude')}"
+            shown["header"] = f"📍 {where}"
+        elif kind == "LIMITED_TIME_OFFER":
+            shown["header"] = "⏰ " + str((component.get("limited_time_offer") or {}).get("text"))
         elif kind == "HEADER":
             shown["media"] = str(component.get("format", "")).lower()
         elif kind == "BODY":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import zoneinfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -20,9 +21,10 @@ from pytake.auth.sessions import Identity
 from pytake.channels.base import Template
 from pytake.channels.whatsapp import templates as rules
 from pytake.i18n import Term
-from pytake.models import Channel, Contact, MessageTemplate, Role, utcnow
+from pytake.models import Channel, Contact, MessageTemplate, Organization, Role, utcnow
 from pytake.services import conversations
 from pytake.services.contacts import attributes_of
+from pytake.services.organization import settings_of
 
 SENDABLE = "APPROVED"
 DELETED = "DELETED"
@@ -31,6 +33,11 @@ SYNC_EVERY = dt.timedelta(hours=6)
 MAX_VALUE = 1024  # Meta's limit for one parameter's text
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 _MEDIA = ("IMAGE", "VIDEO", "DOCUMENT")
+# A location header's parts: where (required), and what to call it (optional).
+_COORDINATES, _NAMING = ("latitude", "longitude"), ("name", "address")
+_PLACE = _COORDINATES + _NAMING
+# A multi-product button's limits.
+MAX_SECTIONS, MAX_PRODUCTS, MAX_SECTION_TITLE = 10, 30, 24
 # Meta edits only these; an approved one at most once a day and ten times in 30 days.
 EDITABLE = ("APPROVED", "REJECTED", "PAUSED")
 EDIT_GAP = dt.timedelta(hours=24)
@@ -260,7 +267,7 @@ def edit_draft(s: Session, identity: Identity, template_id: object) -> dict:
     whether its category may change (not for an approved one)."""
     row, channel = editable(s, identity, template_id)
     return {
-        **rules.draft_of(row.components or []),
+        **rules.draft_of(row.components or [], row.category),
         "id": row.id,
         "account": str(channel.id),
         "name": row.name,
@@ -276,7 +283,7 @@ def edit_change(row: MessageTemplate, checked: dict) -> bool:
     category_changed = checked["category"].upper() != row.category.upper()
     if category_changed and row.status == "APPROVED":
         raise AccessError("template.category_locked")
-    stored = rules.draft_of(row.components or [])
+    stored = rules.draft_of(row.components or [], row.category)
     names = rules.VARIABLE.findall(stored["header"] + stored["body"])
     given = checked["examples"]["header"] | checked["examples"]["body"]
     if names and given and any(not name.isdigit() for name in names) != checked["named"]:
@@ -305,32 +312,130 @@ def record_deleted(s: Session, template_id: int) -> None:
 # Sending ------------------------------------------------------------------------------------
 
 
+def _field(key: str, label: str, kind: str, *, optional: bool = False) -> dict:
+    return {"key": key, "label": label, "kind": kind, "optional": optional}
+
+
+def _authentication(template: MessageTemplate) -> bool:
+    return template.category.upper() == "AUTHENTICATION"
+
+
 def variables(template: MessageTemplate) -> list[dict]:
-    """What the agent fills in: each text variable of the header, body and buttons, and the
-    link of a media header, in the order WhatsApp shows them."""
+    """What the agent fills in, in the order WhatsApp shows it: each text variable of the
+    header and body, a media header's link, a location header's place, an offer's end,
+    button values (a link's end, a code, products). An authentication template takes its
+    one code, which WhatsApp puts both in the text and in the button."""
+    if _authentication(template):
+        return [_field("code", "code", "code")]
     fields: list[dict] = []
     for component in template.components or []:
         kind = str(component.get("type", "")).upper()
-        if kind == "HEADER" and str(component.get("format", "")).upper() in _MEDIA:
-            fields.append(
-                {"key": "header:link", "label": str(component["format"]).lower(), "kind": "link"}
-            )
+        header_format = str(component.get("format", "")).upper()
+        if kind == "HEADER" and header_format in _MEDIA:
+            fields.append(_field("header:link", header_format.lower(), "link"))
+        elif kind == "HEADER" and header_format == "LOCATION":
+            for part in _PLACE:
+                fields.append(_field(f"header:{part}", part, "location", optional=part in _NAMING))
         elif kind in ("HEADER", "BODY"):
             for name in _VARIABLE.findall(str(component.get("text") or "")):
                 key = f"{kind.lower()}:{name}"
                 if key not in {f["key"] for f in fields}:
-                    fields.append({"key": key, "label": name, "kind": "text"})
+                    fields.append(_field(key, name, "text"))
+        elif kind == "LIMITED_TIME_OFFER" and _offer_expires(component):
+            fields.append(_field("offer:expires", "expires", "expiry"))
         elif kind == "BUTTONS":
             for index, button in enumerate(component.get("buttons") or []):
-                button_kind = str(button.get("type", "")).upper()
+                key, button_kind = f"button:{index}", str(button.get("type", "")).upper()
                 if button_kind == "URL" and _VARIABLE.search(str(button.get("url") or "")):
-                    fields.append({"key": f"button:{index}", "label": "url", "kind": "button"})
+                    fields.append(_field(key, "url", "button"))
                 elif button_kind == "COPY_CODE":
-                    fields.append({"key": f"button:{index}", "label": "code", "kind": "button"})
+                    fields.append(_field(key, "code", "button"))
+                elif button_kind == "CATALOG":
+                    fields.append(_field(key, "product", "product", optional=True))
+                elif button_kind == "MPM":
+                    fields.append(_field(key, "products", "products"))
     return fields
 
 
-def compose(template: MessageTemplate, values: dict[str, str]) -> dict:
+def _offer_expires(component: dict) -> bool:
+    offer = component.get("limited_time_offer")
+    return isinstance(offer, dict) and offer.get("has_expiration") is True
+
+
+def _checked_values(
+    fields: list[dict], values: dict[str, str], zone: dt.tzinfo, now: dt.datetime
+) -> dict:
+    """Each field's value as Meta takes it, or the first refusal, before Meta sees it."""
+    checked: dict = {}
+    for field in fields:
+        value = values.get(field["key"], "")
+        if not value and not field["optional"]:
+            raise AccessError("template.value_missing", field=field["label"])
+        if len(value) > MAX_VALUE:
+            raise AccessError("send.field_too_long", field=field["label"], limit=MAX_VALUE)
+        kind = field["kind"]
+        if kind == "link" and not value.startswith("https://"):
+            raise AccessError("template.link_invalid")
+        if kind == "code" and len(value) > rules.MAX_CODE:
+            raise AccessError("send.field_too_long", field=field["label"], limit=rules.MAX_CODE)
+        if kind == "location" and field["label"] in _COORDINATES:
+            value = _coordinate(value, field["label"])
+        elif kind == "expiry":
+            value = _expiry_ms(value, zone, now)
+        elif kind == "products":
+            value = _sections(value)
+        checked[field["key"]] = value
+    return checked
+
+
+def _coordinate(value: str, label: str) -> float:
+    limit = 90 if label == "latitude" else 180
+    try:
+        number = float(value.replace(",", "."))
+    except ValueError:
+        number = math.inf
+    if not -limit <= number <= limit:
+        raise AccessError("template.coordinate_invalid", field=label, limit=limit)
+    return number
+
+
+def _expiry_ms(value: str, zone: dt.tzinfo, now: dt.datetime) -> int:
+    """When the offer ends (a date and time in the organization's zone, or with an offset),
+    as Meta's milliseconds since the epoch; it must still be ahead."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise AccessError("template.expiry_invalid") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    if moment <= now:
+        raise AccessError("template.expiry_past")
+    return int(moment.timestamp() * 1000)
+
+
+def _sections(value: str) -> list[dict]:
+    """Products to show, a section a line: "Title: SKU1, SKU2" (one line may skip the
+    title). Meta takes up to 10 sections and 30 products."""
+    sections = []
+    for line in filter(None, (line.strip() for line in value.splitlines())):
+        title, _, skus = line.rpartition(":")
+        items = [sku.strip() for sku in skus.split(",") if sku.strip()]
+        if not items or len(title.strip()) > MAX_SECTION_TITLE:
+            raise AccessError("template.products_invalid")
+        sections.append({"title": title.strip(), "product_items": items})
+    count = sum(len(section["product_items"]) for section in sections)
+    untitled = len(sections) > 1 and any(not section["title"] for section in sections)
+    if not sections or len(sections) > MAX_SECTIONS or count > MAX_PRODUCTS or untitled:
+        raise AccessError("template.products_invalid")
+    return sections
+
+
+def compose(
+    template: MessageTemplate,
+    values: dict[str, str],
+    *,
+    zone: dt.tzinfo = dt.UTC,
+    now: dt.datetime | None = None,
+) -> dict:
     """The outbound content for this template with these values, and its preview text.
 
     Every variable needs a non-empty value (Meta's 132000/132008 otherwise)."""
@@ -338,59 +443,15 @@ def compose(template: MessageTemplate, values: dict[str, str]) -> dict:
         raise AccessError("template.not_sendable", status=template.status.lower())
     values = {k: v.strip() for k, v in values.items() if isinstance(k, str) and isinstance(v, str)}
     fields = variables(template)
-    for field in fields:
-        value = values.get(field["key"], "")
-        if not value:
-            raise AccessError("template.value_missing", field=field["label"])
-        if len(value) > MAX_VALUE:
-            raise AccessError("send.field_too_long", field=field["label"], limit=MAX_VALUE)
-        if field["kind"] == "link" and not value.startswith("https://"):
-            raise AccessError("template.link_invalid")
-    # Positional templates number their variables ({{1}}); named ones name them ({{order}}).
-    named = any(not f["label"].isdigit() for f in fields if f["kind"] == "text")
-    wanted = {f["key"] for f in fields}
-    components = []
-    for component in template.components or []:
-        kind = str(component.get("type", "")).upper()
-        text = str(component.get("text") or "")
-        if kind == "HEADER" and str(component.get("format", "")).upper() in _MEDIA:
-            media = str(component["format"]).lower()
-            components.append(
-                {
-                    "type": "header",
-                    "parameters": [{"type": media, media: {"link": values["header:link"]}}],
-                }
-            )
-        elif kind in ("HEADER", "BODY"):
-            names = list(dict.fromkeys(_VARIABLE.findall(text)))
-            if names:
-                components.append(
-                    {
-                        "type": kind.lower(),
-                        "parameters": [
-                            _text_parameter(name, values[f"{kind.lower()}:{name}"], named)
-                            for name in names
-                        ],
-                    }
-                )
-        elif kind == "BUTTONS":
-            for index, button in enumerate(component.get("buttons") or []):
-                key = f"button:{index}"
-                if key in wanted:
-                    button_kind = str(button.get("type", "")).upper()
-                    parameter = (
-                        {"type": "coupon_code", "coupon_code": values[key]}
-                        if button_kind == "COPY_CODE"
-                        else {"type": "text", "text": values[key]}
-                    )
-                    components.append(
-                        {
-                            "type": "button",
-                            "sub_type": button_kind.lower(),
-                            "index": str(index),
-                            "parameters": [parameter],
-                        }
-                    )
+    checked = _checked_values(fields, values, zone, now or utcnow())
+    if _authentication(template):
+        components = _code_components(template, checked["code"])
+    else:
+        # Positional templates number their variables ({{1}}); named ones name them.
+        named = any(not f["label"].isdigit() for f in fields if f["kind"] == "text")
+        components = []
+        for component in template.components or []:
+            components.extend(_parameters(component, checked, named))
     return {
         "name": template.name,
         "language": template.language,
@@ -400,6 +461,71 @@ def compose(template: MessageTemplate, values: dict[str, str]) -> dict:
     }
 
 
+def _code_components(template: MessageTemplate, code: str) -> list[dict]:
+    """An authentication code goes in the text and, as a URL parameter, in its button."""
+    parts = [{"type": "body", "parameters": [{"type": "text", "text": code}]}]
+    if any(str(c.get("type", "")).upper() == "BUTTONS" for c in template.components or []):
+        parameters = [{"type": "text", "text": code}]
+        parts.append({"type": "button", "sub_type": "url", "index": "0", "parameters": parameters})
+    return parts
+
+
+def _parameters(component: dict, checked: dict, named: bool) -> list[dict]:
+    """One stored component's parameters for the send (none when it takes no values)."""
+    kind = str(component.get("type", "")).upper()
+    header_format = str(component.get("format", "")).upper()
+    if kind == "HEADER" and header_format in _MEDIA:
+        media = header_format.lower()
+        parameter = {"type": media, media: {"link": checked["header:link"]}}
+        return [{"type": "header", "parameters": [parameter]}]
+    if kind == "HEADER" and header_format == "LOCATION":
+        place = {part: checked[f"header:{part}"] for part in _PLACE if checked[f"header:{part}"]}
+        return [{"type": "header", "parameters": [{"type": "location", "location": place}]}]
+    if kind in ("HEADER", "BODY"):
+        names = list(dict.fromkeys(_VARIABLE.findall(str(component.get("text") or ""))))
+        if not names:
+            return []
+        parameters = [
+            _text_parameter(name, checked[f"{kind.lower()}:{name}"], named) for name in names
+        ]
+        return [{"type": kind.lower(), "parameters": parameters}]
+    if kind == "LIMITED_TIME_OFFER" and "offer:expires" in checked:
+        offer = {"expiration_time_ms": checked["offer:expires"]}
+        parameter = {"type": "limited_time_offer", "limited_time_offer": offer}
+        return [{"type": "limited_time_offer", "parameters": [parameter]}]
+    if kind != "BUTTONS":
+        return []
+    parts = []
+    for index, button in enumerate(component.get("buttons") or []):
+        value = checked.get(f"button:{index}")
+        if not value:
+            continue  # no value (a link without variable, a catalog's own thumbnail)
+        button_kind = str(button.get("type", "")).upper()
+        if button_kind == "COPY_CODE":
+            parameter = {"type": "coupon_code", "coupon_code": value}
+        elif button_kind == "CATALOG":
+            parameter = {"type": "action", "action": {"thumbnail_product_retailer_id": value}}
+        elif button_kind == "MPM":
+            sections = [
+                {**s, "product_items": [{"product_retailer_id": p} for p in s["product_items"]]}
+                for s in value
+            ]
+            thumbnail = value[0]["product_items"][0]
+            action = {"thumbnail_product_retailer_id": thumbnail, "sections": sections}
+            parameter = {"type": "action", "action": action}
+        else:
+            parameter = {"type": "text", "text": value}
+        parts.append(
+            {
+                "type": "button",
+                "sub_type": button_kind.lower(),
+                "index": str(index),
+                "parameters": [parameter],
+            }
+        )
+    return parts
+
+
 def _button_titles(template: MessageTemplate, values: dict[str, str]) -> list[str]:
     """What the customer sees under the message: each button's text ("📋 CODE" for a code)."""
     titles = []
@@ -407,8 +533,11 @@ def _button_titles(template: MessageTemplate, values: dict[str, str]) -> list[st
         if str(component.get("type", "")).upper() != "BUTTONS":
             continue
         for index, button in enumerate(component.get("buttons") or []):
-            if str(button.get("type", "")).upper() == "COPY_CODE":
+            kind = str(button.get("type", "")).upper()
+            if kind == "COPY_CODE":
                 titles.append(f"📋 {values.get(f'button:{index}', '')}".strip())
+            elif _authentication(template):
+                titles.append(f"📋 {button.get('text') or values.get('code', '')}".strip())
             else:
                 titles.append(str(button.get("text") or ""))
     return [title for title in titles if title]
@@ -416,14 +545,37 @@ def _button_titles(template: MessageTemplate, values: dict[str, str]) -> list[st
 
 def render(template: MessageTemplate, values: dict[str, str]) -> str:
     """The text the customer will read; variables not filled in yet stay as {{name}}."""
+    if _authentication(template):
+        return _code_text(template, values.get("code") or "{{1}}")
     parts = []
     for component in template.components or []:
         kind = str(component.get("type", "")).upper()
-        if kind in ("HEADER", "BODY", "FOOTER"):
+        if kind == "HEADER" and str(component.get("format", "")).upper() == "LOCATION":
+            place = [values.get(f"header:{part}") or "" for part in _NAMING]
+            parts.append("📍 " + ("\n".join(p for p in place if p) or "…"))
+        elif kind == "LIMITED_TIME_OFFER":
+            parts.append("⏰ " + str((component.get("limited_time_offer") or {}).get("text", "")))
+        elif kind in ("HEADER", "BODY", "FOOTER"):
             prefix = kind.lower()
             text = str(component.get("text") or "")
             parts.append(_VARIABLE.sub(lambda m, p=prefix: values.get(f"{p}:{m[1]}") or m[0], text))
     return "\n\n".join(part for part in parts if part)
+
+
+def _code_text(template: MessageTemplate, code: str) -> str:
+    """Meta's text for an authentication template: as listed once synced; until then (as
+    submitted, without text) Meta's English wording of the same choices."""
+    parts = {str(c.get("type", "")).upper(): c for c in template.components or []}
+    body, footer = parts.get("BODY", {}), parts.get("FOOTER", {})
+    if not body.get("text"):
+        minutes = footer.get("code_expiration_minutes")
+        return rules.authentication_text(
+            code,
+            security=body.get("add_security_recommendation") is True,
+            minutes=minutes if isinstance(minutes, int) else 0,
+        )
+    text = _VARIABLE.sub(lambda _: code, str(body["text"]))
+    return "\n\n".join(p for p in (text, str(footer.get("text") or "")) if p)
 
 
 def _text_parameter(name: str, value: str, named: bool) -> dict:
@@ -525,4 +677,7 @@ def preview_for(
 def content_for(
     s: Session, identity: Identity, conversation_id: object, template_id: object, values: dict
 ) -> dict:
-    return compose(chosen(s, identity, conversation_id, template_id), values)
+    """The content to send; an offer's end is read in the organization's time zone."""
+    template = chosen(s, identity, conversation_id, template_id)
+    organization = s.get(Organization, template.organization_id)
+    return compose(template, values, zone=zoneinfo.ZoneInfo(settings_of(organization)["timezone"]))

@@ -184,3 +184,133 @@ def test_the_image_header_editor_in_portuguese(server, graph, number, new_page, 
     page.get_by_test_id("template-button-url").fill("https://loja.example.com/ofertas")
     expect(page.get_by_text("JPEG ou PNG, até 5 MB", exact=False)).to_be_visible()
     screenshot(page, "template-editor-image-header-pt-BR")
+
+
+def _new_template(page, number, name: str, category: str) -> None:
+    page.goto("/templates")
+    page.get_by_test_id("template-new").click()
+    expect(page.get_by_test_id("template-name")).to_be_visible()
+    if page.get_by_test_id("template-account").count():
+        page.get_by_test_id("template-account").click()
+        page.get_by_role("option").filter(has_text=number.display).click()
+    page.get_by_test_id("template-name").fill(name)
+    page.get_by_test_id("template-category").click()
+    page.get_by_role("option", name=category).click()
+
+
+def test_an_authentication_code_is_created_approved_and_sent(server, graph, number, new_page):
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])
+    _new_template(page, number, "codigo_acesso", "Authentication")
+    expect(page.get_by_test_id("template-body")).to_have_count(0)  # Meta writes the text
+    page.get_by_test_id("template-auth-expiry").fill("10")
+    preview = page.get_by_test_id("template-draft-preview")
+    expect(preview).to_contain_text("123456 is your verification code. For your security")
+    expect(preview).to_contain_text("This code expires in 10 minutes.")
+    page.get_by_test_id("template-auth-otp").click()
+    page.get_by_role("option", name="One-tap autofill (Android)").click()
+    page.get_by_test_id("template-auth-package").fill("com.clinica.app")
+    page.get_by_test_id("template-auth-signature").fill("K8a/AINcGX7")
+    screenshot(page, "template-editor-authentication-en")
+    page.get_by_test_id("template-submit").click()
+    row = page.get_by_test_id("template-row").filter(has_text="codigo_acesso")
+    expect(row.get_by_test_id("template-status")).to_have_text("In review")
+    (at_meta,) = [t for t in graph._templates[number.waba] if t["name"] == "codigo_acesso"]
+    assert at_meta["category"] == "AUTHENTICATION"
+    assert at_meta["components"][-1]["buttons"][0]["url"].startswith(
+        "https://www.whatsapp.com/otp/code/?otp_type=ONE_TAP"
+    )
+    _approve(page, graph, number, "codigo_acesso", row)
+
+    old = str(int(time.time()) - 30 * 3600)
+    number.customer_writes("5521977770000", "Caio Prado", "Não recebi o código", timestamp=old)
+    page.goto("/inbox")
+    page.get_by_test_id("conversation-row").filter(has_text="Caio Prado").click()
+    page.get_by_test_id("template-instead").click()
+    page.get_by_test_id("template-select").click()
+    page.get_by_role("option", name="codigo_acesso · pt_BR").click()
+    page.get_by_test_id("template-value").fill("482913")
+    expect(page.get_by_test_id("template-preview")).to_contain_text(  # until a sync: PyTake's
+        "482913 is your verification code. For your security, do not share this code."
+    )
+    screenshot(page, "template-picker-authentication-en")
+    page.get_by_test_id("template-send").click()
+    expect(page.get_by_test_id("bubble-out").last).to_contain_text("482913")
+    deadline = time.monotonic() + 20
+    while not any(b.get("template", {}).get("name") == "codigo_acesso" for b in graph.sent):
+        assert time.monotonic() < deadline, "the code never reached the simulator"
+        time.sleep(0.1)
+    sent = next(b for b in graph.sent if b.get("template", {}).get("name") == "codigo_acesso")
+    assert [c["type"] for c in sent["template"]["components"]] == ["body", "button"]
+
+
+def test_an_offer_and_a_location_header_in_portuguese(server, graph, number, new_page):
+    server.add_user("tales@acme.test", "tales secret 1", role="admin")
+    page = new_page("pt-BR")
+    sign_in(page, "tales@acme.test", "tales secret 1")
+    _new_template(page, number, "oferta_relampago", "Marketing")
+    page.get_by_test_id("template-offer").click()
+    page.get_by_test_id("template-offer-text").fill("Só hoje!")
+    page.get_by_test_id("template-offer-expires").click()
+    expect(page.get_by_test_id("template-footer")).to_have_count(0)  # offers have none
+    page.get_by_test_id("template-body").fill("Olá {{1}}, 30% em tudo até meia-noite!")
+    page.get_by_test_id("template-example").fill("Marina")
+    page.get_by_test_id("template-add-copy_code").click()
+    page.get_by_test_id("template-button-example").fill("RELAMPAGO")
+    page.get_by_test_id("template-add-url").click()
+    page.get_by_test_id("template-button-text").last.fill("Comprar")
+    page.get_by_test_id("template-button-url").fill("https://loja.example.com")
+    expect(page.get_by_test_id("template-offer-preview")).to_contain_text("Só hoje!")
+    screenshot(page, "template-editor-offer-pt-BR")
+    page.get_by_test_id("template-submit").click()
+    row = page.get_by_test_id("template-row").filter(has_text="oferta_relampago")
+    expect(row.get_by_test_id("template-status")).to_have_text("Em análise")
+    (at_meta,) = [t for t in graph._templates[number.waba] if t["name"] == "oferta_relampago"]
+    assert at_meta["components"][0]["type"] == "LIMITED_TIME_OFFER"
+
+    _new_template(page, number, "retirada_loja", "Utilidade")
+    page.get_by_test_id("template-header_format").click()
+    page.get_by_role("option", name="Localização", exact=True).click()
+    page.get_by_test_id("template-body").fill("Seu pedido {{1}} está pronto para retirada.")
+    page.get_by_test_id("template-example").fill("#12")
+    page.get_by_test_id("template-add-flow").click()
+    page.get_by_test_id("template-button-text").fill("Agendar")
+    page.get_by_test_id("template-button-flow_id").fill("1234567890")
+    expect(page.get_by_test_id("template-draft-preview")).to_contain_text("Mapa do local")
+    screenshot(page, "template-editor-location-pt-BR")
+    page.get_by_test_id("template-submit").click()
+    row = page.get_by_test_id("template-row").filter(has_text="retirada_loja")
+    expect(row.get_by_test_id("template-status")).to_have_text("Em análise")
+    for name in ("oferta_relampago", "retirada_loja"):
+        template_id = graph.set_template_status(number.waba, name, "pt_BR", "APPROVED")
+        number.post(
+            p.template_status_value("APPROVED", int(template_id), name, "pt_BR"),
+            "message_template_status_update",
+            time=int(time.time()) + next(_REVIEWS),
+        )
+
+    old = str(int(time.time()) - 28 * 3600)
+    number.customer_writes("5521966660000", "Bianca Reis", "Tem promoção?", timestamp=old)
+    page.goto("/inbox")
+    page.get_by_test_id("conversation-row").filter(has_text="Bianca Reis").click()
+    page.get_by_test_id("template-instead").click()
+    page.get_by_test_id("template-select").click()
+    option = page.get_by_role("option", name="oferta_relampago · pt_BR")
+    expect(option).to_be_enabled()  # approved by now
+    option.click()
+    values = page.get_by_test_id("template-value")
+    expect(values).to_have_count(3)  # when the offer ends, the name, the code
+    values.nth(0).fill("2030-01-15T18:00")
+    values.nth(1).fill("Bianca")
+    values.nth(2).fill("RELAMPAGO")
+    expect(page.get_by_test_id("template-preview")).to_contain_text("Olá Bianca, 30% em tudo")
+    screenshot(page, "template-picker-offer-pt-BR")
+    page.get_by_test_id("template-send").click()
+    deadline = time.monotonic() + 20
+    while not any(b.get("template", {}).get("name") == "oferta_relampago" for b in graph.sent):
+        assert time.monotonic() < deadline, "the offer never reached the simulator"
+        time.sleep(0.1)
+    sent = next(b for b in graph.sent if b.get("template", {}).get("name") == "oferta_relampago")
+    (offer,) = sent["template"]["components"][0]["parameters"]
+    ends = offer["limited_time_offer"]["expiration_time_ms"] // 1000
+    assert time.strftime("%Y-%m-%d", time.gmtime(ends)) == "2030-01-15"

@@ -98,7 +98,9 @@ async def test_picking_filling_and_sending_a_template_with_the_window_closed(wha
             ("notice_001", True),
             ("notice_002", False),
         ]
-        assert offered[0]["fields"] == [{"key": "body:1", "label": "1", "kind": "text"}]
+        assert offered[0]["fields"] == [
+            {"key": "body:1", "label": "1", "kind": "text", "optional": False}
+        ]
         assert templates.suggested(s, owner, conversation)["name"] == "Ana"
         content = templates.content_for(s, owner, conversation, offered[0]["id"], {"body:1": "Ana"})
         with pytest.raises(AccessError):  # paused
@@ -382,3 +384,91 @@ async def test_a_media_template_keeps_its_example_unless_a_new_one_is_given(
     await template_jobs.edit(owner, template_id, PROMO, _staged(tmp_path, PNG + b"new"))
     (new,) = set(whatsapp.sim.examples) - {handle}
     assert stored()["spring_sale"].components[0]["example"] == {"header_handle": [new]}
+
+
+async def test_an_authentication_template_from_submit_to_a_sent_code(whatsapp, owner):
+    draft = {
+        "name": "login_code",
+        "category": "authentication",
+        "language": "pt_BR",
+        "body": "A custom text Meta would refuse",
+        "auth": {"otp": "copy_code", "security": True, "expiry": "10"},
+    }
+    template_id = await template_jobs.submit(owner, whatsapp.channel_id, draft)
+    (at_meta,) = [t for t in whatsapp.sim._templates[WABA] if t["name"] == "login_code"]
+    assert at_meta["components"][-1]["buttons"][0]["type"] == "URL"  # listed as Meta lists it
+    await _approve(whatsapp, "login_code")
+    conversation = open_conversation(whatsapp, window=False)
+    with db.session() as s:
+        (choice,) = templates.choices(s, owner, conversation)
+        assert choice["sendable"] and [f["key"] for f in choice["fields"]] == ["code"]
+        content = templates.content_for(s, owner, conversation, template_id, {"code": "482913"})
+    assert content["preview"].startswith("482913 is your verification code. For your security")
+    send(owner, conversation, "template", content)
+    await whatsapp.drain()
+    assert whatsapp.sim.sent[-1]["template"]["components"] == [
+        {"type": "body", "parameters": [{"type": "text", "text": "482913"}]},
+        {
+            "type": "button",
+            "sub_type": "url",
+            "index": "0",
+            "parameters": [{"type": "text", "text": "482913"}],
+        },
+    ]
+    await template_jobs.sync(whatsapp.organization_id)  # Meta's own text replaces PyTake's
+    with db.session() as s:
+        content = templates.content_for(s, owner, conversation, template_id, {"code": "1"})
+    assert content["preview"].startswith("*1* is your verification code.")
+
+
+async def test_a_limited_time_offer_and_a_location_header_reach_meta(whatsapp, owner):
+    offer = {
+        "name": "black_friday",
+        "category": "marketing",
+        "language": "pt_BR",
+        "body": "Olá {{1}}, 20% em tudo até domingo!",
+        "examples": {"1": "Ana"},
+        "offer": {"enabled": True, "text": "Só hoje!", "expires": True},
+        "buttons": [
+            {"type": "copy_code", "example": "BF20"},
+            {"type": "url", "text": "Comprar", "url": "https://ex.com/bf"},
+        ],
+    }
+    pickup = {
+        "name": "pickup_here",
+        "category": "utility",
+        "language": "pt_BR",
+        "header_format": "location",
+        "body": "Seu pedido {{1}} está pronto para retirada.",
+        "examples": {"1": "#12"},
+    }
+    offer_id = await template_jobs.submit(owner, whatsapp.channel_id, offer)
+    pickup_id = await template_jobs.submit(owner, whatsapp.channel_id, pickup)
+    for name in ("black_friday", "pickup_here"):
+        await _approve(whatsapp, name)
+    conversation = open_conversation(whatsapp, window=False)
+    ends = (utcnow() + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    values = {"offer:expires": ends, "body:1": "Ana", "button:0": "BF20"}
+    place = {"header:latitude": "-23.56", "header:longitude": "-46.65", "body:1": "#12"}
+    with db.session() as s:
+        sends = [
+            templates.content_for(s, owner, conversation, offer_id, values),
+            templates.content_for(s, owner, conversation, pickup_id, place),
+        ]
+    for content in sends:
+        send(owner, conversation, "template", content)
+        await whatsapp.drain()
+    offered, located = (m["template"]["components"] for m in whatsapp.sim.sent[-2:])
+    assert offered[0]["type"] == "limited_time_offer"
+    assert (
+        offered[0]["parameters"][0]["limited_time_offer"]["expiration_time_ms"] > time.time() * 1000
+    )
+    assert offered[-1] == {
+        "type": "button",
+        "sub_type": "copy_code",
+        "index": "0",
+        "parameters": [{"type": "coupon_code", "coupon_code": "BF20"}],
+    }
+    assert located[0]["parameters"] == [
+        {"type": "location", "location": {"latitude": -23.56, "longitude": -46.65}}
+    ]

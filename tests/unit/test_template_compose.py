@@ -1,6 +1,9 @@
 """Filling a template: which variables the agent fills, the request components built from
 them exactly as Meta documents, and the text the customer will read."""
 
+import datetime as dt
+import zoneinfo
+
 import pytest
 
 from pytake.auth.errors import AccessError
@@ -135,3 +138,206 @@ def test_only_approved_templates_are_sent(status):
 
 def test_render_keeps_what_is_not_filled_in_yet():
     assert templates.render(ORDER, {"body:1": "Ana"}).startswith("Pedido {{1}}\n\nOlá Ana,")
+
+
+def _approved(category: str, components: list) -> MessageTemplate:
+    return MessageTemplate(
+        organization_id=1,
+        account_id="waba",
+        name="t",
+        language="pt_BR",
+        category=category,
+        status="APPROVED",
+        components=components,
+    )
+
+
+LISTED_CODE = _approved(  # as Meta lists an authentication template
+    "AUTHENTICATION",
+    [
+        {"type": "BODY", "text": "*{{1}}* is your verification code."},
+        {"type": "FOOTER", "text": "This code expires in 10 minutes."},
+        {
+            "type": "BUTTONS",
+            "buttons": [{"type": "URL", "text": "Copy code", "url": "https://x/?code=otp{{1}}"}],
+        },
+    ],
+)
+
+
+def test_an_authentication_code_fills_the_text_and_the_button():
+    assert [f["key"] for f in templates.variables(LISTED_CODE)] == ["code"]
+    content = templates.compose(LISTED_CODE, {"code": "482913"})
+    assert content["components"] == [
+        {"type": "body", "parameters": [{"type": "text", "text": "482913"}]},
+        {
+            "type": "button",
+            "sub_type": "url",
+            "index": "0",
+            "parameters": [{"type": "text", "text": "482913"}],
+        },
+    ]
+    assert content["preview"] == (
+        "*482913* is your verification code.\n\nThis code expires in 10 minutes."
+    )
+    assert content["buttons"] == ["📋 Copy code"]
+    submitted = _approved(  # approved by webhook before any sync: Meta's wording meanwhile
+        "AUTHENTICATION",
+        [
+            {"type": "BODY", "add_security_recommendation": True},
+            {"type": "FOOTER", "code_expiration_minutes": 5},
+            {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE"}]},
+        ],
+    )
+    assert templates.render(submitted, {"code": "77"}) == (
+        "77 is your verification code. For your security, do not share this code."
+        "\n\nThis code expires in 5 minutes."
+    )
+    with pytest.raises(AccessError) as long:
+        templates.compose(LISTED_CODE, {"code": "1" * 16})
+    assert long.value.code == "send.field_too_long"
+
+
+PLACE = _approved(
+    "UTILITY",
+    [{"type": "HEADER", "format": "LOCATION"}, {"type": "BODY", "text": "Retire aqui, {{1}}."}],
+)
+
+
+def test_a_location_header_needs_coordinates_and_may_name_the_place():
+    values = {"header:latitude": "-23,5614", "header:longitude": "-46.6559", "body:1": "Ana"}
+    content = templates.compose(PLACE, values)
+    assert content["components"][0] == {
+        "type": "header",
+        "parameters": [
+            {"type": "location", "location": {"latitude": -23.5614, "longitude": -46.6559}}
+        ],
+    }
+    named = {**values, "header:name": "Loja Paulista", "header:address": "Av. Paulista, 1000"}
+    location = templates.compose(PLACE, named)["components"][0]["parameters"][0]["location"]
+    assert location["name"] == "Loja Paulista" and location["address"] == "Av. Paulista, 1000"
+    assert templates.render(PLACE, named).startswith("📍 Loja Paulista\nAv. Paulista, 1000")
+    for bad in ("91", "north", ""):
+        with pytest.raises(AccessError) as refused:
+            templates.compose(PLACE, {**values, "header:latitude": bad})
+        assert refused.value.code in ("template.coordinate_invalid", "template.value_missing")
+
+
+OFFER = _approved(
+    "MARKETING",
+    [
+        {
+            "type": "LIMITED_TIME_OFFER",
+            "limited_time_offer": {"text": "Só hoje!", "has_expiration": True},
+        },
+        {"type": "BODY", "text": "Use o cupom, {{1}}!"},
+        {
+            "type": "BUTTONS",
+            "buttons": [
+                {"type": "COPY_CODE", "example": "BF20"},
+                {"type": "URL", "text": "Comprar", "url": "https://ex.com/{{1}}"},
+            ],
+        },
+    ],
+)
+
+
+def test_a_limited_time_offer_ends_when_the_agent_says_in_the_organizations_zone():
+    zone = zoneinfo.ZoneInfo("America/Sao_Paulo")
+    now = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
+    values = {"offer:expires": "2026-12-05T23:59", "body:1": "Ana"}
+    values |= {"button:0": "BF20", "button:1": "bf"}
+    content = templates.compose(OFFER, values, zone=zone, now=now)
+    ends = dt.datetime(2026, 12, 5, 23, 59, tzinfo=zone)
+    assert content["components"][0] == {
+        "type": "limited_time_offer",
+        "parameters": [
+            {
+                "type": "limited_time_offer",
+                "limited_time_offer": {"expiration_time_ms": int(ends.timestamp() * 1000)},
+            }
+        ],
+    }
+    assert content["preview"].startswith("⏰ Só hoje!\n\nUse o cupom, Ana!")
+    for bad, code in (
+        ("2026-11-30T10:00", "template.expiry_past"),
+        ("next friday", "template.expiry_invalid"),
+    ):
+        with pytest.raises(AccessError) as refused:
+            templates.compose(OFFER, {**values, "offer:expires": bad}, zone=zone, now=now)
+        assert refused.value.code == code
+
+
+SHOP = _approved(
+    "MARKETING",
+    [
+        {"type": "HEADER", "format": "TEXT", "text": "Novidades"},
+        {"type": "BODY", "text": "Separamos estes para você."},
+        {"type": "BUTTONS", "buttons": [{"type": "MPM", "text": "Ver itens"}]},
+    ],
+)
+
+
+def test_products_for_a_multi_product_button_a_section_a_line():
+    fields = templates.variables(SHOP)
+    assert [(f["key"], f["kind"]) for f in fields] == [("button:0", "products")]
+    content = templates.compose(SHOP, {"button:0": "Camisetas: SKU-1, SKU-2\nBonés: SKU-9"})
+    assert content["components"] == [
+        {
+            "type": "button",
+            "sub_type": "mpm",
+            "index": "0",
+            "parameters": [
+                {
+                    "type": "action",
+                    "action": {
+                        "thumbnail_product_retailer_id": "SKU-1",
+                        "sections": [
+                            {
+                                "title": "Camisetas",
+                                "product_items": [
+                                    {"product_retailer_id": "SKU-1"},
+                                    {"product_retailer_id": "SKU-2"},
+                                ],
+                            },
+                            {"title": "Bonés", "product_items": [{"product_retailer_id": "SKU-9"}]},
+                        ],
+                    },
+                }
+            ],
+        }
+    ]
+    too_many = ", ".join(f"S{n}" for n in range(31))
+    for bad in ("SKU-1\nSKU-2", "Camisetas:", too_many, "x" * 25 + ": SKU-1"):
+        with pytest.raises(AccessError) as refused:
+            templates.compose(SHOP, {"button:0": bad})
+        assert refused.value.code == "template.products_invalid"
+
+
+def test_a_catalog_button_may_name_its_thumbnail_and_a_flow_button_takes_nothing():
+    catalog = _approved(
+        "MARKETING",
+        [
+            {"type": "BODY", "text": "Veja o catálogo."},
+            {"type": "BUTTONS", "buttons": [{"type": "CATALOG", "text": "Ver catálogo"}]},
+        ],
+    )
+    assert templates.compose(catalog, {})["components"] == []
+    assert templates.compose(catalog, {"button:0": "SKU-7"})["components"] == [
+        {
+            "type": "button",
+            "sub_type": "catalog",
+            "index": "0",
+            "parameters": [
+                {"type": "action", "action": {"thumbnail_product_retailer_id": "SKU-7"}}
+            ],
+        }
+    ]
+    flow = _approved(
+        "UTILITY",
+        [
+            {"type": "BODY", "text": "Agende sua visita."},
+            {"type": "BUTTONS", "buttons": [{"type": "FLOW", "text": "Agendar", "flow_id": "1"}]},
+        ],
+    )
+    assert templates.variables(flow) == [] and templates.compose(flow, {})["buttons"] == ["Agendar"]

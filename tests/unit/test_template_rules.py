@@ -267,6 +267,8 @@ def test_a_stored_template_reads_back_into_the_editor():
         "url": "https://ex.com/t/{{1}}",
         "phone": "",
         "example": "abc",
+        "flow_id": "",
+        "screen": "",
     }
     media = rules.draft_of(
         [
@@ -291,8 +293,8 @@ def test_a_stored_template_reads_back_into_the_editor():
 @pytest.mark.parametrize(
     "component",
     [
-        {"type": "HEADER", "format": "LOCATION"},
-        {"type": "BUTTONS", "buttons": [{"type": "FLOW", "text": "Book"}]},
+        {"type": "HEADER", "format": "GIF"},
+        {"type": "BUTTONS", "buttons": [{"type": "VOICE_CALL", "text": "Call"}]},
         {"type": "CAROUSEL", "cards": []},
     ],
 )
@@ -347,3 +349,214 @@ async def test_the_resumable_upload_and_the_edit_are_the_requests_meta_documents
         "category": "MARKETING",
     }
     assert sent == rules.components(checked)
+
+
+# Authentication, location headers, limited-time offers, flows and products -------------
+
+AUTH = {"name": "login_code", "category": "authentication", "language": "en_US"}
+
+
+def test_an_authentication_template_lets_meta_write_its_text():
+    copy = {"otp": "copy_code", "security": True, "expiry": 10, "text": "Copy"}
+    body = rules.create_body(rules.check({**AUTH, "body": "ignored", "auth": copy}))
+    assert body["category"] == "AUTHENTICATION"
+    assert body["components"] == [
+        {"type": "BODY", "add_security_recommendation": True},
+        {"type": "FOOTER", "code_expiration_minutes": 10},
+        {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": "Copy"}]},
+    ]
+    one_tap = {
+        "otp": "one_tap",
+        "package": "com.example.shop",
+        "signature": "K8a/AINcGX7",
+        "autofill": "Autofill",
+    }
+    parts = rules.components(rules.check({**AUTH, "auth": one_tap}))
+    assert parts == [
+        {"type": "BODY", "add_security_recommendation": False},
+        {
+            "type": "BUTTONS",
+            "buttons": [
+                {
+                    "type": "OTP",
+                    "otp_type": "ONE_TAP",
+                    "autofill_text": "Autofill",
+                    "supported_apps": [
+                        {"package_name": "com.example.shop", "signature_hash": "K8a/AINcGX7"}
+                    ],
+                }
+            ],
+        },
+    ]
+    zero_tap = {**one_tap, "otp": "zero_tap", "terms": True, "expiry": "5"}
+    button = rules.components(rules.check({**AUTH, "auth": zero_tap}))[-1]["buttons"][0]
+    assert button["otp_type"] == "ZERO_TAP" and button["zero_tap_terms_accepted"] is True
+    assert "autofill_text" not in button
+
+
+@pytest.mark.parametrize(
+    ("auth", "code"),
+    [
+        ({"otp": "sms"}, "template_draft.bad_otp"),
+        ({"expiry": 91}, "template_draft.bad_expiry"),
+        ({"expiry": "ten"}, "template_draft.bad_expiry"),
+        ({"otp": "one_tap", "signature": "K8a/AINcGX7"}, "template_draft.required"),
+        (
+            {"otp": "one_tap", "package": "shop", "signature": "K8a/AINcGX7"},
+            "template_draft.bad_package",
+        ),
+        (
+            {"otp": "one_tap", "package": "com.ex.shop", "signature": "short"},
+            "template_draft.bad_signature",
+        ),
+        (
+            {"otp": "zero_tap", "package": "com.ex.shop", "signature": "K8a/AINcGX7"},
+            "template_draft.zero_tap_terms",
+        ),
+    ],
+)
+def test_authentication_choices_are_checked(auth, code):
+    with pytest.raises(AccessError) as refused:
+        rules.check({**AUTH, "auth": auth})
+    assert refused.value.code == code
+
+
+def test_a_location_header_takes_its_place_at_each_send():
+    draft = {**GOOD, "header_format": "location", "buttons": []}
+    assert rules.components(rules.check(draft))[0] == {"type": "HEADER", "format": "LOCATION"}
+
+
+OFFER = {
+    "name": "black_friday",
+    "category": "marketing",
+    "language": "pt_BR",
+    "header_format": "none",
+    "body": "Olá {{1}}, use o cupom e ganhe 20% até domingo!",
+    "examples": {"1": "Ana"},
+    "offer": {"enabled": True, "text": "Só hoje!", "expires": True},
+    "buttons": [
+        {"type": "copy_code", "example": "BF20"},
+        {"type": "url", "text": "Comprar", "url": "https://ex.com/bf"},
+    ],
+}
+
+
+def test_a_limited_time_offer_sits_above_the_body():
+    parts = rules.components(rules.check(OFFER))
+    assert parts[0] == {
+        "type": "LIMITED_TIME_OFFER",
+        "limited_time_offer": {"text": "Só hoje!", "has_expiration": True},
+    }
+    assert parts[1]["type"] == "BODY"
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"category": "utility"}, "template_draft.offer_marketing"),
+        ({"footer": "Loja"}, "template_draft.offer_footer"),
+        (
+            {"header_format": "document", "header_example": {"mime": "application/pdf", "size": 9}},
+            "template_draft.offer_header",
+        ),
+        ({"body": "Olá {{1}}, " + "x" * 600}, "template_draft.too_long"),
+        ({"buttons": [{"type": "copy_code", "example": "BF20"}]}, "template_draft.offer_buttons"),
+        ({"buttons": OFFER["buttons"][1:]}, "template_draft.offer_code"),
+        ({"offer": {"enabled": True, "text": "x" * 17}}, "template_draft.too_long"),
+        ({"offer": {"enabled": True, "text": ""}}, "template_draft.required"),
+    ],
+)
+def test_a_limited_time_offer_keeps_metas_restrictions(change, code):
+    with pytest.raises(AccessError) as refused:
+        rules.check({**OFFER, **change})
+    assert refused.value.code == code
+
+
+def test_flow_catalog_and_multi_product_buttons_as_meta_documents():
+    flow = {"type": "flow", "text": "Agendar", "flow_id": "1234567890", "screen": "WELCOME"}
+    buttons = rules.check({**GOOD, "buttons": [flow, {**flow, "type": "quick_reply"}]})["buttons"]
+    assert rules.components({**rules.check(GOOD), "buttons": buttons})[-1]["buttons"][0] == {
+        "type": "FLOW",
+        "text": "Agendar",
+        "flow_id": "1234567890",
+        "flow_action": "navigate",
+        "navigate_screen": "WELCOME",
+    }
+    endpoint = rules.check({**GOOD, "buttons": [{**flow, "screen": ""}]})
+    assert rules.components(endpoint)[-1]["buttons"][0]["flow_action"] == "data_exchange"
+    catalog = {**GOOD, "category": "marketing", "header_format": "none"}
+    catalog["buttons"] = [{"type": "catalog", "text": "Ver catálogo"}]
+    assert rules.components(rules.check(catalog))[-1] == {
+        "type": "BUTTONS",
+        "buttons": [{"type": "CATALOG", "text": "Ver catálogo"}],
+    }
+    mpm = {**GOOD, "buttons": [{"type": "mpm", "text": "Ver itens"}]}
+    assert rules.components(rules.check(mpm))[-1]["buttons"] == [
+        {"type": "MPM", "text": "Ver itens"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"buttons": [{"type": "flow", "text": "a", "flow_id": "abc"}]}, "template_draft.bad_flow"),
+        (
+            {"buttons": [{"type": "flow", "text": "a", "flow_id": "1", "screen": "no spaces"}]},
+            "template_draft.bad_screen",
+        ),
+        (
+            {"buttons": [{"type": "flow", "text": "a", "flow_id": "1"}] * 2},
+            "template_draft.button_limit",
+        ),
+        (
+            {"buttons": [{"type": "mpm", "text": "a"}, {"type": "quick_reply", "text": "b"}]},
+            "template_draft.product_button_alone",
+        ),
+        ({"buttons": [{"type": "catalog", "text": "a"}]}, "template_draft.catalog_rules"),
+        (
+            {"header_format": "none", "buttons": [{"type": "mpm", "text": "a"}]},
+            "template_draft.mpm_header",
+        ),
+    ],
+)
+def test_flow_and_product_buttons_keep_metas_rules(change, code):
+    with pytest.raises(AccessError) as refused:
+        rules.check({**GOOD, **change})
+    assert refused.value.code == code
+
+
+def test_new_kinds_read_back_into_the_editor():
+    for draft in (
+        {**OFFER, "header_format": "image", "header_handle": "4::aW1n"},
+        {**GOOD, "header_format": "location"},
+        {**GOOD, "buttons": [{"type": "flow", "text": "Agendar", "flow_id": "99", "screen": "A"}]},
+    ):
+        listed = rules.components(rules.check(draft))
+        assert rules.components(rules.check({**draft, **rules.draft_of(listed)})) == listed
+    submitted = rules.components(
+        rules.check({**AUTH, "auth": {"otp": "copy_code", "security": True, "expiry": 15}})
+    )
+    assert rules.draft_of(submitted, "AUTHENTICATION")["auth"] | {"text": ""} == {
+        **rules.EMPTY_DRAFT["auth"],
+        "expiry": 15,
+    }
+    listed = [  # how Meta lists it: its own text, the button as a URL naming the kind
+        {"type": "BODY", "text": "*{{1}}* is your verification code."},
+        {
+            "type": "BUTTONS",
+            "buttons": [
+                {
+                    "type": "URL",
+                    "text": "Autofill",
+                    "url": "https://www.whatsapp.com/otp/code/?otp_type=ONE_TAP&code=otp{{1}}",
+                }
+            ],
+        },
+    ]
+    auth = rules.draft_of(listed, "authentication")["auth"]
+    assert (auth["otp"], auth["security"], auth["expiry"], auth["text"]) == (
+        "one_tap",
+        False,
+        0,
+        "Autofill",
+    )

@@ -20,11 +20,28 @@ VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 MAX_HEADER, MAX_BODY, MAX_FOOTER = 60, 1024, 60
 MAX_BUTTON_TEXT, MAX_URL, MAX_CODE = 25, 2000, 15
 MAX_BUTTONS = 10
-BUTTON_LIMITS = {"url": 2, "phone": 1, "copy_code": 1}
+BUTTON_KINDS = ("quick_reply", "url", "phone", "copy_code", "flow", "catalog", "mpm")
+BUTTON_LIMITS = {"url": 2, "phone": 1, "copy_code": 1, "flow": 1, "catalog": 1, "mpm": 1}
+# A catalog or multi-product button is the template's only button (Meta's product templates).
+ONLY_BUTTON = ("catalog", "mpm")
 PHONE = re.compile(r"^\+[1-9][0-9]{6,19}$")
-# "none" and "text" carry no file; the others need an example file, uploaded with Meta's
-# Resumable Upload API, whose handle Meta reviews.
-HEADER_FORMATS = ("none", "text", "image", "video", "document")
+FLOW_ID = re.compile(r"^[0-9]{1,20}$")
+SCREEN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+# "none", "text" and "location" carry no file (a location is given at each send); the others
+# need an example file, uploaded with Meta's Resumable Upload API, whose handle Meta reviews.
+HEADER_FORMATS = ("none", "text", "image", "video", "document", "location")
+# Authentication templates: Meta's preset text, a code, and a one-time-password button.
+OTP_TYPES = ("copy_code", "one_tap", "zero_tap")
+MAX_EXPIRY = 90  # minutes "This code expires in N minutes" may say
+PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
+SIGNATURE = re.compile(r"^[A-Za-z0-9+/]{11}$")  # the app's SMS Retriever hash
+# Meta's English wording of an authentication template (it writes each language's own).
+AUTH_CODE = "{{1}} is your verification code."
+AUTH_SECURITY = " For your security, do not share this code."
+AUTH_EXPIRY = "This code expires in {minutes} minutes."
+EXAMPLE_CODE = "123456"
+# Limited-time offers: marketing only, no footer, at most 600 characters of body.
+MAX_OFFER, MAX_OFFER_BODY = 16, 600
 _MB = 1024 * 1024
 # What the Resumable Upload API accepts for each media header, and Meta's size limits.
 EXAMPLE_FILES: dict[str, tuple[tuple[str, ...], int]] = {
@@ -32,7 +49,14 @@ EXAMPLE_FILES: dict[str, tuple[tuple[str, ...], int]] = {
     "video": (("video/mp4",), 16 * _MB),
     "document": (("application/pdf",), 100 * _MB),
 }
-_BUTTON_TYPES = {"QUICK_REPLY": "quick_reply", "URL": "url", "PHONE_NUMBER": "phone"}
+_BUTTON_TYPES = {
+    "QUICK_REPLY": "quick_reply",
+    "URL": "url",
+    "PHONE_NUMBER": "phone",
+    "FLOW": "flow",
+    "CATALOG": "catalog",
+    "MPM": "mpm",
+}
 
 
 def _text(value: object, field: str, limit: int, *, required: bool = False) -> str:
@@ -89,10 +113,20 @@ def check(draft: object) -> dict:
     language = draft.get("language")
     if language not in LANGUAGES:
         raise AccessError("template_draft.bad_language")
+    if category == "authentication":
+        auth = _authentication(draft.get("auth"))
+        return {
+            **EMPTY_CHECKED,
+            "name": name,
+            "category": category,
+            "language": language,
+            "auth": auth,
+        }
     header_format = draft.get("header_format") or "text"
     if header_format not in HEADER_FORMATS:
         raise AccessError("template_draft.bad_header")
     header = _text(draft.get("header"), "header", MAX_HEADER) if header_format == "text" else ""
+    header_format = "none" if header_format == "text" and not header else header_format
     header_names, header_examples = _variables(header, "header", draft.get("examples"))
     if len(header_names) > 1:
         raise AccessError("template_draft.header_one_variable")
@@ -105,6 +139,15 @@ def check(draft: object) -> dict:
     named = [n for n in header_names + body_names if not n.isdigit()]
     if named and len(named) != len(header_names + body_names):
         raise AccessError("template_draft.mixed_variables")
+    buttons = _buttons(draft.get("buttons"))
+    kinds = {b["type"] for b in buttons}
+    if kinds & set(ONLY_BUTTON) and len(buttons) > 1:
+        raise AccessError("template_draft.product_button_alone")
+    if "catalog" in kinds and (header_format != "none" or category != "marketing"):
+        raise AccessError("template_draft.catalog_rules")
+    if "mpm" in kinds and header_format != "text":
+        raise AccessError("template_draft.mpm_header")
+    offer = _offer(draft.get("offer"), category, header_format, body, footer, buttons)
     return {
         "name": name,
         "category": category,
@@ -116,8 +159,77 @@ def check(draft: object) -> dict:
         "footer": footer,
         "examples": {"header": header_examples, "body": body_examples},
         "named": bool(named),
-        "buttons": _buttons(draft.get("buttons")),
+        "buttons": buttons,
+        "offer": offer,
+        "auth": None,
     }
+
+
+def _authentication(auth: object) -> dict:
+    """Meta writes an authentication template's text itself: the business chooses the
+    security line, the expiry line and the one-time-password button."""
+    given = auth if isinstance(auth, dict) else {}
+    otp = given.get("otp") or "copy_code"
+    if otp not in OTP_TYPES:
+        raise AccessError("template_draft.bad_otp")
+    expiry = given.get("expiry") or 0
+    if isinstance(expiry, str):
+        expiry = int(expiry) if expiry.strip().isdigit() else -1
+    if not isinstance(expiry, int) or isinstance(expiry, bool) or not 0 <= expiry <= MAX_EXPIRY:
+        raise AccessError("template_draft.bad_expiry", limit=MAX_EXPIRY)
+    cleaned = {
+        "otp": otp,
+        "security": given.get("security") is True,
+        "expiry": expiry,
+        "text": _text(given.get("text"), "button", MAX_BUTTON_TEXT),
+        "autofill": "",
+        "package": "",
+        "signature": "",
+    }
+    if otp == "copy_code":
+        return cleaned
+    package = _text(given.get("package"), "package", 224, required=True)
+    signature = _text(given.get("signature"), "signature", 11, required=True)
+    if not PACKAGE.match(package):
+        raise AccessError("template_draft.bad_package")
+    if not SIGNATURE.match(signature):
+        raise AccessError("template_draft.bad_signature")
+    if otp == "zero_tap" and given.get("terms") is not True:
+        raise AccessError("template_draft.zero_tap_terms")
+    autofill = _text(given.get("autofill"), "autofill", MAX_BUTTON_TEXT) if otp == "one_tap" else ""
+    return {**cleaned, "package": package, "signature": signature, "autofill": autofill}
+
+
+def authentication_text(code: str, *, security: bool, minutes: int) -> str:
+    """What an authentication template says, in Meta's English wording."""
+    text = AUTH_CODE.replace("{{1}}", code) + (AUTH_SECURITY if security else "")
+    return text + (f"\n\n{AUTH_EXPIRY.format(minutes=minutes)}" if minutes else "")
+
+
+def _offer(
+    offer: object, category: str, header_format: str, body: str, footer: str, buttons: list
+) -> dict | None:
+    """A limited-time offer (a countdown above the body), with Meta's restrictions on the
+    rest of the template."""
+    if not isinstance(offer, dict) or not offer.get("enabled"):
+        return None
+    if category != "marketing":
+        raise AccessError("template_draft.offer_marketing")
+    if header_format not in ("none", "image", "video"):
+        raise AccessError("template_draft.offer_header")
+    if footer:
+        raise AccessError("template_draft.offer_footer")
+    if len(body) > MAX_OFFER_BODY:
+        raise AccessError(
+            "template_draft.too_long", field=Term("template_field.body"), limit=MAX_OFFER_BODY
+        )
+    kinds = [b["type"] for b in buttons]
+    expires = offer.get("expires") is True
+    if any(k not in ("copy_code", "url") for k in kinds) or "url" not in kinds:
+        raise AccessError("template_draft.offer_buttons")
+    if expires and "copy_code" not in kinds:
+        raise AccessError("template_draft.offer_code")
+    return {"text": _text(offer.get("text"), "offer", MAX_OFFER, required=True), "expires": expires}
 
 
 def _header_example(kind: str, draft: dict) -> str:
@@ -156,7 +268,7 @@ def _buttons(buttons: object) -> list[dict]:
     cleaned, counts = [], {}
     for button in buttons:
         kind = button.get("type") if isinstance(button, dict) else None
-        if kind not in ("quick_reply", "url", "phone", "copy_code"):
+        if kind not in BUTTON_KINDS:
             raise AccessError("template_draft.bad_button")
         counts[kind] = counts.get(kind, 0) + 1
         if counts[kind] > BUTTON_LIMITS.get(kind, MAX_BUTTONS):
@@ -181,6 +293,14 @@ def _buttons(buttons: object) -> list[dict]:
             entry["phone"] = phone
         elif kind == "copy_code":
             entry["example"] = _text(button.get("example"), "code", MAX_CODE, required=True)
+        elif kind == "flow":
+            flow_id = str(button.get("flow_id") or "").strip()
+            if not FLOW_ID.match(flow_id):
+                raise AccessError("template_draft.bad_flow")
+            screen = _text(button.get("screen"), "screen", 100)
+            if screen and not SCREEN.match(screen):
+                raise AccessError("template_draft.bad_screen")
+            entry.update(flow_id=flow_id, screen=screen)
         cleaned.append(entry)
     grouping = [b["type"] == "quick_reply" for b in cleaned]
     if sum(a != b for a, b in itertools.pairwise(grouping)) > 1:
@@ -211,6 +331,8 @@ def edit_body(draft: dict, *, category: bool) -> dict:
 
 def components(draft: dict) -> list[dict]:
     """A checked draft's components as Meta documents them."""
+    if draft["auth"]:
+        return _authentication_components(draft["auth"])
     parts: list[dict] = []
     named = draft["named"]
     if draft["header_format"] in EXAMPLE_FILES:
@@ -221,15 +343,39 @@ def components(draft: dict) -> list[dict]:
                 "example": {"header_handle": [draft["header_handle"]]},
             }
         )
+    elif draft["header_format"] == "location":
+        parts.append({"type": "HEADER", "format": "LOCATION"})
     elif draft["header"]:
         header = {"type": "HEADER", "format": "TEXT", "text": draft["header"]}
         parts.append(_with_example(header, "header", draft["examples"]["header"], named))
+    if draft["offer"]:
+        offer = {"text": draft["offer"]["text"], "has_expiration": draft["offer"]["expires"]}
+        parts.append({"type": "LIMITED_TIME_OFFER", "limited_time_offer": offer})
     body = {"type": "BODY", "text": draft["body"]}
     parts.append(_with_example(body, "body", draft["examples"]["body"], named))
     if draft["footer"]:
         parts.append({"type": "FOOTER", "text": draft["footer"]})
     if draft["buttons"]:
         parts.append({"type": "BUTTONS", "buttons": [_button(b) for b in draft["buttons"]]})
+    return parts
+
+
+def _authentication_components(auth: dict) -> list[dict]:
+    """Meta writes the text; on creation the button is an ``OTP`` one (listed later as URL)."""
+    parts: list[dict] = [{"type": "BODY", "add_security_recommendation": auth["security"]}]
+    if auth["expiry"]:
+        parts.append({"type": "FOOTER", "code_expiration_minutes": auth["expiry"]})
+    button: dict = {"type": "OTP", "otp_type": auth["otp"].upper()}
+    if auth["text"]:
+        button["text"] = auth["text"]
+    if auth["autofill"]:
+        button["autofill_text"] = auth["autofill"]
+    if auth["otp"] != "copy_code":
+        app = {"package_name": auth["package"], "signature_hash": auth["signature"]}
+        button["supported_apps"] = [app]
+    if auth["otp"] == "zero_tap":
+        button["zero_tap_terms_accepted"] = True
+    parts.append({"type": "BUTTONS", "buttons": [button]})
     return parts
 
 
@@ -247,8 +393,6 @@ def _with_example(component: dict, part: str, examples: dict[str, str], named: b
 
 def _button(button: dict) -> dict:
     kind = button["type"]
-    if kind == "quick_reply":
-        return {"type": "QUICK_REPLY", "text": button["text"]}
     if kind == "url":
         shaped = {"type": "URL", "text": button["text"], "url": button["url"]}
         if "example" in button:
@@ -256,7 +400,14 @@ def _button(button: dict) -> dict:
         return shaped
     if kind == "phone":
         return {"type": "PHONE_NUMBER", "text": button["text"], "phone_number": button["phone"]}
-    return {"type": "COPY_CODE", "example": button["example"]}
+    if kind == "copy_code":
+        return {"type": "COPY_CODE", "example": button["example"]}
+    if kind == "flow":  # without a first screen, the flow's endpoint chooses it
+        shaped = {"type": "FLOW", "text": button["text"], "flow_id": button["flow_id"]}
+        if button["screen"]:
+            return {**shaped, "flow_action": "navigate", "navigate_screen": button["screen"]}
+        return {**shaped, "flow_action": "data_exchange"}
+    return {"type": kind.upper(), "text": button["text"]}  # quick_reply, catalog, mpm
 
 
 # The editor's values of a template with nothing in it yet (besides name and language).
@@ -268,15 +419,42 @@ EMPTY_DRAFT = {
     "footer": "",
     "examples": {},
     "buttons": [],
+    "offer": {"enabled": False, "text": "", "expires": False},
+    "auth": {
+        "otp": "copy_code",
+        "security": True,
+        "expiry": 10,
+        "text": "",
+        "autofill": "",
+        "package": "",
+        "signature": "",
+        "terms": False,
+    },
 }
+# A checked authentication draft: only ``auth`` and the names carry anything.
+EMPTY_CHECKED = {
+    **EMPTY_DRAFT,
+    "examples": {"header": {}, "body": {}},
+    "named": False,
+    "offer": None,
+}
+BUTTON_FIELDS = ("text", "url", "phone", "example", "flow_id", "screen")
 
 
-def draft_of(stored: list) -> dict:
+def draft_of(stored: list, category: str = "") -> dict:
     """A stored template's components as the editor's values: the inverse of ``components``.
 
-    Parts the editor does not offer (a location header, a flow or catalog button…) raise,
-    so an edit never drops them silently."""
-    draft: dict = {**EMPTY_DRAFT, "examples": {}, "buttons": []}
+    Parts the editor does not offer (a carousel…) raise, so an edit never drops them
+    silently."""
+    draft: dict = {
+        **EMPTY_DRAFT,
+        "examples": {},
+        "buttons": [],
+        "offer": dict(EMPTY_DRAFT["offer"]),
+        "auth": dict(EMPTY_DRAFT["auth"]),
+    }
+    if category.lower() == "authentication":
+        return {**draft, "auth": _authentication_of(stored)}
     for component in stored:
         kind = str(component.get("type", "")).upper() if isinstance(component, dict) else ""
         example = component.get("example") if isinstance(component, dict) else None
@@ -289,9 +467,16 @@ def draft_of(stored: list) -> dict:
             if header_format == "text":
                 draft["header"] = str(component.get("text") or "")
                 _examples_of(draft, draft["header"], example, "header")
-            else:
+            elif header_format in EXAMPLE_FILES:
                 handles = example.get("header_handle") or [""]
                 draft["header_handle"] = str(handles[0])
+        elif kind == "LIMITED_TIME_OFFER":
+            offer = component.get("limited_time_offer") or {}
+            draft["offer"] = {
+                "enabled": True,
+                "text": str(offer.get("text") or ""),
+                "expires": offer.get("has_expiration") is True,
+            }
         elif kind == "BODY":
             draft["body"] = str(component.get("text") or "")
             _examples_of(draft, draft["body"], example, "body")
@@ -302,6 +487,32 @@ def draft_of(stored: list) -> dict:
         else:
             raise AccessError("template.edit_unsupported")
     return draft
+
+
+def _authentication_of(stored: list) -> dict:
+    """An authentication template's choices, as submitted (an ``OTP`` button) or as Meta
+    lists it (a ``URL`` button whose address names the kind). An app's package and hash
+    are not listed back: an edit of a one-tap or zero-tap button asks for them again."""
+    auth = {**EMPTY_DRAFT["auth"], "security": False, "expiry": 0}
+    for component in stored:
+        kind = str(component.get("type", "")).upper() if isinstance(component, dict) else ""
+        if kind == "BODY":
+            auth["security"] = component.get("add_security_recommendation") is True
+        elif kind == "FOOTER":
+            minutes = component.get("code_expiration_minutes")
+            auth["expiry"] = minutes if isinstance(minutes, int) else 0
+        elif kind == "BUTTONS":
+            for button in component.get("buttons") or []:
+                otp = str(button.get("otp_type") or "")
+                found = re.search(r"otp_type=([A-Za-z_]+)", str(button.get("url") or ""))
+                otp = (otp or (found[1] if found else "copy_code")).lower()
+                auth["otp"] = otp if otp in OTP_TYPES else "copy_code"
+                auth["text"] = str(button.get("text") or "")
+                auth["autofill"] = str(button.get("autofill_text") or "")
+                apps = button.get("supported_apps") or [{}]
+                auth["package"] = str(apps[0].get("package_name") or "")
+                auth["signature"] = str(apps[0].get("signature_hash") or "")
+    return auth
 
 
 def _examples_of(draft: dict, text: str, example: dict, part: str) -> None:
@@ -319,7 +530,7 @@ def _examples_of(draft: dict, text: str, example: dict, part: str) -> None:
 
 def _button_of(button: object) -> dict:
     kind = str(button.get("type", "")).upper() if isinstance(button, dict) else ""
-    entry = {"type": "", "text": "", "url": "", "phone": "", "example": ""}
+    entry = {"type": "", **dict.fromkeys(BUTTON_FIELDS, "")}
     if kind == "COPY_CODE":
         example = button.get("example")
         return {**entry, "type": "copy_code", "example": str(_first(example))}
@@ -330,6 +541,9 @@ def _button_of(button: object) -> dict:
         entry.update(url=str(button.get("url") or ""), example=str(_first(button.get("example"))))
     elif kind == "PHONE_NUMBER":
         entry["phone"] = str(button.get("phone_number") or "")
+    elif kind == "FLOW":
+        entry.update(flow_id=str(button.get("flow_id") or ""))
+        entry.update(screen=str(button.get("navigate_screen") or ""))
     return entry
 
 

@@ -331,8 +331,9 @@ class ConversationState(GuardedState):
             return
         known = await in_transaction(templates.suggested, self._identity(), self.conversation_id)
         self.template_id = picked["id"]
-        self.template_values = {
-            f["key"]: known.get(f["label"].casefold(), "") for f in picked["fields"]
+        self.template_values = {  # a place or a product is never a contact's attribute
+            f["key"]: known.get(f["label"].casefold(), "") if f["kind"] == "text" else ""
+            for f in picked["fields"]
         }
         await self._render_template()
 
@@ -1456,6 +1457,41 @@ def _template_option(choice: rx.Var) -> rx.Component:
     )
 
 
+def _template_field(field: rx.Var) -> rx.Component:
+    """One value to fill: a text, a link, a code, a place, when an offer ends, products."""
+    kind, key = field["kind"].to(str), field["key"].to(str)
+    common = {
+        "value": ConversationState.template_values[key].to(str),
+        "on_change": lambda value: ConversationState.set_template_value(key, value),
+        "max_length": 1024,
+        "width": "100%",
+        "data_testid": "template-value",
+    }
+    return rx.vstack(
+        rx.text(
+            rx.cond(  # a variable by its own name; a part WhatsApp names (a place, a code…)
+                kind == "text",
+                rx.fragment(t("thread.template_field_text"), " ", rx.code(field["label"])),
+                SessionState.tr["thread.template_label_" + field["label"].to(str)].to(str),
+            ),
+            rx.cond(
+                field["optional"].to(bool),
+                rx.text.span(" · ", t("templates.optional"), color=rx.color("gray", 10)),
+            ),
+            size="2",
+            weight="medium",
+        ),
+        rx.match(
+            kind,
+            ("products", rx.text_area(rows="3", placeholder=t("thread.products_hint"), **common)),
+            ("expiry", rx.input(type="datetime-local", **common)),
+            rx.input(**common),
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
 def _template_dialog() -> rx.Component:
     """Pick an approved template, fill its variables, see what the customer will read."""
     fields = ConversationState.template_fields
@@ -1479,33 +1515,7 @@ def _template_dialog() -> rx.Component:
                         value=ConversationState.template_value,
                         on_change=ConversationState.pick_template,
                     ),
-                    rx.foreach(
-                        fields,
-                        lambda field: rx.vstack(
-                            rx.text(
-                                SessionState.tr[
-                                    "thread.template_field_" + field["kind"].to(str)
-                                ].to(str),
-                                " ",
-                                rx.code(field["label"]),
-                                size="2",
-                                weight="medium",
-                            ),
-                            rx.input(
-                                value=ConversationState.template_values[field["key"].to(str)].to(
-                                    str
-                                ),
-                                on_change=lambda value: ConversationState.set_template_value(
-                                    field["key"].to(str), value
-                                ),
-                                max_length=1024,
-                                width="100%",
-                                data_testid="template-value",
-                            ),
-                            spacing="1",
-                            width="100%",
-                        ),
-                    ),
+                    rx.foreach(fields, _template_field),
                     rx.cond(
                         ConversationState.template_preview != "",
                         rx.box(

@@ -22,7 +22,6 @@ from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, empty_state, shell
 from pytake.ui.session import SessionState, in_transaction, t, translated
 
-BUTTON_KINDS = ("quick_reply", "url", "phone", "copy_code")
 EXAMPLE_UPLOAD_ID = "template-example-upload"
 PREVIEW_MAX = 512 * 1024  # larger image examples show as a placeholder, not inline
 _ELLIPSIS = {"overflow": "hidden", "text_overflow": "ellipsis", "white_space": "nowrap"}
@@ -435,6 +434,8 @@ class TemplateEditorState(GuardedState):
     footer: str = ""
     examples: dict[str, str] = {}
     buttons: list[dict] = []
+    auth: dict = {}  # an authentication template's choices (Meta writes its text)
+    offer: dict = {}  # a limited-time offer above the body: enabled, text, expires
     example_name: str = ""  # the example file chosen for a media header
     example_preview: str = ""  # a small image example, as a data: URL
     problem: str = ""
@@ -448,6 +449,7 @@ class TemplateEditorState(GuardedState):
         first = self.accounts[0]["value"] if self.accounts else ""
         for field, default in {**copy.deepcopy(NEW_DRAFT), "account": first}.items():
             setattr(self, field, values.get(field) or default)
+        self.auth = {**self.auth, "expiry": str(self.auth.get("expiry") or "")}
         self.editing_id = values.get("id", 0)
         self.category_locked = values.get("category_locked", False)
         self._stored = {k: values.get(k, "") for k in ("header_format", "header_handle")}
@@ -533,12 +535,28 @@ class TemplateEditorState(GuardedState):
             self.example_preview = f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
     @rx.event
+    def set_auth(self, key: str, value: str | bool):
+        """One choice of an authentication template; anything else a client names is ignored."""
+        chosen = key in ("security", "terms") and isinstance(value, bool)
+        if chosen or (key == "otp" and value in rules.OTP_TYPES):
+            self.auth = {**self.auth, key: value}
+        elif key in ("expiry", "text", "autofill", "package", "signature") and isinstance(
+            value, str
+        ):
+            self.auth = {**self.auth, key: value[:224]}
+
+    @rx.event
+    def set_offer(self, key: str, value: str | bool):
+        if key in ("enabled", "expires") and isinstance(value, bool):
+            self.offer = {**self.offer, key: value}
+        elif key == "text" and isinstance(value, str):
+            self.offer = {**self.offer, key: value[: rules.MAX_OFFER]}
+
+    @rx.event
     def add_button(self, kind: str):
-        if kind in BUTTON_KINDS and len(self.buttons) < rules.MAX_BUTTONS:
-            self.buttons = [
-                *self.buttons,
-                {"type": kind, "text": "", "url": "", "phone": "", "example": ""},
-            ]
+        if kind in rules.BUTTON_KINDS and len(self.buttons) < rules.MAX_BUTTONS:
+            blank = dict.fromkeys(rules.BUTTON_FIELDS, "")
+            self.buttons = [*self.buttons, {"type": kind, **blank}]
 
     @rx.event
     def remove_button(self, index: int):
@@ -550,7 +568,7 @@ class TemplateEditorState(GuardedState):
         if (
             isinstance(index, int)
             and 0 <= index < len(self.buttons)
-            and key in ("text", "url", "phone", "example")
+            and key in rules.BUTTON_FIELDS
             and isinstance(value, str)
         ):
             changed = list(self.buttons)
@@ -575,10 +593,40 @@ class TemplateEditorState(GuardedState):
         return self.media_header and not self.header_handle and not chosen.get("has_app")
 
     @rx.var
+    def authentication(self) -> bool:
+        return self.category == "authentication"
+
+    @rx.var
+    def offering(self) -> bool:
+        return self.category == "marketing" and self.offer.get("enabled") is True
+
+    @rx.var
     def preview(self) -> str:
-        parts = [_header_text(self.header_format, self.header), self.body, self.footer]
-        text = "\n\n".join(p.strip() for p in parts if p.strip())
+        if self.authentication:
+            expiry = str(self.auth.get("expiry") or "").strip()
+            return rules.authentication_text(
+                rules.EXAMPLE_CODE,
+                security=self.auth.get("security") is True,
+                minutes=int(expiry) if expiry.isdigit() else 0,
+            )
+        header = _header_text(self.header_format, self.header)
+        footer = "" if self.offering else self.footer  # the offer shows above, in its box
+        text = "\n\n".join(p.strip() for p in (header, self.body, footer) if p.strip())
         return rules.VARIABLE.sub(lambda m: self.examples.get(m[1]) or m[0], text)
+
+    @rx.var
+    def preview_buttons(self) -> list[dict[str, str]]:
+        """The bubble's buttons: their text, or the term of a button WhatsApp labels itself."""
+        if self.authentication:
+            fixed = "templates.button_autofill" if self.auth.get("otp") == "one_tap" else ""
+            text = str(self.auth.get("text") or "")
+            return [{"text": text, "term": "" if text else fixed or "templates.button_copy_code"}]
+        return [
+            {"text": "", "term": "templates.button_copy_code"}
+            if b["type"] == "copy_code"
+            else {"text": b.get("text", ""), "term": ""}
+            for b in self.buttons
+        ]
 
     @rx.event
     async def submit(self):
@@ -595,6 +643,8 @@ class TemplateEditorState(GuardedState):
             "buttons": [
                 {k: v for k, v in b.items() if v} | {"type": b["type"]} for b in self.buttons
             ],
+            "auth": self.auth,
+            "offer": self.offer if self.category == "marketing" else {},
         }
         example = None
         if self._example and self.media_header:
@@ -786,6 +836,172 @@ def _media_preview() -> rx.Component:
     )
 
 
+def _location_preview() -> rx.Component:
+    """A location header in the bubble: the map WhatsApp shows, its place given at each send."""
+    return rx.center(
+        rx.vstack(
+            rx.icon("map-pin", size=28),
+            rx.text(t("templates.location_at_send"), size="1"),
+            align="center",
+            spacing="1",
+        ),
+        height="110px",
+        width="100%",
+        color=rx.color("gray", 10),
+        background=rx.color("gray", 4),
+        border_radius="6px",
+        margin_bottom="8px",
+    )
+
+
+def _offer_preview() -> rx.Component:
+    """The offer's box above the body: its line, and the countdown when it shows its end."""
+    offer = TemplateEditorState.offer
+    return rx.hstack(
+        rx.center(
+            rx.icon("timer", size=18),
+            width="32px",
+            height="32px",
+            border_radius="50%",
+            background=rx.color("accent", 4),
+            color=rx.color("accent", 11),
+            flex_shrink="0",
+        ),
+        rx.vstack(
+            rx.text(offer["text"].to(str), size="2", weight="bold"),
+            rx.cond(
+                offer["expires"].to(bool),
+                rx.text(t("templates.offer_ends_at_send"), size="1", color=rx.color("gray", 10)),
+            ),
+            spacing="0",
+        ),
+        align="center",
+        spacing="2",
+        padding="8px",
+        margin_bottom="8px",
+        border_radius="6px",
+        background=rx.color("gray", 3),
+        data_testid="template-offer-preview",
+    )
+
+
+def _check(label: str, checked: rx.Var, on_change, testid: str) -> rx.Component:
+    return rx.text(
+        rx.flex(
+            rx.checkbox(checked=checked, on_change=on_change, data_testid=testid),
+            t(label),
+            gap="2",
+            align="center",
+        ),
+        as_="label",
+        size="2",
+    )
+
+
+def _auth_input(key: str, placeholder, limit: int, **props) -> rx.Component:
+    return rx.input(
+        value=TemplateEditorState.auth[key].to(str),
+        on_change=lambda value: TemplateEditorState.set_auth(key, value),
+        placeholder=placeholder,
+        max_length=limit,
+        width="100%",
+        data_testid=f"template-auth-{key}",
+        **props,
+    )
+
+
+def _authentication_editor() -> rx.Component:
+    """Meta writes an authentication template's text; the business picks its lines and its
+    one-time-password button (one-tap and zero-tap fill the code into its Android app)."""
+    auth = TemplateEditorState.auth
+    otp = auth["otp"].to(str)
+    app = rx.vstack(
+        _field("templates.otp_package", _auth_input("package", "com.example.shop", 224)),
+        _field("templates.otp_signature", _auth_input("signature", "K8a/AINcGX7", 11)),
+        rx.cond(
+            otp == "one_tap",
+            _field("templates.otp_autofill", _auth_input("autofill", t("templates.optional"), 25)),
+        ),
+        rx.cond(
+            otp == "zero_tap",
+            _check(
+                "templates.otp_terms",
+                auth["terms"].to(bool),
+                lambda on: TemplateEditorState.set_auth("terms", on),
+                "template-auth-terms",
+            ),
+        ),
+        spacing="3",
+        width="100%",
+    )
+    return rx.vstack(
+        rx.callout(t("templates.auth_hint"), icon="info", size="1", width="100%"),
+        _check(
+            "templates.auth_security",
+            auth["security"].to(bool),
+            lambda on: TemplateEditorState.set_auth("security", on),
+            "template-auth-security",
+        ),
+        _field(
+            "templates.auth_expiry",
+            _auth_input("expiry", t("templates.optional"), 2, type="number", min=1, max=90),
+        ),
+        _field(
+            "templates.otp",
+            rx.select.root(
+                rx.select.trigger(width="100%", data_testid="template-auth-otp"),
+                rx.select.content(
+                    *[rx.select.item(t(f"templates.otp_{o}"), value=o) for o in rules.OTP_TYPES]
+                ),
+                value=otp,
+                on_change=lambda chosen: TemplateEditorState.set_auth("otp", chosen),
+            ),
+        ),
+        _field("templates.button_text", _auth_input("text", t("templates.optional"), 25)),
+        rx.cond(otp != "copy_code", app),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _offer_editor() -> rx.Component:
+    """A limited-time offer: a countdown line above the body (marketing only)."""
+    offer = TemplateEditorState.offer
+    return rx.vstack(
+        _check(
+            "templates.offer",
+            offer["enabled"].to(bool),
+            lambda on: TemplateEditorState.set_offer("enabled", on),
+            "template-offer",
+        ),
+        rx.cond(
+            offer["enabled"].to(bool),
+            rx.vstack(
+                rx.input(
+                    value=offer["text"].to(str),
+                    on_change=lambda v: TemplateEditorState.set_offer("text", v),
+                    placeholder=t("templates.offer_text"),
+                    max_length=rules.MAX_OFFER,
+                    width="100%",
+                    data_testid="template-offer-text",
+                ),
+                _check(
+                    "templates.offer_expires",
+                    offer["expires"].to(bool),
+                    lambda on: TemplateEditorState.set_offer("expires", on),
+                    "template-offer-expires",
+                ),
+                rx.text(t("templates.offer_hint"), size="1", color=rx.color("gray", 10)),
+                spacing="2",
+                width="100%",
+                padding_left="24px",
+            ),
+        ),
+        spacing="2",
+        width="100%",
+    )
+
+
 def _text_input(field: str, value: rx.Var, limit: int, **props) -> rx.Component:
     return rx.input(
         value=value,
@@ -816,6 +1032,8 @@ def _button_editor(button: rx.Var, index: rx.Var) -> rx.Component:
         rx.cond(kind != "copy_code", typed("text", t("templates.button_text"), 25)),
         rx.cond(kind == "url", typed("url", "https://example.com/order/{{1}}", 2000)),
         rx.cond(kind == "phone", typed("phone", "+5511912345678", 20)),
+        rx.cond(kind == "flow", typed("flow_id", t("templates.flow_id"), 20)),
+        rx.cond(kind == "flow", typed("screen", t("templates.flow_screen"), 100)),
         rx.cond(
             (kind == "url") | (kind == "copy_code"),
             typed("example", t("templates.example"), 200),
@@ -840,17 +1058,22 @@ def _draft_preview() -> rx.Component:
         rx.text(t("templates.preview"), size="2", weight="medium"),
         rx.box(
             rx.box(
-                rx.cond(TemplateEditorState.media_header, _media_preview()),
+                rx.cond(
+                    ~TemplateEditorState.authentication,
+                    rx.fragment(
+                        rx.cond(TemplateEditorState.media_header, _media_preview()),
+                        rx.cond(
+                            TemplateEditorState.header_format == "location", _location_preview()
+                        ),
+                    ),
+                ),
+                rx.cond(TemplateEditorState.offering, _offer_preview()),
                 rx.text(TemplateEditorState.preview, size="2", white_space="pre-wrap"),
                 rx.foreach(
-                    TemplateEditorState.buttons,
+                    TemplateEditorState.preview_buttons,
                     lambda b: rx.center(
                         rx.text(
-                            rx.cond(
-                                b["type"].to(str) == "copy_code",
-                                t("templates.button_copy_code"),
-                                b["text"].to(str),
-                            ),
+                            rx.cond(b["term"] != "", SessionState.tr[b["term"]].to(str), b["text"]),
                             size="2",
                             color=rx.color("accent", 11),
                         ),
@@ -874,6 +1097,68 @@ def _draft_preview() -> rx.Component:
         spacing="2",
         flex="1 1 220px",
         min_width="0",
+    )
+
+
+def _content_editor() -> rx.Component:
+    """Header, offer, body with its examples, footer and buttons: every kind but
+    authentication."""
+    draft = TemplateEditorState
+    return rx.vstack(
+        _header_editor(),
+        rx.cond(draft.category == "marketing", _offer_editor()),
+        _field(
+            "templates.body",
+            rx.text_area(
+                value=draft.body,
+                on_change=lambda v: TemplateEditorState.set_field("body", v),
+                placeholder=t("templates.body_hint"),
+                max_length=rules.MAX_BODY,
+                rows="5",
+                width="100%",
+                data_testid="template-body",
+            ),
+        ),
+        rx.foreach(
+            draft.variables,
+            lambda name: rx.hstack(
+                rx.code("{{" + name + "}}"),
+                rx.input(
+                    value=draft.examples.get(name, "").to(str),
+                    on_change=lambda v: TemplateEditorState.set_example(name, v),
+                    placeholder=t("templates.example"),
+                    size="1",
+                    flex="1",
+                    data_testid="template-example",
+                ),
+                width="100%",
+                align="center",
+            ),
+        ),
+        rx.cond(
+            ~draft.offering,
+            _field("templates.footer", _text_input("footer", draft.footer, rules.MAX_FOOTER)),
+        ),
+        rx.text(t("templates.buttons"), size="2", weight="medium"),
+        rx.foreach(draft.buttons, _button_editor),
+        rx.hstack(
+            *[
+                rx.button(
+                    rx.icon("plus", size=12),
+                    t(f"templates.button_{kind}"),
+                    size="1",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=TemplateEditorState.add_button(kind),
+                    data_testid=f"template-add-{kind}",
+                )
+                for kind in rules.BUTTON_KINDS
+            ],
+            wrap="wrap",
+            spacing="2",
+        ),
+        spacing="3",
+        width="100%",
     )
 
 
@@ -931,54 +1216,7 @@ def _editor() -> rx.Component:
             ),
             width="100%",
         ),
-        _header_editor(),
-        _field(
-            "templates.body",
-            rx.text_area(
-                value=draft.body,
-                on_change=lambda v: TemplateEditorState.set_field("body", v),
-                placeholder=t("templates.body_hint"),
-                max_length=rules.MAX_BODY,
-                rows="5",
-                width="100%",
-                data_testid="template-body",
-            ),
-        ),
-        rx.foreach(
-            draft.variables,
-            lambda name: rx.hstack(
-                rx.code("{{" + name + "}}"),
-                rx.input(
-                    value=draft.examples.get(name, "").to(str),
-                    on_change=lambda v: TemplateEditorState.set_example(name, v),
-                    placeholder=t("templates.example"),
-                    size="1",
-                    flex="1",
-                    data_testid="template-example",
-                ),
-                width="100%",
-                align="center",
-            ),
-        ),
-        _field("templates.footer", _text_input("footer", draft.footer, rules.MAX_FOOTER)),
-        rx.text(t("templates.buttons"), size="2", weight="medium"),
-        rx.foreach(draft.buttons, _button_editor),
-        rx.hstack(
-            *[
-                rx.button(
-                    rx.icon("plus", size=12),
-                    t(f"templates.button_{kind}"),
-                    size="1",
-                    variant="soft",
-                    color_scheme="gray",
-                    on_click=TemplateEditorState.add_button(kind),
-                    data_testid=f"template-add-{kind}",
-                )
-                for kind in BUTTON_KINDS
-            ],
-            wrap="wrap",
-            spacing="2",
-        ),
+        rx.cond(draft.authentication, _authentication_editor(), _content_editor()),
         spacing="3",
         flex="1 1 300px",
         min_width="0",
