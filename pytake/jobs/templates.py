@@ -71,10 +71,14 @@ async def sync_due() -> None:
 
 
 async def submit(
-    identity: Identity, channel_id: object, draft: object, example: StagedFile | None = None
+    identity: Identity,
+    channel_id: object,
+    draft: object,
+    example: StagedFile | None = None,
+    cards: dict[int, StagedFile] | None = None,
 ) -> int:
-    """Check a new template, upload its header's example file if any, submit it to the
-    platform, keep it; its id."""
+    """Check a new template, upload its header's example file and its carousel cards' if
+    any, submit it to the platform, keep it; its id."""
 
     def account():
         with db.session() as s:
@@ -89,8 +93,8 @@ async def submit(
 
     found, kind, account_id, credentials, app = await asyncio.to_thread(account)
     adapter = adapters.adapter(kind)
-    checked = adapter.check_template(await _described(draft, example))
-    checked = await _with_example(adapter, app, credentials, checked, example)
+    checked = adapter.check_template(await _described(draft, example, cards))
+    checked = await _with_examples(adapter, app, credentials, checked, example, cards)
     try:
         created = await adapter.create_template(account_id, credentials, checked)
     except PlatformCallError as exc:
@@ -104,7 +108,11 @@ async def submit(
 
 
 async def edit(
-    identity: Identity, template_id: object, draft: object, example: StagedFile | None = None
+    identity: Identity,
+    template_id: object,
+    draft: object,
+    example: StagedFile | None = None,
+    cards: dict[int, StagedFile] | None = None,
 ) -> None:
     """Submit new content for a template Meta lets us edit; its name and language stay. It
     is in review again afterwards."""
@@ -118,9 +126,9 @@ async def edit(
     row, kind, credentials, app = await asyncio.to_thread(find)
     adapter = adapters.adapter(kind)
     fixed = {"name": row.name, "language": row.language}
-    checked = adapter.check_template(await _described({**_dict(draft), **fixed}, example))
+    checked = adapter.check_template(await _described({**_dict(draft), **fixed}, example, cards))
     category_changed = templates.edit_change(row, checked)
-    checked = await _with_example(adapter, app, credentials, checked, example)
+    checked = await _with_examples(adapter, app, credentials, checked, example, cards)
     try:
         components = await adapter.edit_template(
             credentials, row.external_id, checked, category=category_changed
@@ -141,31 +149,65 @@ def _dict(draft: object) -> dict:
     return draft if isinstance(draft, dict) else {}
 
 
-async def _described(draft: object, example: StagedFile | None) -> dict:
-    """The draft with its example file's type and size, for the rules to check."""
-    if example is None:
-        return _dict(draft)
-    size = (await asyncio.to_thread(example.path.stat)).st_size
-    return {**_dict(draft), "header_example": {"mime": example.mime_type, "size": size}}
-
-
-async def _with_example(
-    adapter, app: str, credentials, checked: dict, example: StagedFile | None
+async def _described(
+    draft: object, example: StagedFile | None, cards: dict[int, StagedFile] | None = None
 ) -> dict:
-    """A media header's example file uploaded under the platform app: the checked draft
-    with its handle (a draft keeping its handle, or without media, is left as it is)."""
-    if checked["header_handle"] or checked["header_format"] not in rules.EXAMPLE_FILES:
-        return checked
+    """The draft with its example files' types and sizes, for the rules to check."""
+    described = _dict(draft)
+    if example is not None:
+        described = {**described, "header_example": await _description(example)}
+    carousel = described.get("carousel")
+    if cards and isinstance(carousel, dict) and isinstance(carousel.get("cards"), list):
+        given = [dict(c) if isinstance(c, dict) else {} for c in carousel["cards"]]
+        for index, staged in cards.items():
+            if 0 <= index < len(given):
+                given[index]["header_example"] = await _description(staged)
+        described = {**described, "carousel": {**carousel, "cards": given}}
+    return described
+
+
+async def _description(staged: StagedFile) -> dict:
+    size = (await asyncio.to_thread(staged.path.stat)).st_size
+    return {"mime": staged.mime_type, "size": size}
+
+
+async def _with_examples(
+    adapter,
+    app: str,
+    credentials,
+    checked: dict,
+    example: StagedFile | None,
+    cards: dict[int, StagedFile] | None,
+) -> dict:
+    """Media examples uploaded under the platform app: the checked draft with their handles
+    (a draft keeping its handles, or without media, is left as it is)."""
+    if checked["header_format"] in rules.EXAMPLE_FILES and not checked["header_handle"]:
+        handle = await _upload(adapter, app, credentials, example)
+        checked = {**checked, "header_handle": handle}
+    carousel = checked.get("carousel")
+    if carousel:
+        uploaded = []
+        for index, card in enumerate(carousel["cards"]):
+            if not card["header_handle"]:
+                card = {
+                    **card,
+                    "header_handle": await _upload(adapter, app, credentials, cards[index]),
+                }
+            uploaded.append(card)
+        checked = {**checked, "carousel": {**carousel, "cards": uploaded}}
+    return checked
+
+
+async def _upload(adapter, app: str, credentials, example: StagedFile) -> str:
     if not app:
         raise AccessError("template.app_id_missing")
     name = Path(example.filename).name[:200] or "example"
     try:
-        handle = await adapter.upload_template_example(
+        return await adapter.upload_template_example(
             app, credentials, example.path, example.mime_type.split(";")[0].strip(), name
         )
     except PlatformCallError as exc:
         raise AccessError("template.example_refused", reason=_reason(exc)) from exc
-    return {**checked, "header_handle": handle}
 
 
 async def delete(identity: Identity, template_id: object) -> None:

@@ -887,9 +887,18 @@ class GraphSimulator:
             raise GraphError(131009, "Param components must be a list of objects with a type.")
         if category == "AUTHENTICATION" and any(c.get("text") for c in components):
             raise GraphError(131009, "Authentication templates take Meta's text, not their own.")
-        for component in components:
+        cards = [
+            inner
+            for component in components
+            if str(component["type"]).upper() == "CAROUSEL"
+            for card in component.get("cards") or []
+            for inner in (card.get("components") or [] if isinstance(card, dict) else [])
+        ]
+        if cards and not all(isinstance(inner, dict) for inner in cards):
+            raise GraphError(131009, "Param cards must hold objects.")
+        for component in [*components, *cards]:
             header_format = str(component.get("format", "")).upper()
-            is_header = str(component["type"]).upper() == "HEADER"
+            is_header = str(component.get("type", "")).upper() == "HEADER"
             if not is_header or header_format not in HEADER_EXAMPLE_TYPES:
                 continue
             example = component.get("example")

@@ -313,7 +313,8 @@ def record_deleted(s: Session, template_id: int) -> None:
 
 
 def _field(key: str, label: str, kind: str, *, optional: bool = False) -> dict:
-    return {"key": key, "label": label, "kind": kind, "optional": optional}
+    """``card``: the carousel card (from 1) the value belongs to; 0 for the message."""
+    return {"key": key, "label": label, "kind": kind, "optional": optional, "card": 0}
 
 
 def _authentication(template: MessageTemplate) -> bool:
@@ -327,8 +328,13 @@ def variables(template: MessageTemplate) -> list[dict]:
     one code, which WhatsApp puts both in the text and in the button."""
     if _authentication(template):
         return [_field("code", "code", "code")]
+    return _fields(template.components or [])
+
+
+def _fields(components: list) -> list[dict]:
+    """The values these components take; a carousel card's are keyed ``card:<i>:…``."""
     fields: list[dict] = []
-    for component in template.components or []:
+    for component in components:
         kind = str(component.get("type", "")).upper()
         header_format = str(component.get("format", "")).upper()
         if kind == "HEADER" and header_format in _MEDIA:
@@ -354,7 +360,19 @@ def variables(template: MessageTemplate) -> list[dict]:
                     fields.append(_field(key, "product", "product", optional=True))
                 elif button_kind == "MPM":
                     fields.append(_field(key, "products", "products"))
+        elif kind == "CAROUSEL":
+            for index, card in enumerate(component.get("cards") or []):
+                for field in _fields(card.get("components") or []):
+                    fields.append(
+                        {**field, "key": f"card:{index}:{field['key']}", "card": index + 1}
+                    )
     return fields
+
+
+def _card_values(values: dict, index: int) -> dict:
+    """One carousel card's values, keyed as a template's own."""
+    prefix = f"card:{index}:"
+    return {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
 
 
 def _offer_expires(component: dict) -> bool:
@@ -489,6 +507,19 @@ def _parameters(component: dict, checked: dict, named: bool) -> list[dict]:
             _text_parameter(name, checked[f"{kind.lower()}:{name}"], named) for name in names
         ]
         return [{"type": kind.lower(), "parameters": parameters}]
+    if kind == "CAROUSEL":
+        cards = [
+            {
+                "card_index": index,
+                "components": [
+                    part
+                    for inner in card.get("components") or []
+                    for part in _parameters(inner, _card_values(checked, index), named)
+                ],
+            }
+            for index, card in enumerate(component.get("cards") or [])
+        ]
+        return [{"type": "carousel", "cards": cards}]
     if kind == "LIMITED_TIME_OFFER" and "offer:expires" in checked:
         offer = {"expiration_time_ms": checked["offer:expires"]}
         parameter = {"type": "limited_time_offer", "limited_time_offer": offer}
@@ -547,14 +578,22 @@ def render(template: MessageTemplate, values: dict[str, str]) -> str:
     """The text the customer will read; variables not filled in yet stay as {{name}}."""
     if _authentication(template):
         return _code_text(template, values.get("code") or "{{1}}")
+    return _rendered(template.components or [], values)
+
+
+def _rendered(components: list, values: dict[str, str]) -> str:
     parts = []
-    for component in template.components or []:
+    for component in components:
         kind = str(component.get("type", "")).upper()
         if kind == "HEADER" and str(component.get("format", "")).upper() == "LOCATION":
             place = [values.get(f"header:{part}") or "" for part in _NAMING]
             parts.append("📍 " + ("\n".join(p for p in place if p) or "…"))
         elif kind == "LIMITED_TIME_OFFER":
             parts.append("⏰ " + str((component.get("limited_time_offer") or {}).get("text", "")))
+        elif kind == "CAROUSEL":
+            for index, card in enumerate(component.get("cards") or []):
+                text = _rendered(card.get("components") or [], _card_values(values, index))
+                parts.append(f"[{index + 1}] {text}")
         elif kind in ("HEADER", "BODY", "FOOTER"):
             prefix = kind.lower()
             text = str(component.get("text") or "")

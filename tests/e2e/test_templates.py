@@ -314,3 +314,60 @@ def test_an_offer_and_a_location_header_in_portuguese(server, graph, number, new
     (offer,) = sent["template"]["components"][0]["parameters"]
     ends = offer["limited_time_offer"]["expiration_time_ms"] // 1000
     assert time.strftime("%Y-%m-%d", time.gmtime(ends)) == "2030-01-15"
+
+
+def test_a_carousel_of_cards_is_created_and_sent(server, graph, number, new_page, tmp_path):
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])
+    _new_template(page, number, "pacotes_ferias", "Marketing")  # the number has its app id
+    page.get_by_test_id("template-carousel").click()
+    expect(page.get_by_test_id("template-header_format")).to_have_count(0)  # cards carry it
+    page.get_by_test_id("template-body").fill("Olá {{1}}, escolha seu destino:")
+    page.get_by_test_id("template-example").fill("Marina")
+    colours = (bytes((37, 99, 235)), bytes((234, 88, 12)))
+    for n, (destination, colour) in enumerate(zip(("Recife", "Gramado"), colours, strict=True)):
+        image = tmp_path / f"card{n}.png"
+        image.write_bytes(png(240, 120, colour))
+        page.locator(f"#template-card-upload-{n} input[type=file]").set_input_files(str(image))
+        page.get_by_test_id("template-card-body").nth(n).fill(
+            f"{destination} a partir de {{{{1}}}}"
+        )
+        page.get_by_test_id("template-card-example").nth(n).fill("R$ 999")
+        page.get_by_test_id("template-card-button-text").nth(n).fill("Quero este")
+    preview = page.get_by_test_id("template-cards-preview")
+    expect(preview).to_contain_text("Gramado a partir de R$ 999")
+    expect(preview.locator("img")).to_have_count(2)
+    screenshot(page, "template-editor-carousel-en")
+    page.get_by_test_id("template-submit").click()
+    row = page.get_by_test_id("template-row").filter(has_text="pacotes_ferias")
+    expect(row.get_by_test_id("template-status")).to_have_text("In review")
+    (at_meta,) = [t for t in graph._templates[number.waba] if t["name"] == "pacotes_ferias"]
+    cards = at_meta["components"][1]["cards"]
+    assert len(cards) == 2 and all(c["components"][0]["format"] == "IMAGE" for c in cards)
+    _approve(page, graph, number, "pacotes_ferias", row)
+
+    old = str(int(time.time()) - 26 * 3600)
+    number.customer_writes("5521955550000", "Otávio Lima", "Quais pacotes?", timestamp=old)
+    page.goto("/inbox")
+    page.get_by_test_id("conversation-row").filter(has_text="Otávio Lima").click()
+    page.get_by_test_id("template-instead").click()
+    page.get_by_test_id("template-select").click()
+    page.get_by_role("option", name="pacotes_ferias · pt_BR").click()
+    values = page.get_by_test_id("template-value")
+    expect(values).to_have_count(5)  # the name, then a link and a price for each card
+    values.nth(0).fill("Otávio")
+    for n in range(2):
+        values.nth(1 + 2 * n).fill(f"https://cdn.example.com/{n}.jpg")
+        values.nth(2 + 2 * n).fill(f"R$ {1000 + n}")
+    expect(page.get_by_test_id("template-preview")).to_contain_text(
+        "[2] Gramado a partir de R$ 1001"
+    )
+    screenshot(page, "template-picker-carousel-en")
+    page.get_by_test_id("template-send").click()
+    deadline = time.monotonic() + 20
+    while not any(b.get("template", {}).get("name") == "pacotes_ferias" for b in graph.sent):
+        assert time.monotonic() < deadline, "the carousel never reached the simulator"
+        time.sleep(0.1)
+    sent = next(b for b in graph.sent if b.get("template", {}).get("name") == "pacotes_ferias")
+    (carousel,) = [c for c in sent["template"]["components"] if c["type"] == "carousel"]
+    assert [c["card_index"] for c in carousel["cards"]] == [0, 1]

@@ -99,7 +99,7 @@ async def test_picking_filling_and_sending_a_template_with_the_window_closed(wha
             ("notice_002", False),
         ]
         assert offered[0]["fields"] == [
-            {"key": "body:1", "label": "1", "kind": "text", "optional": False}
+            {"key": "body:1", "label": "1", "kind": "text", "optional": False, "card": 0}
         ]
         assert templates.suggested(s, owner, conversation)["name"] == "Ana"
         content = templates.content_for(s, owner, conversation, offered[0]["id"], {"body:1": "Ana"})
@@ -472,3 +472,54 @@ async def test_a_limited_time_offer_and_a_location_header_reach_meta(whatsapp, o
     assert located[0]["parameters"] == [
         {"type": "location", "location": {"latitude": -23.56, "longitude": -46.65}}
     ]
+
+
+async def test_a_carousel_uploads_each_cards_example_and_sends_each_cards_media(
+    whatsapp, owner, tmp_path
+):
+    def card(n: int) -> dict:
+        return {
+            "body": f"Quarto {n} por {{{{1}}}}",
+            "examples": {"1": "R$ 300"},
+            "buttons": [{"type": "quick_reply", "text": "Quero este"}],
+        }
+
+    draft = {
+        "name": "quartos_verao",
+        "category": "marketing",
+        "language": "pt_BR",
+        "body": "Olá {{1}}, veja os quartos:",
+        "examples": {"1": "Ana"},
+        "carousel": {"enabled": True, "format": "image", "cards": [card(1), card(2)]},
+    }
+    _set_app(owner, whatsapp.channel_id)
+    with pytest.raises(AccessError) as missing:  # the second card has no example file
+        await template_jobs.submit(owner, whatsapp.channel_id, draft, cards={0: _staged(tmp_path)})
+    assert missing.value.code == "template_draft.example_file_missing"
+    other = tmp_path / "b"
+    other.mkdir()
+    files = {0: _staged(tmp_path), 1: _staged(other, PNG + b"2")}
+    await template_jobs.submit(owner, whatsapp.channel_id, draft, cards=files)
+    (at_meta,) = [t for t in whatsapp.sim._templates[WABA] if t["name"] == "quartos_verao"]
+    carousel = at_meta["components"][1]
+    handles = [c["components"][0]["example"]["header_handle"][0] for c in carousel["cards"]]
+    assert [whatsapp.sim.examples[h].content for h in handles] == [PNG, PNG + b"2"]
+
+    await _approve(whatsapp, "quartos_verao")
+    conversation = open_conversation(whatsapp, window=False)
+    values = {"body:1": "Ana"}
+    for n in range(2):
+        values |= {
+            f"card:{n}:header:link": f"https://cdn.ex.com/{n}.jpg",
+            f"card:{n}:body:1": "R$ 1",
+        }
+    with db.session() as s:
+        template_id = stored()["quartos_verao"].id
+        content = templates.content_for(s, owner, conversation, template_id, values)
+    send(owner, conversation, "template", content)
+    await whatsapp.drain()
+    sent = whatsapp.sim.sent[-1]["template"]["components"]
+    assert [c["card_index"] for c in sent[1]["cards"]] == [0, 1]
+    assert sent[1]["cards"][1]["components"][0]["parameters"][0]["image"] == {
+        "link": "https://cdn.ex.com/1.jpg"
+    }

@@ -341,3 +341,76 @@ def test_a_catalog_button_may_name_its_thumbnail_and_a_flow_button_takes_nothing
         ],
     )
     assert templates.variables(flow) == [] and templates.compose(flow, {})["buttons"] == ["Agendar"]
+
+
+CARDS = _approved(
+    "MARKETING",
+    [
+        {"type": "BODY", "text": "Olá {{1}}, veja os quartos:"},
+        {
+            "type": "CAROUSEL",
+            "cards": [
+                {
+                    "components": [
+                        {"type": "HEADER", "format": "IMAGE"},
+                        {"type": "BODY", "text": "Quarto {{1}}"},
+                        {
+                            "type": "BUTTONS",
+                            "buttons": [
+                                {"type": "QUICK_REPLY", "text": "Quero"},
+                                {"type": "URL", "text": "Fotos", "url": "https://ex.com/{{1}}"},
+                            ],
+                        },
+                    ]
+                }
+                for _ in range(2)
+            ],
+        },
+    ],
+)
+
+
+def test_each_carousel_card_takes_its_own_media_text_and_link():
+    fields = templates.variables(CARDS)
+    assert [(f["key"], f["card"]) for f in fields] == [
+        ("body:1", 0),
+        ("card:0:header:link", 1),
+        ("card:0:body:1", 1),
+        ("card:0:button:1", 1),
+        ("card:1:header:link", 2),
+        ("card:1:body:1", 2),
+        ("card:1:button:1", 2),
+    ]
+    values = {"body:1": "Ana"}
+    for n in range(2):
+        values |= {
+            f"card:{n}:header:link": f"https://cdn.ex.com/{n}.jpg",
+            f"card:{n}:body:1": f"Luxo {n}",
+            f"card:{n}:button:1": f"q{n}",
+        }
+    content = templates.compose(CARDS, values)
+    body, carousel = content["components"]
+    assert body == {"type": "body", "parameters": [{"type": "text", "text": "Ana"}]}
+    assert carousel["type"] == "carousel" and len(carousel["cards"]) == 2
+    assert carousel["cards"][1] == {
+        "card_index": 1,
+        "components": [
+            {
+                "type": "header",
+                "parameters": [{"type": "image", "image": {"link": "https://cdn.ex.com/1.jpg"}}],
+            },
+            {"type": "body", "parameters": [{"type": "text", "text": "Luxo 1"}]},
+            {
+                "type": "button",
+                "sub_type": "url",
+                "index": "1",
+                "parameters": [{"type": "text", "text": "q1"}],
+            },
+        ],
+    }
+    assert (
+        content["preview"] == "Olá Ana, veja os quartos:\n\n[1] Quarto Luxo 0\n\n[2] Quarto Luxo 1"
+    )
+    with pytest.raises(AccessError) as missing:
+        templates.compose(CARDS, {**values, "card:1:header:link": ""})
+    assert missing.value.code == "template.value_missing"

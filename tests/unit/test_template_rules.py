@@ -295,7 +295,7 @@ def test_a_stored_template_reads_back_into_the_editor():
     [
         {"type": "HEADER", "format": "GIF"},
         {"type": "BUTTONS", "buttons": [{"type": "VOICE_CALL", "text": "Call"}]},
-        {"type": "CAROUSEL", "cards": []},
+        {"type": "CALL_PERMISSION_REQUEST"},
     ],
 )
 def test_parts_the_editor_does_not_offer_are_never_dropped_by_an_edit(component):
@@ -560,3 +560,146 @@ def test_new_kinds_read_back_into_the_editor():
         0,
         "Autofill",
     )
+
+
+def _card(n: int, **extra) -> dict:
+    return {
+        "body": f"Quarto {n} por {{{{1}}}} a noite",
+        "examples": {"1": "R$ 300"},
+        "header_handle": f"4::card{n}",
+        "buttons": [
+            {"type": "quick_reply", "text": "Quero este"},
+            {"type": "url", "text": "Ver fotos", "url": "https://ex.com/q/{{1}}", "example": "1"},
+        ],
+        **extra,
+    }
+
+
+CAROUSEL = {
+    "name": "quartos_verao",
+    "category": "marketing",
+    "language": "pt_BR",
+    "body": "Olá {{1}}, veja nossos quartos para o verão:",
+    "examples": {"1": "Ana"},
+    "carousel": {"enabled": True, "format": "image", "cards": [_card(1), _card(2)]},
+}
+
+
+def test_a_carousel_sends_its_cards_as_meta_documents():
+    parts = rules.components(rules.check(CAROUSEL))
+    assert [p["type"] for p in parts] == ["BODY", "CAROUSEL"]
+    first = parts[1]["cards"][0]["components"]
+    assert first == [
+        {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::card1"]}},
+        {
+            "type": "BODY",
+            "text": "Quarto 1 por {{1}} a noite",
+            "example": {"body_text": [["R$ 300"]]},
+        },
+        {
+            "type": "BUTTONS",
+            "buttons": [
+                {"type": "QUICK_REPLY", "text": "Quero este"},
+                {
+                    "type": "URL",
+                    "text": "Ver fotos",
+                    "url": "https://ex.com/q/{{1}}",
+                    "example": ["1"],
+                },
+            ],
+        },
+    ]
+    draft = rules.draft_of(parts)
+    assert draft["carousel"]["cards"][1]["header_handle"] == "4::card2"
+    assert rules.components(rules.check({**CAROUSEL, **draft})) == parts
+    new_file = {**_card(3), "header_handle": "", "header_example": {"mime": "image/png", "size": 9}}
+    waiting = rules.check(
+        {**CAROUSEL, "carousel": {**CAROUSEL["carousel"], "cards": [_card(1), new_file]}}
+    )
+    assert waiting["carousel"]["cards"][1]["header_handle"] == ""  # uploaded on submit
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"category": "utility"}, "template_draft.carousel_marketing"),
+        ({"footer": "Hotel"}, "template_draft.carousel_alone"),
+        ({"buttons": [{"type": "quick_reply", "text": "a"}]}, "template_draft.carousel_alone"),
+        (
+            {"carousel": {"enabled": True, "format": "document", "cards": [_card(1)] * 2}},
+            "template_draft.bad_header",
+        ),
+        (
+            {"carousel": {"enabled": True, "format": "image", "cards": [_card(1)]}},
+            "template_draft.card_count",
+        ),
+        (
+            {"carousel": {"enabled": True, "format": "image", "cards": [_card(1)] * 11}},
+            "template_draft.card_count",
+        ),
+        (
+            {
+                "carousel": {
+                    "enabled": True,
+                    "format": "image",
+                    "cards": [_card(1), _card(2, buttons=[{"type": "quick_reply", "text": "a"}])],
+                }
+            },
+            "template_draft.cards_alike",
+        ),
+        (
+            {
+                "carousel": {
+                    "enabled": True,
+                    "format": "image",
+                    "cards": [_card(1, buttons=[]), _card(2, buttons=[])],
+                }
+            },
+            "template_draft.card_buttons",
+        ),
+        (
+            {
+                "carousel": {
+                    "enabled": True,
+                    "format": "image",
+                    "cards": [_card(1, buttons=[{"type": "copy_code", "example": "X"}])] * 2,
+                }
+            },
+            "template_draft.card_buttons",
+        ),
+        (
+            {
+                "carousel": {
+                    "enabled": True,
+                    "format": "image",
+                    "cards": [_card(1, body="x" * 161)] * 2,
+                }
+            },
+            "template_draft.too_long",
+        ),
+        (
+            {
+                "carousel": {
+                    "enabled": True,
+                    "format": "image",
+                    "cards": [_card(1, header_handle="")] * 2,
+                }
+            },
+            "template_draft.example_file_missing",
+        ),
+        (
+            {
+                "carousel": {
+                    "enabled": True,
+                    "format": "image",
+                    "cards": [_card(1, examples={})] * 2,
+                }
+            },
+            "template_draft.example_missing",
+        ),
+    ],
+)
+def test_a_carousel_keeps_metas_rules(change, code):
+    with pytest.raises(AccessError) as refused:
+        rules.check({**CAROUSEL, **change})
+    assert refused.value.code == code

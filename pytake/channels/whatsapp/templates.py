@@ -40,6 +40,11 @@ AUTH_CODE = "{{1}} is your verification code."
 AUTH_SECURITY = " For your security, do not share this code."
 AUTH_EXPIRY = "This code expires in {minutes} minutes."
 EXAMPLE_CODE = "123456"
+# Media-card carousels: 2 to 10 cards, each an image or video (all the same), its own text
+# and one or two buttons, the same kinds in the same order on every card.
+MIN_CARDS, MAX_CARDS, MAX_CARD_BODY, MAX_CARD_BUTTONS = 2, 10, 160, 2
+CARD_FORMATS = ("image", "video")
+CARD_BUTTONS = ("quick_reply", "url", "phone")
 # Limited-time offers: marketing only, no footer, at most 600 characters of body.
 MAX_OFFER, MAX_OFFER_BODY = 16, 600
 _MB = 1024 * 1024
@@ -140,6 +145,7 @@ def check(draft: object) -> dict:
     if named and len(named) != len(header_names + body_names):
         raise AccessError("template_draft.mixed_variables")
     buttons = _buttons(draft.get("buttons"))
+    carousel = _carousel(draft.get("carousel"), category, header_format, footer, buttons)
     kinds = {b["type"] for b in buttons}
     if kinds & set(ONLY_BUTTON) and len(buttons) > 1:
         raise AccessError("template_draft.product_button_alone")
@@ -162,6 +168,48 @@ def check(draft: object) -> dict:
         "buttons": buttons,
         "offer": offer,
         "auth": None,
+        "carousel": carousel,
+    }
+
+
+def _carousel(
+    carousel: object, category: str, header_format: str, footer: str, buttons: list
+) -> dict | None:
+    """A media-card carousel under the body: the template itself has no header, footer or
+    buttons; its cards carry them."""
+    if not isinstance(carousel, dict) or not carousel.get("enabled"):
+        return None
+    if category != "marketing":
+        raise AccessError("template_draft.carousel_marketing")
+    if header_format != "none" or footer or buttons:
+        raise AccessError("template_draft.carousel_alone")
+    card_format = carousel.get("format")
+    if card_format not in CARD_FORMATS:
+        raise AccessError("template_draft.bad_header")
+    cards = carousel.get("cards")
+    if not isinstance(cards, list) or not MIN_CARDS <= len(cards) <= MAX_CARDS:
+        raise AccessError("template_draft.card_count", low=MIN_CARDS, high=MAX_CARDS)
+    checked = [_card(card, card_format) for card in cards]
+    shapes = {tuple(b["type"] for b in card["buttons"]) for card in checked}
+    if len(shapes) > 1:
+        raise AccessError("template_draft.cards_alike")
+    return {"format": card_format, "cards": checked}
+
+
+def _card(card: object, card_format: str) -> dict:
+    card = card if isinstance(card, dict) else {}
+    body = _text(card.get("body"), "card", MAX_CARD_BODY, required=True)
+    _names, examples = _variables(body, "card", card.get("examples"))
+    buttons = _buttons(card.get("buttons"))
+    if not 1 <= len(buttons) <= MAX_CARD_BUTTONS or any(
+        b["type"] not in CARD_BUTTONS for b in buttons
+    ):
+        raise AccessError("template_draft.card_buttons", limit=MAX_CARD_BUTTONS)
+    return {
+        "header_handle": _header_example(card_format, card),
+        "body": body,
+        "examples": examples,
+        "buttons": buttons,
     }
 
 
@@ -357,7 +405,23 @@ def components(draft: dict) -> list[dict]:
         parts.append({"type": "FOOTER", "text": draft["footer"]})
     if draft["buttons"]:
         parts.append({"type": "BUTTONS", "buttons": [_button(b) for b in draft["buttons"]]})
+    if draft["carousel"]:
+        parts.append(_carousel_component(draft["carousel"], named))
     return parts
+
+
+def _carousel_component(carousel: dict, named: bool) -> dict:
+    media = carousel["format"].upper()
+    cards = []
+    for card in carousel["cards"]:
+        header = {"type": "HEADER", "format": media}
+        header["example"] = {"header_handle": [card["header_handle"]]}
+        body = _with_example(
+            {"type": "BODY", "text": card["body"]}, "body", card["examples"], named
+        )
+        buttons = {"type": "BUTTONS", "buttons": [_button(b) for b in card["buttons"]]}
+        cards.append({"components": [header, body, buttons]})
+    return {"type": "CAROUSEL", "cards": cards}
 
 
 def _authentication_components(auth: dict) -> list[dict]:
@@ -420,6 +484,7 @@ EMPTY_DRAFT = {
     "examples": {},
     "buttons": [],
     "offer": {"enabled": False, "text": "", "expires": False},
+    "carousel": {"enabled": False, "format": "image", "cards": []},
     "auth": {
         "otp": "copy_code",
         "security": True,
@@ -437,6 +502,7 @@ EMPTY_CHECKED = {
     "examples": {"header": {}, "body": {}},
     "named": False,
     "offer": None,
+    "carousel": None,
 }
 BUTTON_FIELDS = ("text", "url", "phone", "example", "flow_id", "screen")
 
@@ -451,6 +517,7 @@ def draft_of(stored: list, category: str = "") -> dict:
         "examples": {},
         "buttons": [],
         "offer": dict(EMPTY_DRAFT["offer"]),
+        "carousel": {**EMPTY_DRAFT["carousel"], "cards": []},
         "auth": dict(EMPTY_DRAFT["auth"]),
     }
     if category.lower() == "authentication":
@@ -484,9 +551,24 @@ def draft_of(stored: list, category: str = "") -> dict:
             draft["footer"] = str(component.get("text") or "")
         elif kind == "BUTTONS":
             draft["buttons"] = [_button_of(b) for b in component.get("buttons") or []]
+        elif kind == "CAROUSEL":
+            draft["carousel"] = _carousel_of(component.get("cards") or [])
         else:
             raise AccessError("template.edit_unsupported")
     return draft
+
+
+def _carousel_of(cards: list) -> dict:
+    """A stored carousel's cards as the editor's: each card read like a template of its own."""
+    read = [draft_of((card or {}).get("components") or []) for card in cards]
+    media = {card["header_format"] for card in read} & set(CARD_FORMATS)
+    return {
+        "enabled": True,
+        "format": media.pop() if len(media) == 1 else "image",
+        "cards": [
+            {k: card[k] for k in ("body", "examples", "buttons", "header_handle")} for card in read
+        ],
+    }
 
 
 def _authentication_of(stored: list) -> dict:

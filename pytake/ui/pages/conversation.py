@@ -1469,6 +1469,12 @@ def _template_field(field: rx.Var) -> rx.Component:
     }
     return rx.vstack(
         rx.text(
+            rx.cond(  # a carousel card's value
+                field["card"].to(int) > 0,
+                rx.badge(
+                    t("templates.card"), " ", field["card"].to(str), size="1", margin_right="6px"
+                ),
+            ),
             rx.cond(  # a variable by its own name; a part WhatsApp names (a place, a code…)
                 kind == "text",
                 rx.fragment(t("thread.template_field_text"), " ", rx.code(field["label"])),

@@ -436,6 +436,10 @@ class TemplateEditorState(GuardedState):
     buttons: list[dict] = []
     auth: dict = {}  # an authentication template's choices (Meta writes its text)
     offer: dict = {}  # a limited-time offer above the body: enabled, text, expires
+    # A media-card carousel: enabled, format, cards (body, examples, buttons, header_handle,
+    # and the chosen file's name and small preview); their staged files stay backend-only.
+    carousel: dict = {}
+    _card_files: list[dict] = []
     example_name: str = ""  # the example file chosen for a media header
     example_preview: str = ""  # a small image example, as a data: URL
     problem: str = ""
@@ -446,10 +450,14 @@ class TemplateEditorState(GuardedState):
     def _fill(self, values: dict) -> None:
         """Open on these values (a stored template's), the rest as a new template has them."""
         self._discard_example()
+        self._discard_cards()
         first = self.accounts[0]["value"] if self.accounts else ""
         for field, default in {**copy.deepcopy(NEW_DRAFT), "account": first}.items():
             setattr(self, field, values.get(field) or default)
         self.auth = {**self.auth, "expiry": str(self.auth.get("expiry") or "")}
+        cards = [{**card, "file": "", "preview": ""} for card in self.carousel.get("cards", [])]
+        self.carousel = {**self.carousel, "cards": cards}
+        self._card_files = [{} for _ in cards]
         self.editing_id = values.get("id", 0)
         self.category_locked = values.get("category_locked", False)
         self._stored = {k: values.get(k, "") for k in ("header_format", "header_handle")}
@@ -482,11 +490,16 @@ class TemplateEditorState(GuardedState):
     def close(self, _open: bool = False):
         self.open = False
         self._discard_example()
+        self._discard_cards()
 
     def _discard_example(self) -> None:
-        if self._example:
-            Path(self._example["path"]).unlink(missing_ok=True)
+        _unstage(self._example)
         self._example, self.example_name, self.example_preview = {}, "", ""
+
+    def _discard_cards(self) -> None:
+        for staged in self._card_files:
+            _unstage(staged)
+        self._card_files = [{} for _ in self._card_files]
 
     @rx.event
     def set_field(self, field: str, value: str):
@@ -505,13 +518,10 @@ class TemplateEditorState(GuardedState):
         if isinstance(variable, str) and isinstance(value, str) and len(self.examples) < 100:
             self.examples = {**self.examples, variable[:40]: value[:200]}
 
-    @rx.event
-    async def attach_example(self, files: list[rx.UploadFile]):
-        """The media header's example file: checked against Meta's types and sizes, kept
-        in the staging folder until the template is submitted."""
-        kind = self.header_format
-        if not files or kind not in rules.EXAMPLE_FILES:
-            return
+    async def _stage(self, kind: str, files: list[rx.UploadFile]) -> tuple[dict, str] | None:
+        """An example file checked against Meta's types and sizes for a ``kind`` header,
+        kept in the staging folder until the template is submitted: the staged file, and a
+        small image's preview (a data: URL). None, with the problem shown, if refused."""
         upload = files[0]
         mime = (upload.content_type or "").split(";")[0].strip().lower()
         limit = rules.EXAMPLE_FILES[kind][1]
@@ -525,14 +535,135 @@ class TemplateEditorState(GuardedState):
             if staged is not None:
                 await asyncio.to_thread(staged.unlink, True)
             self.problem = await translated(self, refusal)
-            return
-        self._discard_example()
+            return None
+        self.problem = ""
         name = Path(upload.name or "example").name
-        self._example = {"path": str(staged), "mime": mime, "name": name}
-        self.example_name, self.problem = name, ""
+        preview = ""
         if kind == "image" and size <= PREVIEW_MAX:
             data = await asyncio.to_thread(staged.read_bytes)
-            self.example_preview = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+            preview = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+        return {"path": str(staged), "mime": mime, "name": name}, preview
+
+    @rx.event
+    async def attach_example(self, files: list[rx.UploadFile]):
+        """The media header's example file."""
+        kind = self.header_format
+        if not files or kind not in rules.EXAMPLE_FILES:
+            return
+        found = await self._stage(kind, files)
+        if found is not None:
+            self._discard_example()
+            self._example, self.example_preview = found
+            self.example_name = self._example["name"]
+
+    @rx.event
+    async def attach_card(self, files: list[rx.UploadFile], index: int):
+        """A carousel card's example image or video, replacing the one it had."""
+        cards = list(self.carousel.get("cards", []))
+        if not files or not isinstance(index, int) or not 0 <= index < len(cards):
+            return
+        found = await self._stage(self.carousel.get("format", "image"), files)
+        if found is None:
+            return
+        staged, preview = found
+        await asyncio.to_thread(_unstage, self._card_files[index])
+        self._card_files = [*self._card_files[:index], staged, *self._card_files[index + 1 :]]
+        cards[index] = {**cards[index], "file": staged["name"], "preview": preview}
+        self.carousel = {**self.carousel, "cards": cards}
+
+    @rx.event
+    def set_carousel(self, key: str, value: str | bool):
+        """Cards on or off, and their media kind (another kind needs other examples)."""
+        if key == "enabled" and isinstance(value, bool):
+            cards = self.carousel.get("cards") or [_blank_card(), _blank_card()]
+            self.carousel = {**self.carousel, "enabled": value, "cards": cards}
+            self._card_files = self._card_files or [{} for _ in cards]
+        elif key == "format" and value in rules.CARD_FORMATS:
+            self._discard_cards()
+            cards = [
+                {**card, "header_handle": "", "file": "", "preview": ""}
+                for card in self.carousel.get("cards", [])
+            ]
+            self.carousel = {**self.carousel, "format": value, "cards": cards}
+
+    def _cards_changed(self, cards: list[dict]) -> None:
+        self.carousel = {**self.carousel, "cards": cards}
+
+    @rx.event
+    def add_card(self):
+        cards = list(self.carousel.get("cards", []))
+        if len(cards) < rules.MAX_CARDS:
+            kinds = [b["type"] for b in cards[0]["buttons"]] if cards else ["quick_reply"]
+            self._cards_changed([*cards, _blank_card(kinds)])
+            self._card_files = [*self._card_files, {}]
+
+    @rx.event
+    def remove_card(self, index: int):
+        cards = list(self.carousel.get("cards", []))
+        if isinstance(index, int) and 0 <= index < len(cards):
+            _unstage(self._card_files[index])
+            self._card_files = self._card_files[:index] + self._card_files[index + 1 :]
+            self._cards_changed(cards[:index] + cards[index + 1 :])
+
+    @rx.event
+    def set_card(self, index: int, value: str):
+        """A card's text."""
+        cards = list(self.carousel.get("cards", []))
+        if isinstance(index, int) and 0 <= index < len(cards) and isinstance(value, str):
+            cards[index] = {**cards[index], "body": value[: rules.MAX_CARD_BODY]}
+            self._cards_changed(cards)
+
+    @rx.event
+    def set_card_example(self, index: int, variable: str, value: str):
+        cards = list(self.carousel.get("cards", []))
+        if (
+            isinstance(index, int)
+            and 0 <= index < len(cards)
+            and isinstance(variable, str)
+            and isinstance(value, str)
+        ):
+            examples = {**cards[index].get("examples", {}), variable[:40]: value[:200]}
+            cards[index] = {**cards[index], "examples": dict(list(examples.items())[:20])}
+            self._cards_changed(cards)
+
+    @rx.event
+    def add_card_button(self, kind: str):
+        """Every card has the same buttons: one is added to each."""
+        cards = list(self.carousel.get("cards", []))
+        if (
+            kind in rules.CARD_BUTTONS
+            and cards
+            and len(cards[0]["buttons"]) < rules.MAX_CARD_BUTTONS
+        ):
+            blank = {"type": kind, **dict.fromkeys(rules.BUTTON_FIELDS, "")}
+            self._cards_changed([{**c, "buttons": [*c["buttons"], blank]} for c in cards])
+
+    @rx.event
+    def remove_card_button(self, position: int):
+        cards = list(self.carousel.get("cards", []))
+        if isinstance(position, int) and cards and 0 <= position < len(cards[0]["buttons"]):
+            self._cards_changed(
+                [
+                    {**c, "buttons": [b for n, b in enumerate(c["buttons"]) if n != position]}
+                    for c in cards
+                ]
+            )
+
+    @rx.event
+    def set_card_button(self, index: int, position: int, key: str, value: str):
+        cards = list(self.carousel.get("cards", []))
+        if (
+            isinstance(index, int)
+            and 0 <= index < len(cards)
+            and isinstance(position, int)
+            and 0 <= position < len(cards[index]["buttons"])
+            and key in rules.BUTTON_FIELDS
+            and isinstance(value, str)
+        ):
+            buttons = list(cards[index]["buttons"])
+            buttons[position] = {**buttons[position], key: value[: rules.MAX_URL]}
+            cards[index] = {**cards[index], "buttons": buttons}
+            self._cards_changed(cards)
 
     @rx.event
     def set_auth(self, key: str, value: str | bool):
@@ -601,6 +732,21 @@ class TemplateEditorState(GuardedState):
         return self.category == "marketing" and self.offer.get("enabled") is True
 
     @rx.var
+    def carousel_on(self) -> bool:
+        return self.category == "marketing" and self.carousel.get("enabled") is True
+
+    @rx.var
+    def cards(self) -> list[dict]:
+        """The cards as the editor and the preview show them, each with its variables."""
+        shown = []
+        for entry in self.carousel.get("cards", []):
+            examples = entry.get("examples", {})
+            text = rules.VARIABLE.sub(lambda m, e=examples: e.get(m[1]) or m[0], entry["body"])
+            variables = list(dict.fromkeys(rules.VARIABLE.findall(entry["body"])))
+            shown.append({**entry, "variables": variables, "shown": text})
+        return shown
+
+    @rx.var
     def preview(self) -> str:
         if self.authentication:
             expiry = str(self.auth.get("expiry") or "").strip()
@@ -645,18 +791,29 @@ class TemplateEditorState(GuardedState):
             ],
             "auth": self.auth,
             "offer": self.offer if self.category == "marketing" else {},
+            "carousel": {
+                **self.carousel,
+                "cards": [
+                    {k: card[k] for k in ("body", "examples", "buttons", "header_handle")}
+                    for card in self.carousel.get("cards", [])
+                ],
+            }
+            if self.carousel_on
+            else {},
         }
-        example = None
-        if self._example and self.media_header:
-            staged = self._example
-            example = StagedFile(Path(staged["path"]), staged["mime"], staged["name"])
+        example = _staged_file(self._example) if self._example and self.media_header else None
+        cards = {n: _staged_file(f) for n, f in enumerate(self._card_files) if f}
         self.submitting, self.problem = True, ""
         yield
         try:
             if self.editing_id:
-                await template_jobs.edit(self._identity(), self.editing_id, draft, example)
+                await template_jobs.edit(
+                    self._identity(), self.editing_id, draft, example, cards=cards
+                )
             else:
-                await template_jobs.submit(self._identity(), _id(self.account), draft, example)
+                await template_jobs.submit(
+                    self._identity(), _id(self.account), draft, example, cards=cards
+                )
         except AccessError as refusal:
             self.problem = await translated(self, refusal)
             return
@@ -664,7 +821,31 @@ class TemplateEditorState(GuardedState):
             self.submitting = False
         self.open = False
         self._discard_example()
+        self._discard_cards()
         yield TemplatesState.load
+
+
+def _blank_card(kinds: list[str] | None = None) -> dict:
+    blank = dict.fromkeys(rules.BUTTON_FIELDS, "")
+    buttons = [{"type": kind, **blank} for kind in kinds or ["quick_reply"]]
+    return {
+        "body": "",
+        "examples": {},
+        "buttons": buttons,
+        "header_handle": "",
+        "file": "",
+        "preview": "",
+    }
+
+
+def _unstage(staged: dict) -> None:
+    """Forget a staged example file (an empty dict: none)."""
+    if staged:
+        Path(staged["path"]).unlink(missing_ok=True)
+
+
+def _staged_file(staged: dict) -> StagedFile:
+    return StagedFile(Path(staged["path"]), staged["mime"], staged["name"])
 
 
 def _header_text(header_format: str, header: str) -> str:
@@ -851,6 +1032,231 @@ def _location_preview() -> rx.Component:
         background=rx.color("gray", 4),
         border_radius="6px",
         margin_bottom="8px",
+    )
+
+
+def _card_button(card: int, button: rx.Var, position: rx.Var) -> rx.Component:
+    kind = button["type"].to(str)
+
+    def typed(key: str, placeholder, limit: int) -> rx.Component:
+        return rx.input(
+            value=button[key].to(str),
+            on_change=lambda v: TemplateEditorState.set_card_button(card, position, key, v),
+            placeholder=placeholder,
+            max_length=limit,
+            size="1",
+            flex="1",
+            data_testid=f"template-card-button-{key}",
+        )
+
+    return rx.hstack(
+        rx.badge(SessionState.tr["templates.button_" + kind].to(str), size="1"),
+        typed("text", t("templates.button_text"), 25),
+        rx.cond(kind == "url", typed("url", "https://example.com/p/{{1}}", 2000)),
+        rx.cond(kind == "url", typed("example", t("templates.example"), 200)),
+        rx.cond(kind == "phone", typed("phone", "+5511912345678", 20)),
+        width="100%",
+        align="center",
+        spacing="2",
+    )
+
+
+def _card_editor(index: int) -> rx.Component:
+    """One card: its example file (uploaded to Meta on submit), its text, its buttons."""
+    entry = TemplateEditorState.cards[index]
+    upload_id = f"template-card-upload-{index}"
+    return rx.vstack(
+        rx.hstack(
+            rx.text(t("templates.card"), f" {index + 1}", size="2", weight="medium"),
+            rx.spacer(),
+            rx.upload.root(
+                rx.button(
+                    rx.icon("upload", size=12),
+                    t("templates.example_choose"),
+                    size="1",
+                    variant="soft",
+                    type="button",
+                    data_testid="template-card-choose",
+                ),
+                id=upload_id,
+                max_files=1,
+                multiple=False,
+                no_drag=True,
+                on_drop=TemplateEditorState.attach_card(
+                    rx.upload_files(upload_id=upload_id), index
+                ),
+            ),
+            rx.icon_button(
+                rx.icon("x", size=12),
+                size="1",
+                variant="ghost",
+                color_scheme="gray",
+                on_click=TemplateEditorState.remove_card(index),
+                aria_label="remove",
+            ),
+            width="100%",
+            align="center",
+        ),
+        rx.cond(
+            entry["file"].to(str) != "",
+            rx.text(entry["file"].to(str), size="1", color=rx.color("gray", 11), **_ELLIPSIS),
+            rx.cond(
+                entry["header_handle"].to(str) != "",
+                rx.text(t("templates.example_kept"), size="1", color=rx.color("gray", 11)),
+            ),
+        ),
+        rx.text_area(
+            value=entry["body"].to(str),
+            on_change=lambda v: TemplateEditorState.set_card(index, v),
+            placeholder=t("templates.card_hint"),
+            max_length=rules.MAX_CARD_BODY,
+            rows="2",
+            width="100%",
+            data_testid="template-card-body",
+        ),
+        rx.foreach(
+            entry["variables"].to(list[str]),
+            lambda name: rx.hstack(
+                rx.code("{{" + name + "}}"),
+                rx.input(
+                    value=entry["examples"].to(dict)[name].to(str),
+                    on_change=lambda v: TemplateEditorState.set_card_example(index, name, v),
+                    placeholder=t("templates.example"),
+                    size="1",
+                    flex="1",
+                    data_testid="template-card-example",
+                ),
+                width="100%",
+                align="center",
+            ),
+        ),
+        rx.foreach(
+            entry["buttons"].to(list[dict]),
+            lambda button, position: _card_button(index, button, position),
+        ),
+        spacing="2",
+        width="100%",
+        padding="10px",
+        border=f"1px solid {rx.color('gray', 5)}",
+        border_radius="8px",
+        data_testid="template-card",
+    )
+
+
+def _carousel_editor() -> rx.Component:
+    """A media-card carousel: the body above, then 2 to 10 cards alike."""
+    draft = TemplateEditorState
+    return rx.vstack(
+        rx.hstack(
+            rx.text(t("templates.card_format"), size="2", weight="medium"),
+            rx.select.root(
+                rx.select.trigger(data_testid="template-card-format"),
+                rx.select.content(
+                    *[
+                        rx.select.item(t(f"templates.header_{f}"), value=f)
+                        for f in rules.CARD_FORMATS
+                    ]
+                ),
+                value=draft.carousel["format"].to(str),
+                on_change=lambda v: TemplateEditorState.set_carousel("format", v),
+            ),
+            align="center",
+            spacing="3",
+        ),
+        *[rx.cond(draft.cards.length() > n, _card_editor(n)) for n in range(rules.MAX_CARDS)],
+        rx.hstack(
+            rx.button(
+                rx.icon("plus", size=12),
+                t("templates.card_add"),
+                size="1",
+                variant="soft",
+                on_click=TemplateEditorState.add_card,
+                disabled=draft.cards.length() >= rules.MAX_CARDS,
+                data_testid="template-card-add",
+            ),
+            *[
+                rx.button(
+                    rx.icon("plus", size=12),
+                    t(f"templates.button_{kind}"),
+                    size="1",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=TemplateEditorState.add_card_button(kind),
+                    data_testid=f"template-card-add-{kind}",
+                )
+                for kind in rules.CARD_BUTTONS
+            ],
+            rx.button(
+                rx.icon("minus", size=12),
+                t("templates.card_button_remove"),
+                size="1",
+                variant="soft",
+                color_scheme="gray",
+                on_click=TemplateEditorState.remove_card_button(
+                    draft.cards[0]["buttons"].to(list).length() - 1
+                ),
+            ),
+            wrap="wrap",
+            spacing="2",
+        ),
+        rx.text(t("templates.card_rules"), size="1", color=rx.color("gray", 10)),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _cards_preview() -> rx.Component:
+    """The cards under the bubble, side by side as WhatsApp scrolls them."""
+    return rx.hstack(
+        rx.foreach(
+            TemplateEditorState.cards,
+            lambda card: rx.vstack(
+                rx.cond(
+                    card["preview"].to(str) != "",
+                    rx.image(
+                        src=card["preview"].to(str),
+                        width="100%",
+                        height="90px",
+                        object_fit="cover",
+                        border_radius="6px",
+                    ),
+                    rx.center(
+                        rx.cond(
+                            TemplateEditorState.carousel["format"].to(str) == "video",
+                            rx.icon("video", size=22),
+                            rx.icon("image", size=22),
+                        ),
+                        height="90px",
+                        width="100%",
+                        color=rx.color("gray", 10),
+                        background=rx.color("gray", 4),
+                        border_radius="6px",
+                    ),
+                ),
+                rx.text(card["shown"].to(str), size="1", white_space="pre-wrap"),
+                rx.foreach(
+                    card["buttons"].to(list[dict]),
+                    lambda b: rx.center(
+                        rx.text(b["text"].to(str), size="1", color=rx.color("accent", 11)),
+                        border_top=f"1px solid {rx.color('gray', 5)}",
+                        padding_top="4px",
+                        width="100%",
+                    ),
+                ),
+                background=rx.color("gray", 1),
+                border_radius="10px",
+                padding="8px",
+                min_width="150px",
+                max_width="150px",
+                spacing="1",
+                box_shadow="0 1px 1px rgba(0,0,0,0.08)",
+            ),
+        ),
+        overflow_x="auto",
+        width="100%",
+        padding_top="8px",
+        spacing="2",
+        data_testid="template-cards-preview",
     )
 
 
@@ -1089,6 +1495,7 @@ def _draft_preview() -> rx.Component:
                 box_shadow="0 1px 1px rgba(0,0,0,0.08)",
                 data_testid="template-draft-preview",
             ),
+            rx.cond(TemplateEditorState.carousel_on, _cards_preview()),
             background=rx.color("green", 3),
             border_radius="12px",
             padding="16px 12px",
@@ -1101,12 +1508,11 @@ def _draft_preview() -> rx.Component:
 
 
 def _content_editor() -> rx.Component:
-    """Header, offer, body with its examples, footer and buttons: every kind but
-    authentication."""
+    """Header, offer, body with its examples, footer and buttons, or the body and a
+    carousel's cards: every kind but authentication."""
     draft = TemplateEditorState
-    return rx.vstack(
-        _header_editor(),
-        rx.cond(draft.category == "marketing", _offer_editor()),
+    marketing = draft.category == "marketing"
+    body = rx.fragment(
         _field(
             "templates.body",
             rx.text_area(
@@ -1135,6 +1541,8 @@ def _content_editor() -> rx.Component:
                 align="center",
             ),
         ),
+    )
+    standard = rx.vstack(
         rx.cond(
             ~draft.offering,
             _field("templates.footer", _text_input("footer", draft.footer, rules.MAX_FOOTER)),
@@ -1157,6 +1565,23 @@ def _content_editor() -> rx.Component:
             wrap="wrap",
             spacing="2",
         ),
+        spacing="3",
+        width="100%",
+    )
+    return rx.vstack(
+        rx.cond(
+            marketing,
+            _check(
+                "templates.carousel",
+                draft.carousel["enabled"].to(bool),
+                lambda on: TemplateEditorState.set_carousel("enabled", on),
+                "template-carousel",
+            ),
+        ),
+        rx.cond(~draft.carousel_on, _header_editor()),
+        rx.cond(marketing & ~draft.carousel_on, _offer_editor()),
+        body,
+        rx.cond(draft.carousel_on, _carousel_editor(), standard),
         spacing="3",
         width="100%",
     )
