@@ -23,7 +23,6 @@ from sqlmodel import Session, col, select
 from pytake import db
 from pytake.channels import adapter
 from pytake.channels.base import (
-    MEDIA_TYPES,
     ContactRef,
     Credentials,
     DeliveryStatus,
@@ -143,7 +142,7 @@ def _prepare(outbox_id: int) -> _Send | inbound.Effects | None:
             float(config.get("pair_window_seconds") or settings.pair_window_seconds),
         )
         attachment = None
-        if message.type in MEDIA_TYPES:
+        if outbound.file_kind(message.type, message.content or {}) is not None:
             attachment = s.exec(
                 select(Attachment).where(Attachment.message_id == message.id)
             ).first()

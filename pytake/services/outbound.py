@@ -40,6 +40,7 @@ REFERENCE_PREFIX = "pytake-"  # what the platform echoes back in statuses
 CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # Messages allowed when the customer's 24-hour window is closed.
 OUTSIDE_WINDOW = frozenset({MessageType.TEMPLATE})
+TEMPLATE_FILES = ("image", "video", "document")  # a template header's media kinds
 RESENDABLE = frozenset({DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN})
 _MB = 1024 * 1024
 _DOCUMENTS = (
@@ -127,8 +128,11 @@ def send(
     quoted = None
     if reply_to is not None and message_type is not MessageType.REACTION:
         quoted = _external_id(s, conversation, reply_to)
-    if (message_type in MEDIA_TYPES) != (file is not None):
-        raise AccessError("send.file_required" if file is None else "send.file_unexpected")
+    carried = file_kind(message_type, content)
+    if message_type in MEDIA_TYPES and file is None:
+        raise AccessError("send.file_required")
+    if file is not None and carried is None:
+        raise AccessError("send.file_unexpected")
     queued = _enqueue(
         s,
         conversation,
@@ -148,7 +152,7 @@ def send(
     runs.stop(s, conversation, "agent_replied", identity.name)
     timing.replied(s, conversation, utcnow())
     if file is not None:
-        _attach(s, conversation.organization_id, message_id, message_type, content, file)
+        _attach(s, conversation.organization_id, message_id, carried, content, file)
     return Accepted(message_id, outbox_id, (conversation.organization_id, conversation.id))
 
 
@@ -236,6 +240,23 @@ def _external_id(s: Session, conversation: Conversation, message_id: object) -> 
     if not external_id:
         raise AccessError("send.message_not_found")
     return external_id
+
+
+def file_kind(message_type: MessageType, content: dict) -> MessageType | None:
+    """The kind of file a message carries: a media message its own; a template the media of
+    a header given as a file rather than a link (a header parameter without ``link``)."""
+    if message_type in MEDIA_TYPES:
+        return MessageType(message_type)
+    if message_type != MessageType.TEMPLATE:
+        return None
+    for component in content.get("components") or []:
+        if component.get("type") != "header":
+            continue
+        for parameter in component.get("parameters") or []:
+            media = parameter.get("type") if isinstance(parameter, dict) else None
+            if media in TEMPLATE_FILES and not (parameter.get(media) or {}).get("link"):
+                return MessageType(media)
+    return None
 
 
 def _attach(

@@ -392,7 +392,7 @@ def _checked_values(
         if len(value) > MAX_VALUE:
             raise AccessError("send.field_too_long", field=field["label"], limit=MAX_VALUE)
         kind = field["kind"]
-        if kind == "link" and not value.startswith("https://"):
+        if kind == "link" and value and not value.startswith("https://"):
             raise AccessError("template.link_invalid")
         if kind == "code" and len(value) > rules.MAX_CODE:
             raise AccessError("send.field_too_long", field=field["label"], limit=rules.MAX_CODE)
@@ -453,14 +453,21 @@ def compose(
     *,
     zone: dt.tzinfo = dt.UTC,
     now: dt.datetime | None = None,
+    header_file: bool = False,
 ) -> dict:
     """The outbound content for this template with these values, and its preview text.
 
-    Every variable needs a non-empty value (Meta's 132000/132008 otherwise)."""
+    Every variable needs a non-empty value (Meta's 132000/132008 otherwise). With
+    ``header_file`` the media header comes as a file sent along, not as a link."""
     if template.status != SENDABLE:
         raise AccessError("template.not_sendable", status=template.status.lower())
     values = {k: v.strip() for k, v in values.items() if isinstance(k, str) and isinstance(v, str)}
     fields = variables(template)
+    if header_file:
+        if not any(f["key"] == "header:link" for f in fields):
+            raise AccessError("send.file_unexpected")
+        fields = [{**f, "optional": True} if f["key"] == "header:link" else f for f in fields]
+        values = {**values, "header:link": ""}
     checked = _checked_values(fields, values, zone, now or utcnow())
     if _authentication(template):
         components = _code_components(template, checked["code"])
@@ -493,8 +500,8 @@ def _parameters(component: dict, checked: dict, named: bool) -> list[dict]:
     kind = str(component.get("type", "")).upper()
     header_format = str(component.get("format", "")).upper()
     if kind == "HEADER" and header_format in _MEDIA:
-        media = header_format.lower()
-        parameter = {"type": media, media: {"link": checked["header:link"]}}
+        media, link = header_format.lower(), checked["header:link"]
+        parameter = {"type": media, media: {"link": link} if link else {}}  # {}: a file's id
         return [{"type": "header", "parameters": [parameter]}]
     if kind == "HEADER" and header_format == "LOCATION":
         place = {part: checked[f"header:{part}"] for part in _PLACE if checked[f"header:{part}"]}
@@ -714,9 +721,15 @@ def preview_for(
 
 
 def content_for(
-    s: Session, identity: Identity, conversation_id: object, template_id: object, values: dict
+    s: Session,
+    identity: Identity,
+    conversation_id: object,
+    template_id: object,
+    values: dict,
+    *,
+    header_file: bool = False,
 ) -> dict:
     """The content to send; an offer's end is read in the organization's time zone."""
     template = chosen(s, identity, conversation_id, template_id)
-    organization = s.get(Organization, template.organization_id)
-    return compose(template, values, zone=zoneinfo.ZoneInfo(settings_of(organization)["timezone"]))
+    zone = zoneinfo.ZoneInfo(settings_of(s.get(Organization, template.organization_id))["timezone"])
+    return compose(template, values, zone=zone, header_file=header_file)

@@ -187,6 +187,7 @@ _EMPTY = {
     "media_name": "",
     "media_size": "",
     "media_state": "",
+    "media_kind": "",  # how to show the file: a media message's type, a template header's
     "map_url": "",
     "quote": "",
     "has_quote": False,
@@ -230,7 +231,12 @@ def _bubble(
         "can_react": message.direction == "in" and bool(message.external_id),
         "choices": _choices(message.type, content),
     }
-    if message.type in MEDIA_TYPES and attachment is not None:
+    if message.type == MessageType.TEMPLATE and attachment is not None:
+        media = attachment.mime_type.split("/")[0]
+        bubble["media_kind"] = media if media in ("image", "video") else "document"
+    elif message.type in MEDIA_TYPES:
+        bubble["media_kind"] = message.type
+    if bubble["media_kind"] and attachment is not None:
         bubble["media_state"] = attachment.state
         if attachment.state == "done":
             bubble["media_url"] = f"/media/{attachment.id}"

@@ -371,3 +371,35 @@ def test_a_carousel_of_cards_is_created_and_sent(server, graph, number, new_page
     sent = next(b for b in graph.sent if b.get("template", {}).get("name") == "pacotes_ferias")
     (carousel,) = [c for c in sent["template"]["components"] if c["type"] == "carousel"]
     assert [c["card_index"] for c in carousel["cards"]] == [0, 1]
+
+
+def test_a_media_header_is_sent_from_a_file_on_the_agents_computer(
+    server, graph, number, new_page, tmp_path
+):
+    photo = tmp_path / "vitrine.png"
+    photo.write_bytes(png(200, 100, bytes((22, 163, 74))))
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])
+    old = str(int(time.time()) - 25 * 3600)
+    number.customer_writes("5521944440000", "Lara Nunes", "Vi a promoção", timestamp=old)
+    page.goto("/inbox")
+    page.get_by_test_id("conversation-row").filter(has_text="Lara Nunes").click()
+    page.get_by_test_id("template-instead").click()
+    page.get_by_test_id("template-select").click()
+    page.get_by_role("option", name="oferta_primavera · pt_BR").click()  # approved above
+    page.locator("#template-header-upload input[type=file]").set_input_files(str(photo))
+    expect(page.get_by_test_id("template-file")).to_contain_text("vitrine.png")
+    page.get_by_test_id("template-value").last.fill("Lara")
+    screenshot(page, "template-picker-header-file-en")
+    page.get_by_test_id("template-send").click()
+    bubble = page.get_by_test_id("bubble-out").last
+    expect(bubble).to_contain_text("Olá Lara, a promoção de primavera vai até domingo!")
+    expect(bubble.locator("img")).to_have_attribute("src", re.compile(r"^/media/\d+$"))
+    deadline = time.monotonic() + 20
+    while not any(b.get("template", {}).get("name") == "oferta_primavera" for b in graph.sent):
+        assert time.monotonic() < deadline, "the template never reached the simulator"
+        time.sleep(0.1)
+    sent = next(b for b in graph.sent if b.get("template", {}).get("name") == "oferta_primavera")
+    (header,) = [c for c in sent["template"]["components"] if c["type"] == "header"]
+    media_id = header["parameters"][0]["image"]["id"]
+    assert graph.media(media_id).content == photo.read_bytes()

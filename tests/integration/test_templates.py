@@ -523,3 +523,55 @@ async def test_a_carousel_uploads_each_cards_example_and_sends_each_cards_media(
     assert sent[1]["cards"][1]["components"][0]["parameters"][0]["image"] == {
         "link": "https://cdn.ex.com/1.jpg"
     }
+
+
+async def test_a_media_header_sent_as_a_file_is_uploaded_and_named_by_its_id(
+    whatsapp, owner, tmp_path
+):
+    from pytake.services import thread
+
+    whatsapp.sim.add_template(
+        WABA,
+        _template(
+            7,
+            components=[
+                {"type": "HEADER", "format": "IMAGE"},
+                {"type": "BODY", "text": "Olá {{1}}, seu boleto."},
+            ],
+        ),
+    )
+    whatsapp.sim.add_template(WABA, _template(8))
+    await template_jobs.sync(whatsapp.organization_id)
+    conversation = open_conversation(whatsapp, window=False)
+    with db.session() as s:
+        with_media, text_only = stored()["notice_007"].id, stored()["notice_008"].id
+        content = templates.content_for(
+            s, owner, conversation, with_media, {"body:1": "Ana"}, header_file=True
+        )
+        with pytest.raises(AccessError) as no_header:  # a file for a template without media
+            templates.content_for(
+                s, owner, conversation, text_only, {"body:1": "A"}, header_file=True
+            )
+        assert no_header.value.code == "send.file_unexpected"
+    with pytest.raises(AccessError) as needs_link:  # neither a link nor a file
+        send(
+            owner,
+            conversation,
+            "template",
+            {**content, "components": content["components"][1:]},
+            file=_staged(tmp_path),
+        )
+    assert needs_link.value.code == "send.file_unexpected"
+    accepted = send(owner, conversation, "template", content, file=_staged(tmp_path))
+    await whatsapp.drain()
+    (upload,) = whatsapp.sim.uploads
+    header = whatsapp.sim.sent[-1]["template"]["components"][0]
+    assert header == {
+        "type": "header",
+        "parameters": [{"type": "image", "image": {"id": upload["id"]}}],
+    }
+    with db.session() as s:
+        bubbles, _ = thread.page(s, owner, conversation, "en")
+    (bubble,) = [b for b in bubbles if b["id"] == accepted.message_id]
+    assert (bubble["media_kind"], bubble["media_state"]) == ("image", "done")
+    assert bubble["media_url"].startswith("/media/")

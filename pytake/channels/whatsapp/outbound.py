@@ -243,6 +243,25 @@ def _template(content: dict) -> dict:
 # Request bodies ------------------------------------------------------------------------------
 
 
+def _with_header_file(components: list, media_id: str | None) -> list:
+    """A template whose header media was given as a file: the uploaded file's id in place."""
+    if not media_id:
+        return components
+    filled = []
+    for component in components:
+        if component.get("type") == "header":
+            parameters = [
+                {**p, p["type"]: {"id": media_id}}
+                if p.get("type") in ("image", "video", "document")
+                and not (p.get(p["type"]) or {}).get("link")
+                else p
+                for p in component.get("parameters") or []
+            ]
+            component = {**component, "parameters": parameters}
+        filled.append(component)
+    return filled
+
+
 def body(message: OutboundMessage) -> dict:
     """The JSON for ``POST /{phone-number-id}/messages``."""
     request: dict = {"messaging_product": "whatsapp", "recipient_type": "individual"}
@@ -285,7 +304,7 @@ def _payload(kind: MessageType, message: OutboundMessage) -> dict | list:
         return {
             "name": content["name"],
             "language": {"code": content["language"]},
-            "components": content.get("components") or [],
+            "components": _with_header_file(content.get("components") or [], message.media_id),
         }
     raise ValueError(f"cannot send a {kind.value} message")
 

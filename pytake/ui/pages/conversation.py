@@ -40,6 +40,7 @@ from pytake.ui.session import SessionState, in_transaction, t, translated
 
 SCROLL_TO_END = "window.pytakeScrollThread()"  # assets/pytake.js
 UPLOAD_ID = "composer-upload"
+TEMPLATE_UPLOAD_ID = "template-header-upload"
 VOICE_UPLOAD_ID = "voice-upload"  # filled by assets/pytake.js when a recording stops
 MAX_PAGES_TO_REACH = 20  # older pages loaded to show a searched message
 TYPING_EVERY_SECONDS = 20  # WhatsApp shows "typing…" for up to 25 s
@@ -87,6 +88,8 @@ class ConversationState(GuardedState):
     template_id: int = 0
     template_values: dict[str, str] = {}
     template_preview: str = ""
+    template_file: str = ""  # the name of a file chosen for the template's media header
+    _template_file: dict = {}  # that file, staged: path, mime, name
     contact: dict = {}
     bot: dict = {}  # the latest chatbot run: what the customer told it
     dialog: str = ""  # the structured message being composed: location, contact, buttons, list
@@ -315,10 +318,38 @@ class ConversationState(GuardedState):
             return
         self.template_id, self.template_values, self.template_preview = 0, {}, ""
         self.template_open, self.problem, self._template_key = True, "", ""
+        self._drop_template_file()
 
     @rx.event
     def close_templates(self, _open: bool = False):
         self.template_open = False
+        self._drop_template_file()
+
+    def _drop_template_file(self) -> None:
+        if self._template_file:
+            Path(self._template_file["path"]).unlink(missing_ok=True)
+        self._template_file, self.template_file = {}, ""
+
+    @rx.event
+    async def attach_template_file(self, files: list[rx.UploadFile]):
+        """A file for the template's media header, sent along instead of a link (WhatsApp
+        receives it uploaded, like any attachment; its type is checked when sent)."""
+        if not files or not self.template_id:
+            return
+        upload = files[0]
+        staged = await uploads.stage(upload, outbound.UPLOADS[MessageType.DOCUMENT][1])
+        if staged is None:
+            self.problem = await translated(self, "send.file_too_large", limit_mb=100)
+            return
+        await asyncio.to_thread(self._drop_template_file)
+        mime = (upload.content_type or "application/octet-stream").split(";")[0].lower()
+        name = Path(upload.name or "file").name
+        self._template_file = {"path": str(staged), "mime": mime, "name": name}
+        self.template_file, self.problem = name, ""
+
+    @rx.event
+    def clear_template_file(self):
+        self._drop_template_file()
 
     @rx.event
     async def pick_template(self, template_id: str):
@@ -329,6 +360,7 @@ class ConversationState(GuardedState):
         )
         if picked is None:
             return
+        self._drop_template_file()
         known = await in_transaction(templates.suggested, self._identity(), self.conversation_id)
         self.template_id = picked["id"]
         self.template_values = {  # a place or a product is never a contact's attribute
@@ -358,6 +390,7 @@ class ConversationState(GuardedState):
             return None  # a second click, queued behind the send that closed the dialog
         if not self._template_key:
             self._template_key = secrets.token_urlsafe(16)
+        staged = self._template_file
         try:
             content = await in_transaction(
                 templates.content_for,
@@ -365,11 +398,18 @@ class ConversationState(GuardedState):
                 self.conversation_id,
                 self.template_id,
                 self.template_values,
+                header_file=bool(staged),
             )
         except AccessError as refusal:
             self.problem = await translated(self, refusal)
             return None
-        if await self._submit("template", content, key=self._template_key):
+        file = (
+            outbound.StagedFile(Path(staged["path"]), staged["mime"], staged["name"])
+            if staged
+            else None
+        )
+        if await self._submit("template", content, file, key=self._template_key):
+            self._template_file, self.template_file = {}, ""  # moved into the media store
             self.template_open, self.template_id, self._template_key = False, 0, ""
             return rx.call_script(SCROLL_TO_END)
         return None
@@ -691,7 +731,7 @@ def _ticks(m: rx.Var) -> rx.Component:
 
 
 def _media(m: rx.Var) -> rx.Component:
-    kind = m["type"].to(str)
+    kind = m["media_kind"].to(str)
     url = m["media_url"].to(str)
     pending = rx.hstack(
         rx.spinner(size="1"),
@@ -770,6 +810,7 @@ def _content(m: rx.Var) -> rx.Component:
             ("audio", _media(m)),
             ("video", _media(m)),
             ("document", _media(m)),
+            ("template", rx.cond(m["media_kind"].to(str) != "", _media(m))),
             (
                 "location",
                 rx.link(
@@ -1457,6 +1498,45 @@ def _template_option(choice: rx.Var) -> rx.Component:
     )
 
 
+def _header_file(link: rx.Component) -> rx.Component:
+    """A media header's link, or a file from the agent's computer sent along instead."""
+    chosen = ConversationState.template_file != ""
+    return rx.hstack(
+        rx.cond(
+            chosen,
+            rx.badge(
+                rx.icon("paperclip", size=12),
+                ConversationState.template_file,
+                rx.icon(
+                    "x", size=12, cursor="pointer", on_click=ConversationState.clear_template_file
+                ),
+                size="2",
+                data_testid="template-file",
+            ),
+            link,
+        ),
+        rx.upload.root(
+            rx.button(
+                rx.icon("upload", size=14),
+                t("thread.template_upload"),
+                size="2",
+                variant="soft",
+                type="button",
+                data_testid="template-upload",
+            ),
+            id=TEMPLATE_UPLOAD_ID,
+            max_files=1,
+            multiple=False,
+            no_drag=True,
+            on_drop=ConversationState.attach_template_file(
+                rx.upload_files(upload_id=TEMPLATE_UPLOAD_ID)
+            ),
+        ),
+        width="100%",
+        align="center",
+    )
+
+
 def _template_field(field: rx.Var) -> rx.Component:
     """One value to fill: a text, a link, a code, a place, when an offer ends, products."""
     kind, key = field["kind"].to(str), field["key"].to(str)
@@ -1491,6 +1571,12 @@ def _template_field(field: rx.Var) -> rx.Component:
             kind,
             ("products", rx.text_area(rows="3", placeholder=t("thread.products_hint"), **common)),
             ("expiry", rx.input(type="datetime-local", **common)),
+            (
+                "link",
+                rx.cond(
+                    field["card"].to(int) == 0, _header_file(rx.input(**common)), rx.input(**common)
+                ),
+            ),
             rx.input(**common),
         ),
         spacing="1",
