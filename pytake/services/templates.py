@@ -363,9 +363,10 @@ def _fields(components: list) -> list[dict]:
         elif kind == "CAROUSEL":
             for index, card in enumerate(component.get("cards") or []):
                 for field in _fields(card.get("components") or []):
-                    fields.append(
-                        {**field, "key": f"card:{index}:{field['key']}", "card": index + 1}
-                    )
+                    # A card's media is given by link only (one file goes with a message).
+                    label = f"card_{field['label']}" if field["kind"] == "link" else field["label"]
+                    key = f"card:{index}:{field['key']}"
+                    fields.append({**field, "key": key, "label": label, "card": index + 1})
     return fields
 
 
