@@ -14,6 +14,32 @@ from pytake.settings import get_settings
 CHUNK = 1024 * 1024
 
 
+def one_file(trigger: rx.Component, upload_id: str, on_drop, **props) -> rx.Component:
+    """Pick one file with ``trigger`` (no dragging onto the page); ``on_drop`` receives the
+    files, and ``args`` come after them (a card's index…)."""
+    args = props.pop("args", ())
+    return rx.upload.root(
+        trigger,
+        id=upload_id,
+        max_files=1,
+        multiple=False,
+        no_drag=True,
+        on_drop=on_drop(rx.upload_files(upload_id=upload_id), *args),
+        **props,
+    )
+
+
+def choose_button(label: rx.Component, testid: str, size: str = "2") -> rx.Component:
+    return rx.button(
+        rx.icon("upload", size=12 if size == "1" else 14),
+        label,
+        size=size,
+        variant="soft",
+        type="button",
+        data_testid=testid,
+    )
+
+
 def _staging_file() -> Path:
     folder = get_settings().media_root / "staging"
     folder.mkdir(parents=True, exist_ok=True)

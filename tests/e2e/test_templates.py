@@ -43,15 +43,41 @@ def _approve(page, graph, number, name: str, row) -> None:
         time.sleep(0.5)
 
 
-def test_create_approve_by_webhook_and_send_with_the_window_closed(server, graph, number, new_page):
-    page = new_page()
-    sign_in(page, OWNER["email"], OWNER["password"])
+def _open_editor(page, number) -> None:
+    """A new template's editor, on this module's number."""
     page.goto("/templates")
     page.get_by_test_id("template-new").click()
     expect(page.get_by_test_id("template-name")).to_be_visible()
     if page.get_by_test_id("template-account").count():  # the organization has other numbers
         page.get_by_test_id("template-account").click()
         page.get_by_role("option").filter(has_text=number.display).click()
+
+
+def _picker(page, number, phone: str, customer: str, says: str, template: str) -> None:
+    """A customer who wrote over a day ago; the agent opens the picker on ``template``."""
+    number.customer_writes(phone, customer, says, timestamp=str(int(time.time()) - 26 * 3600))
+    page.goto("/inbox")
+    page.get_by_test_id("conversation-row").filter(has_text=customer).click()
+    page.get_by_test_id("template-instead").click()
+    page.get_by_test_id("template-select").click()
+    option = page.get_by_role("option", name=f"{template} · pt_BR")
+    expect(option).to_be_enabled()  # approved by now
+    option.click()
+
+
+def _sent(graph, name: str) -> dict:
+    """The request that sent template ``name``, once the outbox made it."""
+    deadline = time.monotonic() + 20
+    while not any(b.get("template", {}).get("name") == name for b in graph.sent):
+        assert time.monotonic() < deadline, f"{name} never reached the simulator"
+        time.sleep(0.1)
+    return next(b for b in graph.sent if b.get("template", {}).get("name") == name)
+
+
+def test_create_approve_by_webhook_and_send_with_the_window_closed(server, graph, number, new_page):
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])
+    _open_editor(page, number)
     page.get_by_test_id("template-name").fill(NAME)
     page.get_by_test_id("template-body").fill("Olá {{1}}, sua consulta de amanhã está confirmada.")
     page.get_by_test_id("template-example").fill("Marina")
@@ -68,24 +94,14 @@ def test_create_approve_by_webhook_and_send_with_the_window_closed(server, graph
 
     _approve(page, graph, number, NAME, row)
 
-    old = str(int(time.time()) - 27 * 3600)
-    number.customer_writes("5521988880000", "Marina Souto", "Posso confirmar?", timestamp=old)
-    page.goto("/inbox")
-    page.get_by_test_id("conversation-row").filter(has_text="Marina Souto").click()
-    page.get_by_test_id("template-instead").click()
-    page.get_by_test_id("template-select").click()
-    page.get_by_role("option", name=f"{NAME} · pt_BR").click()
+    _picker(page, number, "5521988880000", "Marina Souto", "Posso confirmar?", NAME)
     page.get_by_test_id("template-value").fill("Marina")
     expect(page.get_by_test_id("template-preview")).to_contain_text("Olá Marina, sua consulta")
     page.get_by_test_id("template-send").click()
     sent_bubble = page.get_by_test_id("bubble-out").last
     expect(sent_bubble).to_contain_text("Olá Marina, sua consulta")
     expect(sent_bubble.get_by_test_id("choices")).to_have_text("Remarcar")  # as Marina sees it
-    deadline = time.monotonic() + 20
-    while not any(b.get("template", {}).get("name") == NAME for b in graph.sent):
-        assert time.monotonic() < deadline, "the template never reached the simulator"
-        time.sleep(0.1)
-    sent = next(b for b in graph.sent if b.get("template", {}).get("name") == NAME)
+    sent = _sent(graph, NAME)
     assert sent["template"]["components"] == [
         {"type": "body", "parameters": [{"type": "text", "text": "Marina"}]}
     ]
@@ -93,12 +109,7 @@ def test_create_approve_by_webhook_and_send_with_the_window_closed(server, graph
 
 def _image_header(page, number, image: str = "Image") -> None:
     """Open the editor on this module's number and choose an image header."""
-    page.goto("/templates")
-    page.get_by_test_id("template-new").click()
-    expect(page.get_by_test_id("template-name")).to_be_visible()
-    if page.get_by_test_id("template-account").count():
-        page.get_by_test_id("template-account").click()
-        page.get_by_role("option").filter(has_text=number.display).click()
+    _open_editor(page, number)
     page.get_by_test_id("template-header_format").click()
     page.get_by_role("option", name=image, exact=True).click()
 
@@ -187,12 +198,7 @@ def test_the_image_header_editor_in_portuguese(server, graph, number, new_page, 
 
 
 def _new_template(page, number, name: str, category: str) -> None:
-    page.goto("/templates")
-    page.get_by_test_id("template-new").click()
-    expect(page.get_by_test_id("template-name")).to_be_visible()
-    if page.get_by_test_id("template-account").count():
-        page.get_by_test_id("template-account").click()
-        page.get_by_role("option").filter(has_text=number.display).click()
+    _open_editor(page, number)
     page.get_by_test_id("template-name").fill(name)
     page.get_by_test_id("template-category").click()
     page.get_by_role("option", name=category).click()
@@ -222,13 +228,7 @@ def test_an_authentication_code_is_created_approved_and_sent(server, graph, numb
     )
     _approve(page, graph, number, "codigo_acesso", row)
 
-    old = str(int(time.time()) - 30 * 3600)
-    number.customer_writes("5521977770000", "Caio Prado", "Não recebi o código", timestamp=old)
-    page.goto("/inbox")
-    page.get_by_test_id("conversation-row").filter(has_text="Caio Prado").click()
-    page.get_by_test_id("template-instead").click()
-    page.get_by_test_id("template-select").click()
-    page.get_by_role("option", name="codigo_acesso · pt_BR").click()
+    _picker(page, number, "5521977770000", "Caio Prado", "Não recebi o código", "codigo_acesso")
     page.get_by_test_id("template-value").fill("482913")
     expect(page.get_by_test_id("template-preview")).to_contain_text(  # until a sync: PyTake's
         "482913 is your verification code. For your security, do not share this code."
@@ -236,11 +236,7 @@ def test_an_authentication_code_is_created_approved_and_sent(server, graph, numb
     screenshot(page, "template-picker-authentication-en")
     page.get_by_test_id("template-send").click()
     expect(page.get_by_test_id("bubble-out").last).to_contain_text("482913")
-    deadline = time.monotonic() + 20
-    while not any(b.get("template", {}).get("name") == "codigo_acesso" for b in graph.sent):
-        assert time.monotonic() < deadline, "the code never reached the simulator"
-        time.sleep(0.1)
-    sent = next(b for b in graph.sent if b.get("template", {}).get("name") == "codigo_acesso")
+    sent = _sent(graph, "codigo_acesso")
     assert [c["type"] for c in sent["template"]["components"]] == ["body", "button"]
 
 
@@ -289,15 +285,7 @@ def test_an_offer_and_a_location_header_in_portuguese(server, graph, number, new
             time=int(time.time()) + next(_REVIEWS),
         )
 
-    old = str(int(time.time()) - 28 * 3600)
-    number.customer_writes("5521966660000", "Bianca Reis", "Tem promoção?", timestamp=old)
-    page.goto("/inbox")
-    page.get_by_test_id("conversation-row").filter(has_text="Bianca Reis").click()
-    page.get_by_test_id("template-instead").click()
-    page.get_by_test_id("template-select").click()
-    option = page.get_by_role("option", name="oferta_relampago · pt_BR")
-    expect(option).to_be_enabled()  # approved by now
-    option.click()
+    _picker(page, number, "5521966660000", "Bianca Reis", "Tem promoção?", "oferta_relampago")
     values = page.get_by_test_id("template-value")
     expect(values).to_have_count(3)  # when the offer ends, the name, the code
     values.nth(0).fill("2030-01-15T18:00")
@@ -306,11 +294,7 @@ def test_an_offer_and_a_location_header_in_portuguese(server, graph, number, new
     expect(page.get_by_test_id("template-preview")).to_contain_text("Olá Bianca, 30% em tudo")
     screenshot(page, "template-picker-offer-pt-BR")
     page.get_by_test_id("template-send").click()
-    deadline = time.monotonic() + 20
-    while not any(b.get("template", {}).get("name") == "oferta_relampago" for b in graph.sent):
-        assert time.monotonic() < deadline, "the offer never reached the simulator"
-        time.sleep(0.1)
-    sent = next(b for b in graph.sent if b.get("template", {}).get("name") == "oferta_relampago")
+    sent = _sent(graph, "oferta_relampago")
     (offer,) = sent["template"]["components"][0]["parameters"]
     ends = offer["limited_time_offer"]["expiration_time_ms"] // 1000
     assert time.strftime("%Y-%m-%d", time.gmtime(ends)) == "2030-01-15"
@@ -346,13 +330,7 @@ def test_a_carousel_of_cards_is_created_and_sent(server, graph, number, new_page
     assert len(cards) == 2 and all(c["components"][0]["format"] == "IMAGE" for c in cards)
     _approve(page, graph, number, "pacotes_ferias", row)
 
-    old = str(int(time.time()) - 26 * 3600)
-    number.customer_writes("5521955550000", "Otávio Lima", "Quais pacotes?", timestamp=old)
-    page.goto("/inbox")
-    page.get_by_test_id("conversation-row").filter(has_text="Otávio Lima").click()
-    page.get_by_test_id("template-instead").click()
-    page.get_by_test_id("template-select").click()
-    page.get_by_role("option", name="pacotes_ferias · pt_BR").click()
+    _picker(page, number, "5521955550000", "Otávio Lima", "Quais pacotes?", "pacotes_ferias")
     values = page.get_by_test_id("template-value")
     expect(values).to_have_count(5)  # the name, then a link and a price for each card
     values.nth(0).fill("Otávio")
@@ -364,11 +342,7 @@ def test_a_carousel_of_cards_is_created_and_sent(server, graph, number, new_page
     )
     screenshot(page, "template-picker-carousel-en")
     page.get_by_test_id("template-send").click()
-    deadline = time.monotonic() + 20
-    while not any(b.get("template", {}).get("name") == "pacotes_ferias" for b in graph.sent):
-        assert time.monotonic() < deadline, "the carousel never reached the simulator"
-        time.sleep(0.1)
-    sent = next(b for b in graph.sent if b.get("template", {}).get("name") == "pacotes_ferias")
+    sent = _sent(graph, "pacotes_ferias")
     (carousel,) = [c for c in sent["template"]["components"] if c["type"] == "carousel"]
     assert [c["card_index"] for c in carousel["cards"]] == [0, 1]
 
@@ -380,13 +354,7 @@ def test_a_media_header_is_sent_from_a_file_on_the_agents_computer(
     photo.write_bytes(png(200, 100, bytes((22, 163, 74))))
     page = new_page()
     sign_in(page, OWNER["email"], OWNER["password"])
-    old = str(int(time.time()) - 25 * 3600)
-    number.customer_writes("5521944440000", "Lara Nunes", "Vi a promoção", timestamp=old)
-    page.goto("/inbox")
-    page.get_by_test_id("conversation-row").filter(has_text="Lara Nunes").click()
-    page.get_by_test_id("template-instead").click()
-    page.get_by_test_id("template-select").click()
-    page.get_by_role("option", name="oferta_primavera · pt_BR").click()  # approved above
+    _picker(page, number, "5521944440000", "Lara Nunes", "Vi a promoção", "oferta_primavera")
     page.locator("#template-header-upload input[type=file]").set_input_files(str(photo))
     expect(page.get_by_test_id("template-file")).to_contain_text("vitrine.png")
     page.get_by_test_id("template-value").last.fill("Lara")
@@ -395,11 +363,7 @@ def test_a_media_header_is_sent_from_a_file_on_the_agents_computer(
     bubble = page.get_by_test_id("bubble-out").last
     expect(bubble).to_contain_text("Olá Lara, a promoção de primavera vai até domingo!")
     expect(bubble.locator("img")).to_have_attribute("src", re.compile(r"^/media/\d+$"))
-    deadline = time.monotonic() + 20
-    while not any(b.get("template", {}).get("name") == "oferta_primavera" for b in graph.sent):
-        assert time.monotonic() < deadline, "the template never reached the simulator"
-        time.sleep(0.1)
-    sent = next(b for b in graph.sent if b.get("template", {}).get("name") == "oferta_primavera")
+    sent = _sent(graph, "oferta_primavera")
     (header,) = [c for c in sent["template"]["components"] if c["type"] == "header"]
     media_id = header["parameters"][0]["image"]["id"]
     assert graph.media(media_id).content == photo.read_bytes()

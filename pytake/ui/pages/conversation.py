@@ -1515,22 +1515,10 @@ def _header_file(link: rx.Component) -> rx.Component:
             ),
             link,
         ),
-        rx.upload.root(
-            rx.button(
-                rx.icon("upload", size=14),
-                t("thread.template_upload"),
-                size="2",
-                variant="soft",
-                type="button",
-                data_testid="template-upload",
-            ),
-            id=TEMPLATE_UPLOAD_ID,
-            max_files=1,
-            multiple=False,
-            no_drag=True,
-            on_drop=ConversationState.attach_template_file(
-                rx.upload_files(upload_id=TEMPLATE_UPLOAD_ID)
-            ),
+        uploads.one_file(
+            uploads.choose_button(t("thread.template_upload"), "template-upload"),
+            TEMPLATE_UPLOAD_ID,
+            ConversationState.attach_template_file,
         ),
         width="100%",
         align="center",
@@ -1646,20 +1634,14 @@ def _template_dialog() -> rx.Component:
 
 
 def _attach_button() -> rx.Component:
-    return rx.upload.root(
-        rx.icon_button(
-            rx.icon("paperclip", size=18),
-            variant="ghost",
-            color_scheme="gray",
-            type="button",
-            aria_label="attach",
-        ),
-        id=UPLOAD_ID,
-        max_files=1,
-        multiple=False,
-        no_drag=True,
-        on_drop=ConversationState.attach(rx.upload_files(upload_id=UPLOAD_ID)),
+    button = rx.icon_button(
+        rx.icon("paperclip", size=18),
+        variant="ghost",
+        color_scheme="gray",
+        type="button",
+        aria_label="attach",
     )
+    return uploads.one_file(button, UPLOAD_ID, ConversationState.attach)
 
 
 def _fact(label: str, value: rx.Var) -> rx.Component:

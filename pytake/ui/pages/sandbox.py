@@ -19,6 +19,7 @@ from pytake.sandbox import live, screen
 from pytake.sandbox import payloads as p
 from pytake.sandbox.graph import canonical_wa_id
 from pytake.services import sandbox as sandbox_numbers
+from pytake.ui import uploads
 from pytake.ui.forms import error_callout, form_text
 from pytake.ui.guard import GuardedState, access
 from pytake.ui.layout import card, empty_state, shell
@@ -503,15 +504,10 @@ def _bubble(line: rx.Var) -> rx.Component:
 
 def _upload_button(icon: str, upload_id: str, on_drop, label: str, accept=None) -> rx.Component:
     """One file from the phone (``on_drop`` receives it)."""
-    return rx.upload.root(
-        rx.icon_button(rx.icon(icon, size=16), variant="ghost", type="button", aria_label=label),
-        id=upload_id,
-        max_files=1,
-        multiple=False,
-        no_drag=True,
-        accept=accept,
-        on_drop=on_drop(rx.upload_files(upload_id=upload_id)),
+    button = rx.icon_button(
+        rx.icon(icon, size=16), variant="ghost", type="button", aria_label=label
     )
+    return uploads.one_file(button, upload_id, on_drop, accept=accept)
 
 
 def _row_form(on_submit, icon: str, *fields: rx.Component) -> rx.Component:

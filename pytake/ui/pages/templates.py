@@ -887,22 +887,10 @@ def _header_editor() -> rx.Component:
     draft = TemplateEditorState
     example = rx.vstack(
         rx.hstack(
-            rx.upload.root(
-                rx.button(
-                    rx.icon("upload", size=14),
-                    t("templates.example_choose"),
-                    size="2",
-                    variant="soft",
-                    type="button",
-                    data_testid="template-example-choose",
-                ),
-                id=EXAMPLE_UPLOAD_ID,
-                max_files=1,
-                multiple=False,
-                no_drag=True,
-                on_drop=TemplateEditorState.attach_example(
-                    rx.upload_files(upload_id=EXAMPLE_UPLOAD_ID)
-                ),
+            uploads.one_file(
+                uploads.choose_button(t("templates.example_choose"), "template-example-choose"),
+                EXAMPLE_UPLOAD_ID,
+                TemplateEditorState.attach_example,
             ),
             rx.cond(
                 draft.example_name != "",
@@ -1064,27 +1052,17 @@ def _card_button(card: int, button: rx.Var, position: rx.Var) -> rx.Component:
 def _card_editor(index: int) -> rx.Component:
     """One card: its example file (uploaded to Meta on submit), its text, its buttons."""
     entry = TemplateEditorState.cards[index]
-    upload_id = f"template-card-upload-{index}"
     return rx.vstack(
         rx.hstack(
             rx.text(t("templates.card"), f" {index + 1}", size="2", weight="medium"),
             rx.spacer(),
-            rx.upload.root(
-                rx.button(
-                    rx.icon("upload", size=12),
-                    t("templates.example_choose"),
-                    size="1",
-                    variant="soft",
-                    type="button",
-                    data_testid="template-card-choose",
+            uploads.one_file(
+                uploads.choose_button(
+                    t("templates.example_choose"), "template-card-choose", size="1"
                 ),
-                id=upload_id,
-                max_files=1,
-                multiple=False,
-                no_drag=True,
-                on_drop=TemplateEditorState.attach_card(
-                    rx.upload_files(upload_id=upload_id), index
-                ),
+                f"template-card-upload-{index}",
+                TemplateEditorState.attach_card,
+                args=(index,),
             ),
             rx.icon_button(
                 rx.icon("x", size=12),
