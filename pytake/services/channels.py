@@ -184,6 +184,7 @@ def configure(
     pair_limit: int | str | None = None,
     pair_window_seconds: float | str | None = None,
     app_id: str | None = None,
+    catalog_id: str | None = None,
     access_token: str | None = None,
     app_secret: str | None = None,
     verify_token: str | None = None,
@@ -216,9 +217,11 @@ def configure(
         if value is not None and config.get(key) != (value := _limit(key, value)):
             config[key] = value
             changed.append(key)
-    if app_id is not None and config.get("app_id") != (app_id := _meta_id(app_id, "app-id")):
-        config["app_id"] = app_id
-        changed.append("app_id")
+    for key, value in (("app_id", app_id), ("catalog_id", catalog_id)):  # Meta ids, no secret
+        field = key.replace("_", "-")
+        if value is not None and config.get(key) != (value := _meta_id(value, field)):
+            config[key] = value
+            changed.append(key)
     channel.config = config
     replaced = _checked_secrets(
         {ACCESS_TOKEN: access_token, APP_SECRET: app_secret, VERIFY_TOKEN: verify_token}
@@ -325,6 +328,7 @@ def overview(s: Session, identity: Identity) -> list[dict]:
                 "phone_number_id": channel.external_id,
                 "waba_id": channel.account_id or "",
                 "app_id": config.get("app_id") or "",
+                "catalog_id": config.get("catalog_id") or "",
                 "is_active": channel.is_active,
                 "rate_limit": channel.rate_limit_per_second,
                 # 0: not set, the server's defaults apply
@@ -371,6 +375,7 @@ UPDATABLE = (
     "pair_limit",
     "pair_window_seconds",
     "app_id",
+    "catalog_id",
     "access_token",
     "app_secret",
     "verify_token",

@@ -342,6 +342,8 @@ def _fields(components: list) -> list[dict]:
         elif kind == "HEADER" and header_format == "LOCATION":
             for part in _PLACE:
                 fields.append(_field(f"header:{part}", part, "location", optional=part in _NAMING))
+        elif kind == "HEADER" and header_format == "PRODUCT":
+            fields.append(_field("header:product", "item", "product"))
         elif kind in ("HEADER", "BODY"):
             for name in _VARIABLE.findall(str(component.get("text") or "")):
                 key = f"{kind.lower()}:{name}"
@@ -371,9 +373,10 @@ def _fields(components: list) -> list[dict]:
 
 
 def _card_values(values: dict, index: int) -> dict:
-    """One carousel card's values, keyed as a template's own."""
+    """One carousel card's values, keyed as a template's own (the catalog is everyone's)."""
     prefix = f"card:{index}:"
-    return {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+    own = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+    return {**own, "catalog": values.get("catalog", "")}
 
 
 def _offer_expires(component: dict) -> bool:
@@ -455,11 +458,13 @@ def compose(
     zone: dt.tzinfo = dt.UTC,
     now: dt.datetime | None = None,
     header_file: bool = False,
+    catalog: str = "",
 ) -> dict:
     """The outbound content for this template with these values, and its preview text.
 
     Every variable needs a non-empty value (Meta's 132000/132008 otherwise). With
-    ``header_file`` the media header comes as a file sent along, not as a link."""
+    ``header_file`` the media header comes as a file sent along, not as a link. A product
+    header or card names an item of the number's ``catalog``."""
     if template.status != SENDABLE:
         raise AccessError("template.not_sendable", status=template.status.lower())
     values = {k: v.strip() for k, v in values.items() if isinstance(k, str) and isinstance(v, str)}
@@ -470,6 +475,9 @@ def compose(
         fields = [{**f, "optional": True} if f["key"] == "header:link" else f for f in fields]
         values = {**values, "header:link": ""}
     checked = _checked_values(fields, values, zone, now or utcnow())
+    if not catalog and any(f["key"].endswith("header:product") for f in fields):
+        raise AccessError("template.catalog_missing")
+    checked["catalog"] = catalog
     if _authentication(template):
         components = _code_components(template, checked["code"])
     else:
@@ -504,6 +512,9 @@ def _parameters(component: dict, checked: dict, named: bool) -> list[dict]:
         media, link = header_format.lower(), checked["header:link"]
         parameter = {"type": media, media: {"link": link} if link else {}}  # {}: a file's id
         return [{"type": "header", "parameters": [parameter]}]
+    if kind == "HEADER" and header_format == "PRODUCT":
+        item = {"product_retailer_id": checked["header:product"], "catalog_id": checked["catalog"]}
+        return [{"type": "header", "parameters": [{"type": "product", "product": item}]}]
     if kind == "HEADER" and header_format == "LOCATION":
         place = {part: checked[f"header:{part}"] for part in _PLACE if checked[f"header:{part}"]}
         return [{"type": "header", "parameters": [{"type": "location", "location": place}]}]
@@ -593,7 +604,9 @@ def _rendered(components: list, values: dict[str, str]) -> str:
     parts = []
     for component in components:
         kind = str(component.get("type", "")).upper()
-        if kind == "HEADER" and str(component.get("format", "")).upper() == "LOCATION":
+        if kind == "HEADER" and str(component.get("format", "")).upper() == "PRODUCT":
+            parts.append("🛍 " + (values.get("header:product") or "…"))
+        elif kind == "HEADER" and str(component.get("format", "")).upper() == "LOCATION":
             place = [values.get(f"header:{part}") or "" for part in _NAMING]
             parts.append("📍 " + ("\n".join(p for p in place if p) or "…"))
         elif kind == "LIMITED_TIME_OFFER":
@@ -733,4 +746,6 @@ def content_for(
     """The content to send; an offer's end is read in the organization's time zone."""
     template = chosen(s, identity, conversation_id, template_id)
     zone = zoneinfo.ZoneInfo(settings_of(s.get(Organization, template.organization_id))["timezone"])
-    return compose(template, values, zone=zone, header_file=header_file)
+    channel = s.get(Channel, conversations.get(s, identity, conversation_id).channel_id)
+    catalog = str((channel.config or {}).get("catalog_id") or "")
+    return compose(template, values, zone=zone, header_file=header_file, catalog=catalog)

@@ -575,3 +575,35 @@ async def test_a_media_header_sent_as_a_file_is_uploaded_and_named_by_its_id(
     (bubble,) = [b for b in bubbles if b["id"] == accepted.message_id]
     assert (bubble["media_kind"], bubble["media_state"]) == ("image", "done")
     assert bubble["media_url"].startswith("/media/")
+
+
+async def test_a_product_template_sends_an_item_of_the_numbers_catalog(whatsapp, owner):
+    draft = {
+        "name": "produto_do_dia",
+        "category": "marketing",
+        "language": "pt_BR",
+        "header_format": "product",
+        "body": "Olá {{1}}, separamos este para você.",
+        "examples": {"1": "Ana"},
+        "buttons": [{"type": "spm", "text": "Ver produto"}],
+    }
+    await template_jobs.submit(owner, whatsapp.channel_id, draft)
+    await _approve(whatsapp, "produto_do_dia")
+    conversation = open_conversation(whatsapp, window=False)
+    values = {"header:product": "SKU-42", "body:1": "Ana"}
+    template_id = stored()["produto_do_dia"].id
+    with db.session() as s, pytest.raises(AccessError) as no_catalog:
+        templates.content_for(s, owner, conversation, template_id, values)
+    assert no_catalog.value.code == "template.catalog_missing"
+    with db.session(write=True) as s:
+        channels.update(s, owner, whatsapp.channel_id, {"catalog_id": "1928374655"})
+        assert channels.overview(s, owner)[0]["catalog_id"] == "1928374655"
+    with db.session() as s:
+        content = templates.content_for(s, owner, conversation, template_id, values)
+    send(owner, conversation, "template", content)
+    await whatsapp.drain()
+    header = whatsapp.sim.sent[-1]["template"]["components"][0]
+    assert header["parameters"][0]["product"] == {
+        "product_retailer_id": "SKU-42",
+        "catalog_id": "1928374655",
+    }

@@ -414,3 +414,48 @@ def test_each_carousel_card_takes_its_own_media_text_and_link():
     with pytest.raises(AccessError) as missing:
         templates.compose(CARDS, {**values, "card:1:header:link": ""})
     assert missing.value.code == "template.value_missing"
+
+
+def test_a_product_header_and_product_cards_name_the_numbers_catalog():
+    spm = _approved(
+        "MARKETING",
+        [
+            {"type": "HEADER", "format": "PRODUCT"},
+            {"type": "BODY", "text": "Separamos este para você."},
+            {"type": "BUTTONS", "buttons": [{"type": "SPM", "text": "Ver"}]},
+        ],
+    )
+    with pytest.raises(AccessError) as no_catalog:
+        templates.compose(spm, {"header:product": "SKU-1"})
+    assert no_catalog.value.code == "template.catalog_missing"
+    content = templates.compose(spm, {"header:product": "SKU-1"}, catalog="19283746")
+    assert content["components"] == [
+        {
+            "type": "header",
+            "parameters": [
+                {
+                    "type": "product",
+                    "product": {"product_retailer_id": "SKU-1", "catalog_id": "19283746"},
+                }
+            ],
+        }
+    ]
+    assert content["preview"].startswith("🛍 SKU-1")
+    card = {
+        "components": [
+            {"type": "HEADER", "format": "PRODUCT"},
+            {"type": "BUTTONS", "buttons": [{"type": "SPM", "text": "Ver"}]},
+        ]
+    }
+    shelf = _approved(
+        "MARKETING",
+        [{"type": "BODY", "text": "Novidades"}, {"type": "CAROUSEL", "cards": [card] * 2}],
+    )
+    values = {"card:0:header:product": "A", "card:1:header:product": "B"}
+    cards = templates.compose(shelf, values, catalog="19283746")["components"][0]["cards"]
+    assert [
+        c["components"][0]["parameters"][0]["product"]["product_retailer_id"] for c in cards
+    ] == [
+        "A",
+        "B",
+    ]

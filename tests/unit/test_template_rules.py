@@ -697,9 +697,45 @@ def test_a_carousel_sends_its_cards_as_meta_documents():
             },
             "template_draft.example_missing",
         ),
+        (
+            {
+                "carousel": {
+                    "enabled": True,
+                    "format": "image",
+                    "cards": [_card(1, body="Por {{preco}}", examples={"preco": "R$ 1"})] * 2,
+                }
+            },
+            "template_draft.mixed_variables",
+        ),
     ],
 )
 def test_a_carousel_keeps_metas_rules(change, code):
     with pytest.raises(AccessError) as refused:
         rules.check({**CAROUSEL, **change})
     assert refused.value.code == code
+
+
+def test_product_templates_show_an_item_of_the_catalog():
+    spm = {**GOOD, "category": "marketing", "header_format": "product", "header": ""}
+    spm["buttons"] = [{"type": "spm", "text": "Ver produto"}]
+    parts = rules.components(rules.check(spm))
+    assert parts[0] == {"type": "HEADER", "format": "PRODUCT"}
+    assert parts[-1] == {"type": "BUTTONS", "buttons": [{"type": "SPM", "text": "Ver produto"}]}
+    for change in ({"header_format": "none"}, {"buttons": []}):
+        with pytest.raises(AccessError) as refused:
+            rules.check({**spm, **change})
+        assert refused.value.code == "template_draft.product_header"
+    cards = [{"buttons": [{"type": "spm", "text": "Ver"}]}] * 3
+    carousel = {**CAROUSEL, "carousel": {"enabled": True, "format": "product", "cards": cards}}
+    (_body, listed) = rules.components(rules.check(carousel))
+    assert listed["cards"][0] == {
+        "components": [
+            {"type": "HEADER", "format": "PRODUCT"},
+            {"type": "BUTTONS", "buttons": [{"type": "SPM", "text": "Ver"}]},
+        ]
+    }
+    assert rules.draft_of([_body, listed])["carousel"]["format"] == "product"
+    quick = [{"buttons": [{"type": "quick_reply", "text": "a"}]}] * 2
+    with pytest.raises(AccessError) as refused:
+        rules.check({**carousel, "carousel": {**carousel["carousel"], "cards": quick}})
+    assert refused.value.code == "template_draft.product_card_buttons"

@@ -20,16 +20,26 @@ VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 MAX_HEADER, MAX_BODY, MAX_FOOTER = 60, 1024, 60
 MAX_BUTTON_TEXT, MAX_URL, MAX_CODE = 25, 2000, 15
 MAX_BUTTONS = 10
-BUTTON_KINDS = ("quick_reply", "url", "phone", "copy_code", "flow", "catalog", "mpm")
-BUTTON_LIMITS = {"url": 2, "phone": 1, "copy_code": 1, "flow": 1, "catalog": 1, "mpm": 1}
-# A catalog or multi-product button is the template's only button (Meta's product templates).
-ONLY_BUTTON = ("catalog", "mpm")
+BUTTON_KINDS = ("quick_reply", "url", "phone", "copy_code", "flow", "catalog", "mpm", "spm")
+BUTTON_LIMITS = {
+    "url": 2,
+    "phone": 1,
+    "copy_code": 1,
+    "flow": 1,
+    "catalog": 1,
+    "mpm": 1,
+    "spm": 1,
+}
+# A catalog, multi-product or product button is the template's only button (Meta's product
+# templates); a product button goes with a product header, which shows one catalog item.
+ONLY_BUTTON = ("catalog", "mpm", "spm")
 PHONE = re.compile(r"^\+[1-9][0-9]{6,19}$")
 FLOW_ID = re.compile(r"^[0-9]{1,20}$")
 SCREEN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
-# "none", "text" and "location" carry no file (a location is given at each send); the others
-# need an example file, uploaded with Meta's Resumable Upload API, whose handle Meta reviews.
-HEADER_FORMATS = ("none", "text", "image", "video", "document", "location")
+# "none", "text", "location" and "product" carry no file (the place or the catalog item is
+# given at each send); the others need an example file, uploaded with Meta's Resumable
+# Upload API, whose handle Meta reviews.
+HEADER_FORMATS = ("none", "text", "image", "video", "document", "location", "product")
 # Authentication templates: Meta's preset text, a code, and a one-time-password button.
 OTP_TYPES = ("copy_code", "one_tap", "zero_tap")
 MAX_EXPIRY = 90  # minutes "This code expires in N minutes" may say
@@ -40,11 +50,13 @@ AUTH_CODE = "{{1}} is your verification code."
 AUTH_SECURITY = " For your security, do not share this code."
 AUTH_EXPIRY = "This code expires in {minutes} minutes."
 EXAMPLE_CODE = "123456"
-# Media-card carousels: 2 to 10 cards, each an image or video (all the same), its own text
-# and one or two buttons, the same kinds in the same order on every card.
+# Carousels: 2 to 10 cards, the same kinds in the same order on every card. Media cards show
+# an image or video, their own text and one or two buttons; product cards show a catalog
+# item (its picture, name and price come from the catalog) and one button: view it, or a link.
 MIN_CARDS, MAX_CARDS, MAX_CARD_BODY, MAX_CARD_BUTTONS = 2, 10, 160, 2
-CARD_FORMATS = ("image", "video")
+CARD_FORMATS = ("image", "video", "product")
 CARD_BUTTONS = ("quick_reply", "url", "phone")
+PRODUCT_CARD_BUTTONS = ("spm", "url")
 # Limited-time offers: marketing only, no footer, at most 600 characters of body.
 MAX_OFFER, MAX_OFFER_BODY = 16, 600
 _MB = 1024 * 1024
@@ -61,6 +73,7 @@ _BUTTON_TYPES = {
     "FLOW": "flow",
     "CATALOG": "catalog",
     "MPM": "mpm",
+    "SPM": "spm",
 }
 
 
@@ -141,11 +154,13 @@ def check(draft: object) -> dict:
     footer = _text(draft.get("footer"), "footer", MAX_FOOTER)
     if VARIABLE.search(footer):
         raise AccessError("template_draft.footer_variables")
-    named = [n for n in header_names + body_names if not n.isdigit()]
-    if named and len(named) != len(header_names + body_names):
-        raise AccessError("template_draft.mixed_variables")
     buttons = _buttons(draft.get("buttons"))
     carousel = _carousel(draft.get("carousel"), category, header_format, footer, buttons)
+    cards = [name for card in (carousel or {}).get("cards", []) for name in card["examples"]]
+    every = header_names + body_names + cards  # one parameter format for the whole template
+    named = [n for n in every if not n.isdigit()]
+    if named and len(named) != len(every):
+        raise AccessError("template_draft.mixed_variables")
     kinds = {b["type"] for b in buttons}
     if kinds & set(ONLY_BUTTON) and len(buttons) > 1:
         raise AccessError("template_draft.product_button_alone")
@@ -153,6 +168,8 @@ def check(draft: object) -> dict:
         raise AccessError("template_draft.catalog_rules")
     if "mpm" in kinds and header_format != "text":
         raise AccessError("template_draft.mpm_header")
+    if ("spm" in kinds) != (header_format == "product"):
+        raise AccessError("template_draft.product_header")
     offer = _offer(draft.get("offer"), category, header_format, body, footer, buttons)
     return {
         "name": name,
@@ -198,9 +215,13 @@ def _carousel(
 
 def _card(card: object, card_format: str) -> dict:
     card = card if isinstance(card, dict) else {}
+    buttons = _buttons(card.get("buttons"))
+    if card_format == "product":  # the catalog gives the picture, the name and the price
+        if len(buttons) != 1 or buttons[0]["type"] not in PRODUCT_CARD_BUTTONS:
+            raise AccessError("template_draft.product_card_buttons")
+        return {"header_handle": "", "body": "", "examples": {}, "buttons": buttons}
     body = _text(card.get("body"), "card", MAX_CARD_BODY, required=True)
     _names, examples = _variables(body, "card", card.get("examples"))
-    buttons = _buttons(card.get("buttons"))
     if not 1 <= len(buttons) <= MAX_CARD_BUTTONS or any(
         b["type"] not in CARD_BUTTONS for b in buttons
     ):
@@ -391,8 +412,8 @@ def components(draft: dict) -> list[dict]:
                 "example": {"header_handle": [draft["header_handle"]]},
             }
         )
-    elif draft["header_format"] == "location":
-        parts.append({"type": "HEADER", "format": "LOCATION"})
+    elif draft["header_format"] in ("location", "product"):
+        parts.append({"type": "HEADER", "format": draft["header_format"].upper()})
     elif draft["header"]:
         header = {"type": "HEADER", "format": "TEXT", "text": draft["header"]}
         parts.append(_with_example(header, "header", draft["examples"]["header"], named))
@@ -414,13 +435,14 @@ def _carousel_component(carousel: dict, named: bool) -> dict:
     media = carousel["format"].upper()
     cards = []
     for card in carousel["cards"]:
-        header = {"type": "HEADER", "format": media}
-        header["example"] = {"header_handle": [card["header_handle"]]}
-        body = _with_example(
-            {"type": "BODY", "text": card["body"]}, "body", card["examples"], named
-        )
-        buttons = {"type": "BUTTONS", "buttons": [_button(b) for b in card["buttons"]]}
-        cards.append({"components": [header, body, buttons]})
+        parts: list[dict] = [{"type": "HEADER", "format": media}]
+        if card["header_handle"]:
+            parts[0]["example"] = {"header_handle": [card["header_handle"]]}
+        if card["body"]:
+            body = {"type": "BODY", "text": card["body"]}
+            parts.append(_with_example(body, "body", card["examples"], named))
+        parts.append({"type": "BUTTONS", "buttons": [_button(b) for b in card["buttons"]]})
+        cards.append({"components": parts})
     return {"type": "CAROUSEL", "cards": cards}
 
 
@@ -471,7 +493,7 @@ def _button(button: dict) -> dict:
         if button["screen"]:
             return {**shaped, "flow_action": "navigate", "navigate_screen": button["screen"]}
         return {**shaped, "flow_action": "data_exchange"}
-    return {"type": kind.upper(), "text": button["text"]}  # quick_reply, catalog, mpm
+    return {"type": kind.upper(), "text": button["text"]}  # quick_reply, catalog, mpm, spm
 
 
 # The editor's values of a template with nothing in it yet (besides name and language).
@@ -510,8 +532,8 @@ BUTTON_FIELDS = ("text", "url", "phone", "example", "flow_id", "screen")
 def draft_of(stored: list, category: str = "") -> dict:
     """A stored template's components as the editor's values: the inverse of ``components``.
 
-    Parts the editor does not offer (a carousel…) raise, so an edit never drops them
-    silently."""
+    Parts the editor does not offer (a call-permission request…) raise, so an edit never
+    drops them silently."""
     draft: dict = {
         **EMPTY_DRAFT,
         "examples": {},

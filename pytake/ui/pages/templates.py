@@ -580,10 +580,9 @@ class TemplateEditorState(GuardedState):
             self._card_files = self._card_files or [{} for _ in cards]
         elif key == "format" and value in rules.CARD_FORMATS:
             self._discard_cards()
-            cards = [
-                {**card, "header_handle": "", "file": "", "preview": ""}
-                for card in self.carousel.get("cards", [])
-            ]
+            # Product cards take other buttons than media cards: each starts again with one.
+            kinds = ["spm"] if value == "product" else ["quick_reply"]
+            cards = [{**_blank_card(kinds), "body": c["body"]} for c in self.carousel["cards"]]
             self.carousel = {**self.carousel, "format": value, "cards": cards}
 
     def _cards_changed(self, cards: list[dict]) -> None:
@@ -593,7 +592,8 @@ class TemplateEditorState(GuardedState):
     def add_card(self):
         cards = list(self.carousel.get("cards", []))
         if len(cards) < rules.MAX_CARDS:
-            kinds = [b["type"] for b in cards[0]["buttons"]] if cards else ["quick_reply"]
+            first = ["spm"] if self.carousel.get("format") == "product" else ["quick_reply"]
+            kinds = [b["type"] for b in cards[0]["buttons"]] if cards else first
             self._cards_changed([*cards, _blank_card(kinds)])
             self._card_files = [*self._card_files, {}]
 
@@ -630,11 +630,10 @@ class TemplateEditorState(GuardedState):
     def add_card_button(self, kind: str):
         """Every card has the same buttons: one is added to each."""
         cards = list(self.carousel.get("cards", []))
-        if (
-            kind in rules.CARD_BUTTONS
-            and cards
-            and len(cards[0]["buttons"]) < rules.MAX_CARD_BUTTONS
-        ):
+        product = self.carousel.get("format") == "product"
+        offered = rules.PRODUCT_CARD_BUTTONS if product else rules.CARD_BUTTONS
+        most = 1 if product else rules.MAX_CARD_BUTTONS
+        if kind in offered and cards and len(cards[0]["buttons"]) < most:
             blank = {"type": kind, **dict.fromkeys(rules.BUTTON_FIELDS, "")}
             self._cards_changed([{**c, "buttons": [*c["buttons"], blank]} for c in cards])
 
@@ -1005,12 +1004,12 @@ def _media_preview() -> rx.Component:
     )
 
 
-def _location_preview() -> rx.Component:
-    """A location header in the bubble: the map WhatsApp shows, its place given at each send."""
+def _given_at_send(icon: str, term: str) -> rx.Component:
+    """A header given at each send, in the bubble: a map, or a product of the catalog."""
     return rx.center(
         rx.vstack(
-            rx.icon("map-pin", size=28),
-            rx.text(t("templates.location_at_send"), size="1"),
+            rx.icon(icon, size=28),
+            rx.text(t(term), size="1"),
             align="center",
             spacing="1",
         ),
@@ -1052,17 +1051,21 @@ def _card_button(card: int, button: rx.Var, position: rx.Var) -> rx.Component:
 def _card_editor(index: int) -> rx.Component:
     """One card: its example file (uploaded to Meta on submit), its text, its buttons."""
     entry = TemplateEditorState.cards[index]
+    product = TemplateEditorState.carousel["format"].to(str) == "product"
     return rx.vstack(
         rx.hstack(
             rx.text(t("templates.card"), f" {index + 1}", size="2", weight="medium"),
             rx.spacer(),
-            uploads.one_file(
-                uploads.choose_button(
-                    t("templates.example_choose"), "template-card-choose", size="1"
+            rx.cond(
+                ~product,
+                uploads.one_file(
+                    uploads.choose_button(
+                        t("templates.example_choose"), "template-card-choose", size="1"
+                    ),
+                    f"template-card-upload-{index}",
+                    TemplateEditorState.attach_card,
+                    args=(index,),
                 ),
-                f"template-card-upload-{index}",
-                TemplateEditorState.attach_card,
-                args=(index,),
             ),
             rx.icon_button(
                 rx.icon("x", size=12),
@@ -1076,36 +1079,46 @@ def _card_editor(index: int) -> rx.Component:
             align="center",
         ),
         rx.cond(
-            entry["file"].to(str) != "",
-            rx.text(entry["file"].to(str), size="1", color=rx.color("gray", 11), **_ELLIPSIS),
-            rx.cond(
-                entry["header_handle"].to(str) != "",
-                rx.text(t("templates.example_kept"), size="1", color=rx.color("gray", 11)),
-            ),
-        ),
-        rx.text_area(
-            value=entry["body"].to(str),
-            on_change=lambda v: TemplateEditorState.set_card(index, v),
-            placeholder=t("templates.card_hint"),
-            max_length=rules.MAX_CARD_BODY,
-            rows="2",
-            width="100%",
-            data_testid="template-card-body",
-        ),
-        rx.foreach(
-            entry["variables"].to(list[str]),
-            lambda name: rx.hstack(
-                rx.code("{{" + name + "}}"),
-                rx.input(
-                    value=entry["examples"].to(dict)[name].to(str),
-                    on_change=lambda v: TemplateEditorState.set_card_example(index, name, v),
-                    placeholder=t("templates.example"),
-                    size="1",
-                    flex="1",
-                    data_testid="template-card-example",
+            product,
+            rx.text(t("templates.product_card_hint"), size="1", color=rx.color("gray", 10)),
+            rx.fragment(
+                rx.cond(
+                    entry["file"].to(str) != "",
+                    rx.text(
+                        entry["file"].to(str), size="1", color=rx.color("gray", 11), **_ELLIPSIS
+                    ),
+                    rx.cond(
+                        entry["header_handle"].to(str) != "",
+                        rx.text(t("templates.example_kept"), size="1", color=rx.color("gray", 11)),
+                    ),
                 ),
-                width="100%",
-                align="center",
+                rx.text_area(
+                    value=entry["body"].to(str),
+                    on_change=lambda v: TemplateEditorState.set_card(index, v),
+                    placeholder=t("templates.card_hint"),
+                    max_length=rules.MAX_CARD_BODY,
+                    rows="2",
+                    width="100%",
+                    data_testid="template-card-body",
+                ),
+                rx.foreach(
+                    entry["variables"].to(list[str]),
+                    lambda name: rx.hstack(
+                        rx.code("{{" + name + "}}"),
+                        rx.input(
+                            value=entry["examples"].to(dict)[name].to(str),
+                            on_change=lambda v: TemplateEditorState.set_card_example(
+                                index, name, v
+                            ),
+                            placeholder=t("templates.example"),
+                            size="1",
+                            flex="1",
+                            data_testid="template-card-example",
+                        ),
+                        width="100%",
+                        align="center",
+                    ),
+                ),
             ),
         ),
         rx.foreach(
@@ -1119,6 +1132,23 @@ def _card_editor(index: int) -> rx.Component:
         border_radius="8px",
         data_testid="template-card",
     )
+
+
+def _card_button_adder(kind: str) -> rx.Component:
+    """Adds a button to every card, offered where the cards' kind takes it."""
+    product = TemplateEditorState.carousel["format"].to(str) == "product"
+    button = rx.button(
+        rx.icon("plus", size=12),
+        t(f"templates.button_{kind}"),
+        size="1",
+        variant="soft",
+        color_scheme="gray",
+        on_click=TemplateEditorState.add_card_button(kind),
+        data_testid=f"template-card-add-{kind}",
+    )
+    if kind in rules.CARD_BUTTONS and kind in rules.PRODUCT_CARD_BUTTONS:
+        return button
+    return rx.cond(product if kind in rules.PRODUCT_CARD_BUTTONS else ~product, button)
 
 
 def _carousel_editor() -> rx.Component:
@@ -1153,16 +1183,8 @@ def _carousel_editor() -> rx.Component:
                 data_testid="template-card-add",
             ),
             *[
-                rx.button(
-                    rx.icon("plus", size=12),
-                    t(f"templates.button_{kind}"),
-                    size="1",
-                    variant="soft",
-                    color_scheme="gray",
-                    on_click=TemplateEditorState.add_card_button(kind),
-                    data_testid=f"template-card-add-{kind}",
-                )
-                for kind in rules.CARD_BUTTONS
+                _card_button_adder(kind)
+                for kind in dict.fromkeys(rules.CARD_BUTTONS + rules.PRODUCT_CARD_BUTTONS)
             ],
             rx.button(
                 rx.icon("minus", size=12),
@@ -1199,9 +1221,10 @@ def _cards_preview() -> rx.Component:
                         border_radius="6px",
                     ),
                     rx.center(
-                        rx.cond(
-                            TemplateEditorState.carousel["format"].to(str) == "video",
-                            rx.icon("video", size=22),
+                        rx.match(
+                            TemplateEditorState.carousel["format"].to(str),
+                            ("video", rx.icon("video", size=22)),
+                            ("product", rx.icon("shopping-bag", size=22)),
                             rx.icon("image", size=22),
                         ),
                         height="90px",
@@ -1446,8 +1469,14 @@ def _draft_preview() -> rx.Component:
                     ~TemplateEditorState.authentication,
                     rx.fragment(
                         rx.cond(TemplateEditorState.media_header, _media_preview()),
-                        rx.cond(
-                            TemplateEditorState.header_format == "location", _location_preview()
+                        rx.match(
+                            TemplateEditorState.header_format,
+                            ("location", _given_at_send("map-pin", "templates.location_at_send")),
+                            (
+                                "product",
+                                _given_at_send("shopping-bag", "templates.product_at_send"),
+                            ),
+                            rx.fragment(),
                         ),
                     ),
                 ),

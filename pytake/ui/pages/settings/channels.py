@@ -32,6 +32,7 @@ FORM_FIELDS = (
     "phone_number_id",
     "waba_id",
     "app_id",
+    "catalog_id",
     "access_token",
     "app_secret",
     "verify_token",
@@ -62,7 +63,8 @@ class ChannelsState(EditorMixin, GuardedState):
     @rx.event
     def start(self, channel_id: int):
         found = next((row for row in self.rows if row["id"] == channel_id), None)
-        empty = {"id": 0, "name": "", "display_number": "", "app_id": "", "rate_limit": 80}
+        empty = {"id": 0, "name": "", "display_number": "", "app_id": "", "catalog_id": ""}
+        empty["rate_limit"] = 80
         self._open_editor(found or {**empty, "pair_limit": 0, "pair_window_seconds": 0})
 
     @rx.event
@@ -421,17 +423,20 @@ def _channel_dialog() -> rx.Component:
             _secret_input("verify_token", existing),
             "channels.verify_token.hint",
         ),
-        labelled(
-            "channels.app_id",
-            rx.input(
-                name="app_id",
-                default_value=editing["app_id"].to(str),
-                inputmode="numeric",
-                width="100%",
-                data_testid="channel-app-id",
-            ),
-            "channels.app_id.hint",
-        ),
+        *[
+            labelled(
+                f"channels.{key}",
+                rx.input(
+                    name=key,
+                    default_value=editing[key].to(str),
+                    inputmode="numeric",
+                    width="100%",
+                    data_testid=f"channel-{key.replace('_', '-')}",
+                ),
+                f"channels.{key}.hint",
+            )
+            for key in ("app_id", "catalog_id")
+        ],
         rx.grid(
             labelled(
                 "channels.rate_limit",
