@@ -294,8 +294,8 @@ def test_a_stored_template_reads_back_into_the_editor():
     "component",
     [
         {"type": "HEADER", "format": "GIF"},
-        {"type": "BUTTONS", "buttons": [{"type": "VOICE_CALL", "text": "Call"}]},
-        {"type": "CALL_PERMISSION_REQUEST"},
+        {"type": "BUTTONS", "buttons": [{"type": "ORDER_DETAILS", "text": "Pay"}]},
+        {"type": "ORDER_STATUS"},
     ],
 )
 def test_parts_the_editor_does_not_offer_are_never_dropped_by_an_edit(component):
@@ -739,3 +739,15 @@ def test_product_templates_show_an_item_of_the_catalog():
     with pytest.raises(AccessError) as refused:
         rules.check({**carousel, "carousel": {**carousel["carousel"], "cards": quick}})
     assert refused.value.code == "template_draft.product_card_buttons"
+
+
+def test_a_template_may_ask_to_call_and_offer_a_whatsapp_call():
+    draft = {**GOOD, "call_permission": True, "buttons": [{"type": "voice_call", "text": "Ligar"}]}
+    parts = rules.components(rules.check(draft))
+    assert parts[-2:] == [
+        {"type": "BUTTONS", "buttons": [{"type": "VOICE_CALL", "text": "Ligar"}]},
+        {"type": "CALL_PERMISSION_REQUEST"},
+    ]
+    back = rules.draft_of(parts)
+    assert back["call_permission"] is True and back["buttons"][0]["type"] == "voice_call"
+    assert rules.check({**draft, **AUTH})["call_permission"] is False  # Meta's text only

@@ -20,10 +20,21 @@ VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 MAX_HEADER, MAX_BODY, MAX_FOOTER = 60, 1024, 60
 MAX_BUTTON_TEXT, MAX_URL, MAX_CODE = 25, 2000, 15
 MAX_BUTTONS = 10
-BUTTON_KINDS = ("quick_reply", "url", "phone", "copy_code", "flow", "catalog", "mpm", "spm")
+BUTTON_KINDS = (
+    "quick_reply",
+    "url",
+    "phone",
+    "voice_call",
+    "copy_code",
+    "flow",
+    "catalog",
+    "mpm",
+    "spm",
+)
 BUTTON_LIMITS = {
     "url": 2,
     "phone": 1,
+    "voice_call": 1,
     "copy_code": 1,
     "flow": 1,
     "catalog": 1,
@@ -74,6 +85,7 @@ _BUTTON_TYPES = {
     "CATALOG": "catalog",
     "MPM": "mpm",
     "SPM": "spm",
+    "VOICE_CALL": "voice_call",
 }
 
 
@@ -171,6 +183,7 @@ def check(draft: object) -> dict:
     if ("spm" in kinds) != (header_format == "product"):
         raise AccessError("template_draft.product_header")
     offer = _offer(draft.get("offer"), category, header_format, body, footer, buttons)
+    call = draft.get("call_permission") is True  # asks to be allowed to call on WhatsApp
     return {
         "name": name,
         "category": category,
@@ -186,6 +199,7 @@ def check(draft: object) -> dict:
         "offer": offer,
         "auth": None,
         "carousel": carousel,
+        "call_permission": call,
     }
 
 
@@ -428,6 +442,8 @@ def components(draft: dict) -> list[dict]:
         parts.append({"type": "BUTTONS", "buttons": [_button(b) for b in draft["buttons"]]})
     if draft["carousel"]:
         parts.append(_carousel_component(draft["carousel"], named))
+    if draft["call_permission"]:
+        parts.append({"type": "CALL_PERMISSION_REQUEST"})
     return parts
 
 
@@ -493,7 +509,7 @@ def _button(button: dict) -> dict:
         if button["screen"]:
             return {**shaped, "flow_action": "navigate", "navigate_screen": button["screen"]}
         return {**shaped, "flow_action": "data_exchange"}
-    return {"type": kind.upper(), "text": button["text"]}  # quick_reply, catalog, mpm, spm
+    return {"type": kind.upper(), "text": button["text"]}  # quick replies, calls, products
 
 
 # The editor's values of a template with nothing in it yet (besides name and language).
@@ -507,6 +523,7 @@ EMPTY_DRAFT = {
     "buttons": [],
     "offer": {"enabled": False, "text": "", "expires": False},
     "carousel": {"enabled": False, "format": "image", "cards": []},
+    "call_permission": False,
     "auth": {
         "otp": "copy_code",
         "security": True,
@@ -525,6 +542,7 @@ EMPTY_CHECKED = {
     "named": False,
     "offer": None,
     "carousel": None,
+    "call_permission": False,
 }
 BUTTON_FIELDS = ("text", "url", "phone", "example", "flow_id", "screen")
 
@@ -532,8 +550,8 @@ BUTTON_FIELDS = ("text", "url", "phone", "example", "flow_id", "screen")
 def draft_of(stored: list, category: str = "") -> dict:
     """A stored template's components as the editor's values: the inverse of ``components``.
 
-    Parts the editor does not offer (a call-permission request…) raise, so an edit never
-    drops them silently."""
+    Parts the editor does not offer (an order's payment…) raise, so an edit never drops them
+    silently."""
     draft: dict = {
         **EMPTY_DRAFT,
         "examples": {},
@@ -575,6 +593,8 @@ def draft_of(stored: list, category: str = "") -> dict:
             draft["buttons"] = [_button_of(b) for b in component.get("buttons") or []]
         elif kind == "CAROUSEL":
             draft["carousel"] = _carousel_of(component.get("cards") or [])
+        elif kind == "CALL_PERMISSION_REQUEST":
+            draft["call_permission"] = True
         else:
             raise AccessError("template.edit_unsupported")
     return draft

@@ -440,6 +440,7 @@ class TemplateEditorState(GuardedState):
     # and the chosen file's name and small preview); their staged files stay backend-only.
     carousel: dict = {}
     _card_files: list[dict] = []
+    call_permission: bool = False  # the template asks leave to call the customer on WhatsApp
     example_name: str = ""  # the example file chosen for a media header
     example_preview: str = ""  # a small image example, as a data: URL
     problem: str = ""
@@ -676,6 +677,10 @@ class TemplateEditorState(GuardedState):
             self.auth = {**self.auth, key: value[:224]}
 
     @rx.event
+    def set_call_permission(self, on: bool):
+        self.call_permission = on is True
+
+    @rx.event
     def set_offer(self, key: str, value: str | bool):
         if key in ("enabled", "expires") and isinstance(value, bool):
             self.offer = {**self.offer, key: value}
@@ -790,6 +795,7 @@ class TemplateEditorState(GuardedState):
             ],
             "auth": self.auth,
             "offer": self.offer if self.category == "marketing" else {},
+            "call_permission": self.call_permission and not self.carousel_on,
             "carousel": {
                 **self.carousel,
                 "cards": [
@@ -1482,6 +1488,17 @@ def _draft_preview() -> rx.Component:
                 ),
                 rx.cond(TemplateEditorState.offering, _offer_preview()),
                 rx.text(TemplateEditorState.preview, size="2", white_space="pre-wrap"),
+                rx.cond(
+                    TemplateEditorState.call_permission & ~TemplateEditorState.carousel_on,
+                    rx.hstack(
+                        rx.icon("phone-call", size=14),
+                        rx.text(t("templates.call_permission_preview"), size="1"),
+                        color=rx.color("gray", 11),
+                        align="center",
+                        spacing="2",
+                        margin_top="6px",
+                    ),
+                ),
                 rx.foreach(
                     TemplateEditorState.preview_buttons,
                     lambda b: rx.center(
@@ -1550,6 +1567,12 @@ def _content_editor() -> rx.Component:
         ),
     )
     standard = rx.vstack(
+        _check(
+            "templates.call_permission",
+            draft.call_permission,
+            TemplateEditorState.set_call_permission,
+            "template-call-permission",
+        ),
         rx.cond(
             ~draft.offering,
             _field("templates.footer", _text_input("footer", draft.footer, rules.MAX_FOOTER)),
