@@ -40,6 +40,12 @@ def choose_button(label: rx.Component, testid: str, size: str = "2") -> rx.Compo
     )
 
 
+def discard(staged: dict) -> None:
+    """Forget a staged file the user changed their mind about (an empty dict: none)."""
+    if staged:
+        Path(staged["path"]).unlink(missing_ok=True)
+
+
 def _staging_file() -> Path:
     folder = get_settings().media_root / "staging"
     folder.mkdir(parents=True, exist_ok=True)

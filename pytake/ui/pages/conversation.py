@@ -326,8 +326,7 @@ class ConversationState(GuardedState):
         self._drop_template_file()
 
     def _drop_template_file(self) -> None:
-        if self._template_file:
-            Path(self._template_file["path"]).unlink(missing_ok=True)
+        uploads.discard(self._template_file)
         self._template_file, self.template_file = {}, ""
 
     @rx.event
@@ -341,7 +340,7 @@ class ConversationState(GuardedState):
         if staged is None:
             self.problem = await translated(self, "send.file_too_large", limit_mb=100)
             return
-        await asyncio.to_thread(self._drop_template_file)
+        await asyncio.to_thread(uploads.discard, self._template_file)
         mime = (upload.content_type or "application/octet-stream").split(";")[0].lower()
         name = Path(upload.name or "file").name
         self._template_file = {"path": str(staged), "mime": mime, "name": name}

@@ -494,12 +494,12 @@ class TemplateEditorState(GuardedState):
         self._discard_cards()
 
     def _discard_example(self) -> None:
-        _unstage(self._example)
+        uploads.discard(self._example)
         self._example, self.example_name, self.example_preview = {}, "", ""
 
     def _discard_cards(self) -> None:
         for staged in self._card_files:
-            _unstage(staged)
+            uploads.discard(staged)
         self._card_files = [{} for _ in self._card_files]
 
     @rx.event
@@ -567,7 +567,7 @@ class TemplateEditorState(GuardedState):
         if found is None:
             return
         staged, preview = found
-        await asyncio.to_thread(_unstage, self._card_files[index])
+        await asyncio.to_thread(uploads.discard, self._card_files[index])
         self._card_files = [*self._card_files[:index], staged, *self._card_files[index + 1 :]]
         cards[index] = {**cards[index], "file": staged["name"], "preview": preview}
         self.carousel = {**self.carousel, "cards": cards}
@@ -602,7 +602,7 @@ class TemplateEditorState(GuardedState):
     def remove_card(self, index: int):
         cards = list(self.carousel.get("cards", []))
         if isinstance(index, int) and 0 <= index < len(cards):
-            _unstage(self._card_files[index])
+            uploads.discard(self._card_files[index])
             self._card_files = self._card_files[:index] + self._card_files[index + 1 :]
             self._cards_changed(cards[:index] + cards[index + 1 :])
 
@@ -841,12 +841,6 @@ def _blank_card(kinds: list[str] | None = None) -> dict:
         "file": "",
         "preview": "",
     }
-
-
-def _unstage(staged: dict) -> None:
-    """Forget a staged example file (an empty dict: none)."""
-    if staged:
-        Path(staged["path"]).unlink(missing_ok=True)
 
 
 def _staged_file(staged: dict) -> StagedFile:
