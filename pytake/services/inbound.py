@@ -55,6 +55,7 @@ from pytake.services import (
     outbound,
     search,
     teams,
+    templates,
 )
 
 log = logging.getLogger("pytake.inbound")
@@ -576,7 +577,7 @@ def purge_parked(s: Session, older_than: dt.timedelta) -> int:
 
 
 def _template_status(s: Session, channel: Channel, event: TemplateStatusUpdate) -> None:
-    templates = s.exec(
+    stored = s.exec(
         select(MessageTemplate).where(
             MessageTemplate.organization_id == channel.organization_id,
             MessageTemplate.account_id == event.account,
@@ -584,12 +585,17 @@ def _template_status(s: Session, channel: Channel, event: TemplateStatusUpdate) 
             MessageTemplate.language == event.language,  # both in the adapter's normal form
         )
     )
-    for template in templates:
+    approved = False
+    for template in stored:
         if event.at and template.status_at and template.status_at > event.at:
             continue  # a replayed or delayed webhook older than what we know
         template.status = event.status
         template.rejected_reason = event.reason if event.reason not in (None, "NONE") else None
         template.status_at = event.at or template.status_at
+        approved = approved or event.status == "APPROVED"
+    if approved:  # the next periodic sync fetches what Meta approved (it may word it itself)
+        config = channel.config or {}
+        channel.config = {k: v for k, v in config.items() if k != templates.SYNCED_AT}
 
 
 def _channel_error(s: Session, channel: Channel, errors: tuple[PlatformError, ...]) -> None:

@@ -30,6 +30,7 @@ SENDABLE = "APPROVED"
 DELETED = "DELETED"
 MARKETING = "MARKETING"
 SYNC_EVERY = dt.timedelta(hours=6)
+SYNCED_AT = "templates_synced_at"  # in the channel's config: when its account was fetched
 MAX_VALUE = 1024  # Meta's limit for one parameter's text
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 _MEDIA = ("IMAGE", "VIDEO", "DOCUMENT")
@@ -53,7 +54,7 @@ def accounts_to_sync(s: Session, *, organization_id: int | None = None, due_only
         query = query.where(Channel.organization_id == organization_id)
     chosen: dict[tuple[int, str], Channel] = {}
     for channel in s.exec(query.order_by(Channel.id)):
-        synced = (channel.config or {}).get("templates_synced_at")
+        synced = (channel.config or {}).get(SYNCED_AT)
         if due_only and synced and dt.datetime.fromisoformat(synced) > utcnow() - SYNC_EVERY:
             continue
         chosen.setdefault((channel.organization_id, channel.account_id), channel)
@@ -102,7 +103,7 @@ def apply(
     ):
         sibling.config = {
             **(sibling.config or {}),
-            "templates_synced_at": fetched_at.isoformat(),
+            SYNCED_AT: fetched_at.isoformat(),
             "templates_error": None,
         }
     return counts
@@ -133,7 +134,7 @@ def listing(s: Session, identity: Identity) -> dict:
         c.config or {}
         for c in s.exec(select(Channel).where(Channel.organization_id == org, Channel.is_active))
     ]
-    synced = [c["templates_synced_at"] for c in configs if c.get("templates_synced_at")]
+    synced = [c[SYNCED_AT] for c in configs if c.get(SYNCED_AT)]
     return {
         "rows": [
             {

@@ -18,10 +18,11 @@ from pytake.models import (
     Organization,
     ParkedUpdate,
     WebhookEvent,
+    utcnow,
 )
 from pytake.realtime import signals
 from pytake.sandbox import payloads as p
-from pytake.services import channels, inbound, webhooks
+from pytake.services import channels, inbound, templates, webhooks
 from tests.integration.conftest import ANA, DISPLAY, PNID, VERIFY, WABA, rows
 
 
@@ -309,9 +310,17 @@ async def test_template_status_updates_apply_in_meta_time_order(whatsapp):
         await whatsapp.post(p.envelope(p.entry(WABA, change, time=time)))
         await whatsapp.drain()
 
+    with db.session(write=True) as s:  # fetched from Meta a moment ago
+        channel = s.get(Channel, whatsapp.channel_id)
+        channel.config = {**(channel.config or {}), templates.SYNCED_AT: utcnow().isoformat()}
+
+    def synced() -> bool:
+        return templates.SYNCED_AT in (rows(Channel)[0].config or {})
+
     await update("REJECTED", 1767227000, reason="SCAM")
     (template,) = rows(MessageTemplate)
     assert (template.status, template.rejected_reason) == ("REJECTED", "SCAM")
+    assert synced()
     await update("PAUSED", 1767226000)  # delayed, older than what we know
     assert rows(MessageTemplate)[0].status == "REJECTED"
     await update("APPROVED", 1767228000)
@@ -319,6 +328,7 @@ async def test_template_status_updates_apply_in_meta_time_order(whatsapp):
         "APPROVED",
         None,
     )
+    assert not synced()  # due: the next sync brings what Meta approved
 
 
 async def test_value_errors_and_unknown_fields_are_acknowledged_and_recorded(whatsapp):
