@@ -392,10 +392,12 @@ def _checked_values(
     checked: dict = {}
     for field in fields:
         value = values.get(field["key"], "")
+        # A variable by its name; a part WhatsApp names by its words ("the card's image").
+        named = field["label"] if field["kind"] == "text" else _label(field)
         if not value and not field["optional"]:
-            raise AccessError("template.value_missing", field=field["label"])
+            raise AccessError("template.value_missing", field=named)
         if len(value) > MAX_VALUE:
-            raise AccessError("send.field_too_long", field=field["label"], limit=MAX_VALUE)
+            raise AccessError("send.field_too_long", field=named, limit=MAX_VALUE)
         kind = field["kind"]
         if kind == "link" and value and not value.startswith("https://"):
             raise AccessError("template.link_invalid")
@@ -409,6 +411,10 @@ def _checked_values(
             value = _sections(value)
         checked[field["key"]] = value
     return checked
+
+
+def _label(field: dict) -> Term:
+    return Term(f"thread.template_label_{field['label']}")
 
 
 def _coordinate(value: str, label: str) -> float:
