@@ -354,16 +354,42 @@ def test_a_media_header_is_sent_from_a_file_on_the_agents_computer(
     photo.write_bytes(png(200, 100, bytes((22, 163, 74))))
     page = new_page()
     sign_in(page, OWNER["email"], OWNER["password"])
-    _picker(page, number, "5521944440000", "Lara Nunes", "Vi a promoção", "oferta_primavera")
+    _picker(page, number, "5521944440000", "Lívia Duarte", "Vi a promoção", "oferta_primavera")
     page.locator("#template-header-upload input[type=file]").set_input_files(str(photo))
     expect(page.get_by_test_id("template-file")).to_contain_text("vitrine.png")
-    page.get_by_test_id("template-value").last.fill("Lara")
+    page.get_by_test_id("template-value").last.fill("Lívia")
     screenshot(page, "template-picker-header-file-en")
     page.get_by_test_id("template-send").click()
     bubble = page.get_by_test_id("bubble-out").last
-    expect(bubble).to_contain_text("Olá Lara, a promoção de primavera vai até domingo!")
+    expect(bubble).to_contain_text("Olá Lívia, a promoção de primavera vai até domingo!")
     expect(bubble.locator("img")).to_have_attribute("src", re.compile(r"^/media/\d+$"))
     sent = _sent(graph, "oferta_primavera")
     (header,) = [c for c in sent["template"]["components"] if c["type"] == "header"]
     media_id = header["parameters"][0]["image"]["id"]
     assert graph.media(media_id).content == photo.read_bytes()
+
+
+def test_a_product_of_the_catalog_and_a_call_permission_request(server, graph, number, new_page):
+    page = new_page()
+    sign_in(page, OWNER["email"], OWNER["password"])
+    _open_editor(page, number)
+    page.get_by_test_id("template-name").fill("produto_destaque")
+    page.get_by_test_id("template-category").click()
+    page.get_by_role("option", name="Marketing").click()
+    page.get_by_test_id("template-header_format").click()
+    page.get_by_role("option", name="Product", exact=True).click()
+    page.get_by_test_id("template-body").fill("Olá {{1}}, este voltou ao estoque.")
+    page.get_by_test_id("template-example").fill("Marina")
+    page.get_by_test_id("template-add-spm").click()
+    page.get_by_test_id("template-button-text").fill("Ver produto")
+    page.get_by_test_id("template-call-permission").click()
+    preview = page.get_by_test_id("template-draft-preview")
+    expect(preview).to_contain_text("A product of the number's catalog")
+    expect(preview).to_contain_text("may this business call you on WhatsApp?")
+    screenshot(page, "template-editor-product-en")
+    page.get_by_test_id("template-submit").click()
+    row = page.get_by_test_id("template-row").filter(has_text="produto_destaque")
+    expect(row.get_by_test_id("template-status")).to_have_text("In review")
+    (at_meta,) = [t for t in graph._templates[number.waba] if t["name"] == "produto_destaque"]
+    assert at_meta["components"][0] == {"type": "HEADER", "format": "PRODUCT"}
+    assert at_meta["components"][-1] == {"type": "CALL_PERMISSION_REQUEST"}
