@@ -1023,28 +1023,11 @@ def _given_at_send(icon: str, term: str) -> rx.Component:
 
 
 def _card_button(card: int, button: rx.Var, position: rx.Var) -> rx.Component:
-    kind = button["type"].to(str)
-
-    def typed(key: str, placeholder, limit: int) -> rx.Component:
-        return rx.input(
-            value=button[key].to(str),
-            on_change=lambda v: TemplateEditorState.set_card_button(card, position, key, v),
-            placeholder=placeholder,
-            max_length=limit,
-            size="1",
-            flex="1",
-            data_testid=f"template-card-button-{key}",
-        )
-
-    return rx.hstack(
-        rx.badge(SessionState.tr["templates.button_" + kind].to(str), size="1"),
-        typed("text", t("templates.button_text"), 25),
-        rx.cond(kind == "url", typed("url", "https://example.com/p/{{1}}", 2000)),
-        rx.cond(kind == "url", typed("example", t("templates.example"), 200)),
-        rx.cond(kind == "phone", typed("phone", "+5511912345678", 20)),
-        width="100%",
-        align="center",
-        spacing="2",
+    """A card's button: its kind is every card's, its text and link this card's own."""
+    return _button_row(
+        button,
+        lambda key, value: TemplateEditorState.set_card_button(card, position, key, value),
+        "template-card-button",
     )
 
 
@@ -1067,14 +1050,7 @@ def _card_editor(index: int) -> rx.Component:
                     args=(index,),
                 ),
             ),
-            rx.icon_button(
-                rx.icon("x", size=12),
-                size="1",
-                variant="ghost",
-                color_scheme="gray",
-                on_click=TemplateEditorState.remove_card(index),
-                aria_label="remove",
-            ),
+            _remove_button(TemplateEditorState.remove_card(index)),
             width="100%",
             align="center",
         ),
@@ -1205,6 +1181,24 @@ def _carousel_editor() -> rx.Component:
     )
 
 
+# A WhatsApp bubble in the previews, and a button under it.
+_BUBBLE = {
+    "background": rx.color("gray", 1),
+    "border_radius": "10px",
+    "box_shadow": "0 1px 1px rgba(0,0,0,0.08)",
+}
+
+
+def _bubble_button(label, size: str) -> rx.Component:
+    return rx.center(
+        rx.text(label, size=size, color=rx.color("accent", 11)),
+        border_top=f"1px solid {rx.color('gray', 5)}",
+        padding_top="6px" if size == "2" else "4px",
+        margin_top="6px" if size == "2" else "0",
+        width="100%",
+    )
+
+
 def _cards_preview() -> rx.Component:
     """The cards under the bubble, side by side as WhatsApp scrolls them."""
     return rx.hstack(
@@ -1237,20 +1231,13 @@ def _cards_preview() -> rx.Component:
                 rx.text(card["shown"].to(str), size="1", white_space="pre-wrap"),
                 rx.foreach(
                     card["buttons"].to(list[dict]),
-                    lambda b: rx.center(
-                        rx.text(b["text"].to(str), size="1", color=rx.color("accent", 11)),
-                        border_top=f"1px solid {rx.color('gray', 5)}",
-                        padding_top="4px",
-                        width="100%",
-                    ),
+                    lambda b: _bubble_button(b["text"].to(str), "1"),
                 ),
-                background=rx.color("gray", 1),
-                border_radius="10px",
                 padding="8px",
                 min_width="150px",
                 max_width="150px",
                 spacing="1",
-                box_shadow="0 1px 1px rgba(0,0,0,0.08)",
+                **_BUBBLE,
             ),
         ),
         overflow_x="auto",
@@ -1421,17 +1408,27 @@ def _text_input(field: str, value: rx.Var, limit: int, **props) -> rx.Component:
 
 
 def _button_editor(button: rx.Var, index: rx.Var) -> rx.Component:
+    return _button_row(
+        button,
+        lambda key, value: TemplateEditorState.set_button(index, key, value),
+        "template-button",
+        remove=TemplateEditorState.remove_button(index),
+    )
+
+
+def _button_row(button: rx.Var, change, testid: str, remove=None) -> rx.Component:
+    """A button's kind and the fields that kind takes; ``change(key, value)`` keeps them."""
     kind = button["type"].to(str)
 
     def typed(key: str, placeholder, limit: int) -> rx.Component:
         return rx.input(
             value=button[key].to(str),
-            on_change=lambda value: TemplateEditorState.set_button(index, key, value),
+            on_change=lambda value: change(key, value),
             placeholder=placeholder,
             max_length=limit,
             size="1",
             flex="1",
-            data_testid=f"template-button-{key}",
+            data_testid=f"{testid}-{key}",
         )
 
     return rx.hstack(
@@ -1445,17 +1442,21 @@ def _button_editor(button: rx.Var, index: rx.Var) -> rx.Component:
             (kind == "url") | (kind == "copy_code"),
             typed("example", t("templates.example"), 200),
         ),
-        rx.icon_button(
-            rx.icon("x", size=12),
-            size="1",
-            variant="ghost",
-            color_scheme="gray",
-            on_click=TemplateEditorState.remove_button(index),
-            aria_label="remove",
-        ),
+        _remove_button(remove) if remove is not None else rx.fragment(),
         width="100%",
         align="center",
         spacing="2",
+    )
+
+
+def _remove_button(on_click) -> rx.Component:
+    return rx.icon_button(
+        rx.icon("x", size=12),
+        size="1",
+        variant="ghost",
+        color_scheme="gray",
+        on_click=on_click,
+        aria_label="remove",
     )
 
 
@@ -1495,23 +1496,15 @@ def _draft_preview() -> rx.Component:
                 ),
                 rx.foreach(
                     TemplateEditorState.preview_buttons,
-                    lambda b: rx.center(
-                        rx.text(
-                            rx.cond(b["term"] != "", SessionState.tr[b["term"]].to(str), b["text"]),
-                            size="2",
-                            color=rx.color("accent", 11),
-                        ),
-                        border_top=f"1px solid {rx.color('gray', 5)}",
-                        padding_top="6px",
-                        margin_top="6px",
+                    lambda b: _bubble_button(
+                        rx.cond(b["term"] != "", SessionState.tr[b["term"]].to(str), b["text"]),
+                        "2",
                     ),
                 ),
-                background=rx.color("gray", 1),
-                border_radius="10px",
                 padding="10px 12px",
                 max_width="100%",
-                box_shadow="0 1px 1px rgba(0,0,0,0.08)",
                 data_testid="template-draft-preview",
+                **_BUBBLE,
             ),
             rx.cond(TemplateEditorState.carousel_on, _cards_preview()),
             background=rx.color("green", 3),
