@@ -170,6 +170,29 @@ def _template(content: dict, templates: TemplateLookup) -> dict:
                 _template_button(index, button, payloads)
                 for index, button in enumerate(component.get("buttons") or [])
             ]
+        elif kind == "CAROUSEL":
+            shown["text"] = "\n\n".join([shown["text"], *_carousel_lines(component, content)])
+    return shown
+
+
+def _carousel_lines(carousel: dict, content: dict) -> list[str]:
+    """A carousel's cards as lines under the message: each card's text, filled in."""
+    sent = next(
+        (c for c in content.get("components") or [] if str(c.get("type")).lower() == "carousel"),
+        {},
+    )
+    given = {c.get("card_index"): c.get("components") or [] for c in sent.get("cards") or []}
+    shown = []
+    for index, card in enumerate(carousel.get("cards") or []):
+        values = {
+            str(c.get("type", "")).lower(): c.get("parameters") or [] for c in given.get(index, [])
+        }
+        texts = [
+            _fill(c.get("text", ""), values.get("body", []))
+            for c in card.get("components") or []
+            if str(c.get("type", "")).upper() == "BODY"
+        ]
+        shown.append(f"[{index + 1}] " + (" ".join(texts) or "🛍"))
     return shown
 
 

@@ -106,3 +106,48 @@ def test_media_voice_notes_places_and_cards():
         ("location", "", "Loja, Av. Paulista (-23.5, -46.6)"),
         ("contacts", "", "Bia"),
     ]
+
+
+def test_a_carousel_shows_each_card_filled_in():
+    stored = {
+        "name": "quartos",
+        "language": "pt_BR",
+        "components": [
+            {"type": "BODY", "text": "Olá {{1}}:"},
+            {
+                "type": "CAROUSEL",
+                "cards": [
+                    {
+                        "components": [
+                            {"type": "HEADER", "format": "IMAGE"},
+                            {"type": "BODY", "text": "Quarto {{1}}"},
+                        ]
+                    },
+                    {"components": [{"type": "HEADER", "format": "PRODUCT"}]},
+                ],
+            },
+        ],
+    }
+    send = {
+        "type": "template",
+        "template": {
+            "name": "quartos",
+            "language": {"code": "pt_BR"},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": "Ana"}]},
+                {
+                    "type": "carousel",
+                    "cards": [
+                        {
+                            "card_index": 0,
+                            "components": [
+                                {"type": "body", "parameters": [{"type": "text", "text": "Luxo"}]}
+                            ],
+                        }
+                    ],
+                },
+            ],
+        },
+    }
+    (line,) = lines([_business(send)], lambda name, language: stored)
+    assert line["text"] == "Olá Ana:\n\n[1] Quarto Luxo\n\n[2] 🛍"
