@@ -13,6 +13,7 @@ from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.channels.base import PlatformCallError, Template
 from pytake.channels.whatsapp import templates as rules
+from pytake.i18n import Term
 from pytake.models import utcnow
 from pytake.services import channels, templates
 from pytake.services.outbound import StagedFile
@@ -185,14 +186,15 @@ async def _with_examples(
         handle = await _upload(adapter, app, credentials, example)
         checked = {**checked, "header_handle": handle}
     carousel = checked.get("carousel")
-    if carousel:
+    if carousel and carousel["format"] in rules.EXAMPLE_FILES:  # product cards take none
         uploaded = []
         for index, card in enumerate(carousel["cards"]):
             if not card["header_handle"]:
-                card = {
-                    **card,
-                    "header_handle": await _upload(adapter, app, credentials, cards[index]),
-                }
+                staged = (cards or {}).get(index)
+                if staged is None:
+                    kind = Term(f"template_field.{carousel['format']}")
+                    raise AccessError("template_draft.example_file_missing", kind=kind)
+                card = {**card, "header_handle": await _upload(adapter, app, credentials, staged)}
             uploaded.append(card)
         checked = {**checked, "carousel": {**carousel, "cards": uploaded}}
     return checked

@@ -130,9 +130,11 @@ def add_whatsapp(
     verify_token: str,
     name: str | None = None,
     app_id: str | None = None,
+    catalog_id: str | None = None,
     actor_user_id: int | None = None,
 ) -> Channel:
-    """``app_id``: the Meta app, not a secret; media template headers upload under it."""
+    """``app_id``: the Meta app, not a secret; media template headers upload under it.
+    ``catalog_id``: the Commerce catalog whose products templates show."""
     number_id = _meta_id(phone_number_id, "phone-number-id")
     account_id = _meta_id(waba_id, "waba-id")
     display = _display(display_number)
@@ -157,7 +159,11 @@ def add_whatsapp(
         account_id=account_id,
         display_number=display,
         secrets_encrypted=crypto.encrypt_json(values),
-        config={"app_id": _meta_id(app_id, "app-id")} if app_id else {},
+        config={
+            key: _meta_id(value, key.replace("_", "-"))
+            for key, value in (("app_id", app_id), ("catalog_id", catalog_id))
+            if value
+        },
     )
     db.add(channel)
     db.flush()
@@ -361,6 +367,7 @@ def add(s: Session, identity: Identity, form: object) -> int:
         verify_token=_field(form, "verify_token") or secrets.token_urlsafe(24),
         name=_field(form, "name"),
         app_id=_field(form, "app_id"),
+        catalog_id=_field(form, "catalog_id"),
         actor_user_id=identity.user_id,
     )
     return channel.id

@@ -359,8 +359,8 @@ def _fields(components: list) -> list[dict]:
                     fields.append(_field(key, "url", "button"))
                 elif button_kind == "COPY_CODE":
                     fields.append(_field(key, "code", "button"))
-                elif button_kind == "CATALOG":
-                    fields.append(_field(key, "product", "product", optional=True))
+                elif button_kind == "CATALOG":  # the product its thumbnail shows
+                    fields.append(_field(key, "product", "product"))
                 elif button_kind == "MPM":
                     fields.append(_field(key, "products", "products"))
         elif kind == "CAROUSEL":
@@ -377,7 +377,7 @@ def _card_values(values: dict, index: int) -> dict:
     """One carousel card's values, keyed as a template's own (the catalog is everyone's)."""
     prefix = f"card:{index}:"
     own = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
-    return {**own, "catalog": values.get("catalog", "")}
+    return {**own, "catalog": values.get("catalog", ""), "card": index}
 
 
 def _offer_expires(component: dict) -> bool:
@@ -402,7 +402,7 @@ def _checked_values(
         if kind == "link" and value and not value.startswith("https://"):
             raise AccessError("template.link_invalid")
         if kind == "code" and len(value) > rules.MAX_CODE:
-            raise AccessError("send.field_too_long", field=field["label"], limit=rules.MAX_CODE)
+            raise AccessError("send.field_too_long", field=named, limit=rules.MAX_CODE)
         if kind == "location" and field["label"] in _COORDINATES:
             value = _coordinate(value, field["label"])
         elif kind == "expiry":
@@ -554,33 +554,47 @@ def _parameters(component: dict, checked: dict, named: bool) -> list[dict]:
         return []
     parts = []
     for index, button in enumerate(component.get("buttons") or []):
-        value = checked.get(f"button:{index}")
-        if not value:
-            continue  # no value (a link without variable, a catalog's own thumbnail)
         button_kind = str(button.get("type", "")).upper()
-        if button_kind == "COPY_CODE":
-            parameter = {"type": "coupon_code", "coupon_code": value}
-        elif button_kind == "CATALOG":
-            parameter = {"type": "action", "action": {"thumbnail_product_retailer_id": value}}
-        elif button_kind == "MPM":
-            sections = [
-                {**s, "product_items": [{"product_retailer_id": p} for p in s["product_items"]]}
-                for s in value
-            ]
-            thumbnail = value[0]["product_items"][0]
-            action = {"thumbnail_product_retailer_id": thumbnail, "sections": sections}
-            parameter = {"type": "action", "action": action}
-        else:
-            parameter = {"type": "text", "text": value}
-        parts.append(
-            {
-                "type": "button",
-                "sub_type": button_kind.lower(),
-                "index": str(index),
-                "parameters": [parameter],
-            }
-        )
+        parameter = _button_parameter(button_kind, button, index, checked)
+        if parameter is not None:
+            parts.append(
+                {
+                    "type": "button",
+                    "sub_type": button_kind.lower(),
+                    "index": str(index),
+                    "parameters": [parameter],
+                }
+            )
     return parts
+
+
+def _button_parameter(kind: str, button: dict, index: int, checked: dict) -> dict | None:
+    """A button's send parameter; None when it takes none (a link without variable…)."""
+    if kind == "QUICK_REPLY":
+        if "card" not in checked:
+            return None  # the reply carries the button's own text
+        # A card's quick reply says which card was tapped (it comes back with the reply).
+        payload = f"card-{checked['card'] + 1}:{button.get('text') or index}"
+        return {"type": "payload", "payload": payload}
+    value = checked.get(f"button:{index}")
+    if not value:
+        return None
+    if kind == "COPY_CODE":
+        return {"type": "coupon_code", "coupon_code": value}
+    if kind == "CATALOG":
+        return {"type": "action", "action": {"thumbnail_product_retailer_id": value}}
+    if kind == "MPM":
+        sections = [  # a lone section may go untitled
+            {"product_items": [{"product_retailer_id": p} for p in s["product_items"]]}
+            | ({"title": s["title"]} if s["title"] else {})
+            for s in value
+        ]
+        thumbnail = value[0]["product_items"][0]
+        return {
+            "type": "action",
+            "action": {"thumbnail_product_retailer_id": thumbnail, "sections": sections},
+        }
+    return {"type": "text", "text": value}
 
 
 def _button_titles(template: MessageTemplate, values: dict[str, str]) -> list[str]:

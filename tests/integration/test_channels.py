@@ -337,10 +337,11 @@ def test_adding_from_the_form_generates_a_verify_token_to_reveal(org_id):
     with db.session() as s:
         user = s.exec(select(User).where(User.email == "b@beta.test")).one()
     owner = Identity(user.id, org_id, Role.OWNER, "sid", "B", user.email, None)
-    form = {**GOOD, "verify_token": "", "name": "  Sales   line "}
+    form = {**GOOD, "verify_token": "", "name": "  Sales   line ", "catalog_id": "1928374655"}
     channel_id = act(channels.add, owner, form)
     (stored,) = rows(Channel)
     assert (stored.id, stored.name, stored.organization_id) == (channel_id, "Sales line", org_id)
+    assert stored.config == {"catalog_id": "1928374655"}  # templates show its products
     token = act(channels.reveal_verify_token, owner, channel_id)
     assert len(token) >= 32 and channels.credentials(stored)["verify_token"] == token
     (revealed,) = audited("channel.verify_token_revealed")

@@ -607,3 +607,19 @@ async def test_a_product_template_sends_an_item_of_the_numbers_catalog(whatsapp,
         "product_retailer_id": "SKU-42",
         "catalog_id": "1928374655",
     }
+    shelf = {  # product cards: the catalog shows each, no example file to upload
+        **draft,
+        "name": "vitrine",
+        "header_format": "none",
+        "buttons": [],
+        "carousel": {
+            "enabled": True,
+            "format": "product",
+            "cards": [{"buttons": [{"type": "spm", "text": "Ver"}]}] * 2,
+        },
+    }
+    await template_jobs.submit(owner, whatsapp.channel_id, shelf)
+    (at_meta,) = [t for t in whatsapp.sim._templates[WABA] if t["name"] == "vitrine"]
+    cards = at_meta["components"][-1]["cards"]
+    assert [c["components"][0] for c in cards] == [{"type": "HEADER", "format": "PRODUCT"}] * 2
+    assert whatsapp.sim.calls["app_upload"] == 0

@@ -314,7 +314,7 @@ def test_products_for_a_multi_product_button_a_section_a_line():
         assert refused.value.code == "template.products_invalid"
 
 
-def test_a_catalog_button_may_name_its_thumbnail_and_a_flow_button_takes_nothing():
+def test_a_catalog_button_names_its_thumbnail_and_a_flow_button_takes_nothing():
     catalog = _approved(
         "MARKETING",
         [
@@ -322,7 +322,9 @@ def test_a_catalog_button_may_name_its_thumbnail_and_a_flow_button_takes_nothing
             {"type": "BUTTONS", "buttons": [{"type": "CATALOG", "text": "Ver catálogo"}]},
         ],
     )
-    assert templates.compose(catalog, {})["components"] == []
+    with pytest.raises(AccessError) as missing:
+        templates.compose(catalog, {})
+    assert missing.value.code == "template.value_missing"
     assert templates.compose(catalog, {"button:0": "SKU-7"})["components"] == [
         {
             "type": "button",
@@ -400,6 +402,12 @@ def test_each_carousel_card_takes_its_own_media_text_and_link():
                 "parameters": [{"type": "image", "image": {"link": "https://cdn.ex.com/1.jpg"}}],
             },
             {"type": "body", "parameters": [{"type": "text", "text": "Luxo 1"}]},
+            {  # which card's button was tapped comes back with the reply
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": "0",
+                "parameters": [{"type": "payload", "payload": "card-2:Quero"}],
+            },
             {
                 "type": "button",
                 "sub_type": "url",

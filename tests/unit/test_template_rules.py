@@ -490,7 +490,7 @@ def test_flow_catalog_and_multi_product_buttons_as_meta_documents():
         "type": "BUTTONS",
         "buttons": [{"type": "CATALOG", "text": "Ver catálogo"}],
     }
-    mpm = {**GOOD, "buttons": [{"type": "mpm", "text": "Ver itens"}]}
+    mpm = {**GOOD, "category": "marketing", "buttons": [{"type": "mpm", "text": "Ver itens"}]}
     assert rules.components(rules.check(mpm))[-1]["buttons"] == [
         {"type": "MPM", "text": "Ver itens"}
     ]
@@ -513,6 +513,7 @@ def test_flow_catalog_and_multi_product_buttons_as_meta_documents():
             "template_draft.product_button_alone",
         ),
         ({"buttons": [{"type": "catalog", "text": "a"}]}, "template_draft.catalog_rules"),
+        ({"buttons": [{"type": "mpm", "text": "a"}]}, "template_draft.products_marketing"),
         (
             {"header_format": "none", "buttons": [{"type": "mpm", "text": "a"}]},
             "template_draft.mpm_header",

@@ -180,6 +180,8 @@ def check(draft: object) -> dict:
         raise AccessError("template_draft.catalog_rules")
     if "mpm" in kinds and header_format != "text":
         raise AccessError("template_draft.mpm_header")
+    if kinds & {"mpm", "spm"} and category != "marketing":
+        raise AccessError("template_draft.products_marketing")
     if ("spm" in kinds) != (header_format == "product"):
         raise AccessError("template_draft.product_header")
     offer = _offer(draft.get("offer"), category, header_format, body, footer, buttons)
@@ -257,7 +259,7 @@ def _authentication(auth: object) -> dict:
         raise AccessError("template_draft.bad_otp")
     expiry = given.get("expiry") or 0
     if isinstance(expiry, str):
-        expiry = int(expiry) if expiry.strip().isdigit() else -1
+        expiry = int(expiry) if re.fullmatch(r"[0-9]{1,3}", expiry.strip()) else -1
     if not isinstance(expiry, int) or isinstance(expiry, bool) or not 0 <= expiry <= MAX_EXPIRY:
         raise AccessError("template_draft.bad_expiry", limit=MAX_EXPIRY)
     cleaned = {

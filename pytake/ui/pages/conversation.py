@@ -408,7 +408,9 @@ class ConversationState(GuardedState):
             else None
         )
         if await self._submit("template", content, file, key=self._template_key):
-            self._template_file, self.template_file = {}, ""  # moved into the media store
+            # Moved into the media store, or (a repeated click) the first send had it.
+            await asyncio.to_thread(uploads.discard, staged)
+            self._template_file, self.template_file = {}, ""
             self.template_open, self.template_id, self._template_key = False, 0, ""
             return rx.call_script(SCROLL_TO_END)
         return None

@@ -436,9 +436,11 @@ class TemplateEditorState(GuardedState):
     buttons: list[dict] = []
     auth: dict = {}  # an authentication template's choices (Meta writes its text)
     offer: dict = {}  # a limited-time offer above the body: enabled, text, expires
-    # A media-card carousel: enabled, format, cards (body, examples, buttons, header_handle,
-    # and the chosen file's name and small preview); their staged files stay backend-only.
+    # A carousel: enabled, format, cards (body, examples, buttons, header_handle, and the
+    # chosen file's name); each card's small image preview apart (it is large), and its
+    # staged file backend-only. The three lists stay the same length.
     carousel: dict = {}
+    card_previews: list[str] = []
     _card_files: list[dict] = []
     call_permission: bool = False  # the template asks leave to call the customer on WhatsApp
     example_name: str = ""  # the example file chosen for a media header
@@ -456,9 +458,9 @@ class TemplateEditorState(GuardedState):
         for field, default in {**copy.deepcopy(NEW_DRAFT), "account": first}.items():
             setattr(self, field, values.get(field) or default)
         self.auth = {**self.auth, "expiry": str(self.auth.get("expiry") or "")}
-        cards = [{**card, "file": "", "preview": ""} for card in self.carousel.get("cards", [])]
+        cards = [{**card, "file": ""} for card in self.carousel.get("cards", [])]
         self.carousel = {**self.carousel, "cards": cards}
-        self._card_files = [{} for _ in cards]
+        self._card_files, self.card_previews = [{} for _ in cards], ["" for _ in cards]
         self.editing_id = values.get("id", 0)
         self.category_locked = values.get("category_locked", False)
         self._stored = {k: values.get(k, "") for k in ("header_format", "header_handle")}
@@ -501,6 +503,7 @@ class TemplateEditorState(GuardedState):
         for staged in self._card_files:
             uploads.discard(staged)
         self._card_files = [{} for _ in self._card_files]
+        self.card_previews = ["" for _ in self._card_files]
 
     @rx.event
     def set_field(self, field: str, value: str):
@@ -561,15 +564,20 @@ class TemplateEditorState(GuardedState):
     async def attach_card(self, files: list[rx.UploadFile], index: int):
         """A carousel card's example image or video, replacing the one it had."""
         cards = list(self.carousel.get("cards", []))
-        if not files or not isinstance(index, int) or not 0 <= index < len(cards):
+        kind = self.carousel.get("format")
+        if not files or kind not in rules.EXAMPLE_FILES:  # product cards take no file
             return
-        found = await self._stage(self.carousel.get("format", "image"), files)
+        if not isinstance(index, int) or not 0 <= index < len(cards):
+            return
+        found = await self._stage(kind, files)
         if found is None:
             return
         staged, preview = found
         await asyncio.to_thread(uploads.discard, self._card_files[index])
         self._card_files = [*self._card_files[:index], staged, *self._card_files[index + 1 :]]
-        cards[index] = {**cards[index], "file": staged["name"], "preview": preview}
+        previews = self.card_previews
+        self.card_previews = [*previews[:index], preview, *previews[index + 1 :]]
+        cards[index] = {**cards[index], "file": staged["name"]}
         self.carousel = {**self.carousel, "cards": cards}
 
     @rx.event
@@ -578,12 +586,14 @@ class TemplateEditorState(GuardedState):
         if key == "enabled" and isinstance(value, bool):
             cards = self.carousel.get("cards") or [_blank_card(), _blank_card()]
             self.carousel = {**self.carousel, "enabled": value, "cards": cards}
-            self._card_files = self._card_files or [{} for _ in cards]
+            if len(self._card_files) != len(cards):  # the first cards
+                self._card_files, self.card_previews = [{} for _ in cards], ["" for _ in cards]
         elif key == "format" and value in rules.CARD_FORMATS:
             self._discard_cards()
             # Product cards take other buttons than media cards: each starts again with one.
             kinds = ["spm"] if value == "product" else ["quick_reply"]
-            cards = [{**_blank_card(kinds), "body": c["body"]} for c in self.carousel["cards"]]
+            given = self.carousel.get("cards", [])
+            cards = [{**_blank_card(kinds), "body": c["body"]} for c in given]
             self.carousel = {**self.carousel, "format": value, "cards": cards}
 
     def _cards_changed(self, cards: list[dict]) -> None:
@@ -596,7 +606,10 @@ class TemplateEditorState(GuardedState):
             first = ["spm"] if self.carousel.get("format") == "product" else ["quick_reply"]
             kinds = [b["type"] for b in cards[0]["buttons"]] if cards else first
             self._cards_changed([*cards, _blank_card(kinds)])
-            self._card_files = [*self._card_files, {}]
+            self._card_files, self.card_previews = (
+                [*self._card_files, {}],
+                [*self.card_previews, ""],
+            )
 
     @rx.event
     def remove_card(self, index: int):
@@ -604,6 +617,7 @@ class TemplateEditorState(GuardedState):
         if isinstance(index, int) and 0 <= index < len(cards):
             uploads.discard(self._card_files[index])
             self._card_files = self._card_files[:index] + self._card_files[index + 1 :]
+            self.card_previews = self.card_previews[:index] + self.card_previews[index + 1 :]
             self._cards_changed(cards[:index] + cards[index + 1 :])
 
     @rx.event
@@ -757,7 +771,7 @@ class TemplateEditorState(GuardedState):
             return rules.authentication_text(
                 rules.EXAMPLE_CODE,
                 security=self.auth.get("security") is True,
-                minutes=int(expiry) if expiry.isdigit() else 0,
+                minutes=int(expiry) if re.fullmatch(r"[0-9]{1,3}", expiry) else 0,
             )
         header = _header_text(self.header_format, self.header)
         footer = "" if self.offering else self.footer  # the offer shows above, in its box
@@ -839,7 +853,6 @@ def _blank_card(kinds: list[str] | None = None) -> dict:
         "buttons": buttons,
         "header_handle": "",
         "file": "",
-        "preview": "",
     }
 
 
@@ -1204,11 +1217,11 @@ def _cards_preview() -> rx.Component:
     return rx.hstack(
         rx.foreach(
             TemplateEditorState.cards,
-            lambda card: rx.vstack(
+            lambda card, index: rx.vstack(
                 rx.cond(
-                    card["preview"].to(str) != "",
+                    TemplateEditorState.card_previews[index] != "",
                     rx.image(
-                        src=card["preview"].to(str),
+                        src=TemplateEditorState.card_previews[index],
                         width="100%",
                         height="90px",
                         object_fit="cover",
