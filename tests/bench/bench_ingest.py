@@ -10,8 +10,9 @@ the same run that only checks the HMAC and stores the body (``ingest_baseline.py
    acknowledgement latency, lost and duplicated messages (both must be 0), and the time
    until every event was processed (messages stored, conversations updated).
 2. Burst: ``--burst-rate`` for ``--burst-seconds`` with ``--duplicates`` of the webhooks
-   sent twice (Meta retries): answers that are not 200, lost messages, and how fast the
-   backlog drains.
+   sent twice (Meta retries): answers that are not 200, messages lost (acknowledged, yet
+   not stored) or never acknowledged (the sender gave up; Meta delivers those again), and
+   how fast the backlog drains.
 3. Capacity: 10 s steps of rising rate, one after the other (PyTake processes the earlier
    steps' webhooks meanwhile, as it would in production); the highest rate each side
    sustains with p99 ≤ 250 ms and every webhook answered 200. Their ratio is the ingest
@@ -85,8 +86,8 @@ class Traffic:
         self.count = 0
         self.last: dict[str, str] = {}  # customer → their last message, for reactions
 
-    def batch(self, n: int, label: str) -> tuple[list[bytes], list[str]]:
-        """``n`` requests, and the wamids of those that store a message (reactions do not)."""
+    def batch(self, n: int, label: str) -> tuple[list[bytes], list[str | None]]:
+        """``n`` requests, and each one's wamid if it stores a message (a reaction does not)."""
         requests, stored = [], []
         kinds, weights = list(MIX), list(MIX.values())
         for _ in range(n):
@@ -97,8 +98,8 @@ class Traffic:
             if kind == "reaction" and customer not in self.last:
                 kind = "text"
             message = self._message(kind, customer, wamid)
+            stored.append(None if kind == "reaction" else wamid)
             if kind != "reaction":
-                stored.append(wamid)
                 self.last[customer] = wamid
             requests.append(webhook(self.host, customer, message))
         return requests, stored
@@ -147,15 +148,23 @@ def drain(timeout: float = 900.0, name: str = NAME) -> float:
     return time.perf_counter() - started
 
 
-def stored(wamids: list[str]) -> tuple[int, int]:
-    """(lost, duplicated) messages among ``wamids``."""
+def stored(wamids: list[str | None], outcome: load.Outcome) -> dict:
+    """Messages acknowledged but not stored (lost), stored more than once (duplicated), and
+    never acknowledged (the sender gave up: Meta would deliver those again)."""
+    sent = {w for w in wamids if w}
+    acknowledged = {wamids[i] for i in outcome.acknowledged if wamids[i]}
     with connect(NAME) as conn:
         rows = conn.execute(
             "SELECT external_id, count(*) FROM message WHERE external_id = ANY(%s) "
             "GROUP BY external_id",
-            (wamids,),
+            (sorted(sent),),
         ).fetchall()
-    return len(set(wamids) - {r[0] for r in rows}), sum(r[1] - 1 for r in rows)
+    kept = {r[0] for r in rows}
+    return {
+        "lost": len(acknowledged - kept),
+        "duplicated": sum(r[1] - 1 for r in rows),
+        "unacknowledged": len(sent - acknowledged),
+    }
 
 
 # Runs ---------------------------------------------------------------------------------------
@@ -176,7 +185,7 @@ def steady(
     result = outcome.summary()
     if checked:
         result["processed_after_s"] = round(time.perf_counter() - started + drain(), 1)
-        result["lost"], result["duplicated"] = stored(wamids)
+        result |= stored(wamids, outcome)
     return result
 
 
@@ -187,7 +196,9 @@ def burst(port: int, traffic: Traffic, rate: float, seconds: float, duplicates: 
     again = random.Random(2)
     while len(requests) < total:
         index = again.randrange(len(requests))
-        requests.insert(min(len(requests), index + again.randrange(1, 200)), requests[index])
+        to = min(len(requests), index + again.randrange(1, 200))
+        requests.insert(to, requests[index])
+        wamids.insert(to, wamids[index])
     outcome = send(port, requests, rate)
     backlog = pending()
     drained = drain()
@@ -196,7 +207,7 @@ def burst(port: int, traffic: Traffic, rate: float, seconds: float, duplicates: 
     result["backlog_at_end"] = backlog
     result["drain_s"] = round(drained, 1)
     result["drain_rate"] = round(backlog / drained, 1) if drained else None
-    result["lost"], result["duplicated"] = stored(wamids)
+    result |= stored(wamids, outcome)
     return result
 
 
@@ -309,7 +320,8 @@ def report(results: dict) -> None:
     print(
         f"Burst: {b['offered_rate']}/s, answered {b['rate']}/s, not 200: {b['not_200']}, "
         f"p99 {b['p99_ms']} ms, backlog {b['backlog_at_end']} drained in {b['drain_s']} s "
-        f"({b['drain_rate']}/s), lost {b['lost']}, duplicated {b['duplicated']}"
+        f"({b['drain_rate']}/s), lost {b['lost']}, duplicated {b['duplicated']}, never "
+        f"acknowledged {b['unacknowledged']}"
     )
     c = results["capacity"]
     print(

@@ -43,6 +43,7 @@ class Outcome:
     latencies: list[float] = dataclasses.field(default_factory=list)  # seconds
     elapsed: float = 0.0  # first scheduled send to last answer
     started: float = 0.0  # when request 0 was due (perf_counter): request i at + i / rate
+    acknowledged: set[int] = dataclasses.field(default_factory=set)  # requests answered 200
 
     def percentile(self, p: float) -> float:
         return percentile(self.latencies, p)
@@ -119,13 +120,15 @@ async def run(host: str, port: int, requests: Sequence[bytes], rate: float) -> O
     """Send ``requests`` at ``rate`` per second; each answer's status and latency kept."""
     outcome, pool, tasks = Outcome(rate), _Pool(host, port), set()
 
-    async def one(request: bytes, due: float) -> None:
+    async def one(index: int, request: bytes, due: float) -> None:
         connection = None
         try:
             async with asyncio.timeout(TIMEOUT):
                 connection = await pool.take()
                 status, reusable = await _exchange(*connection, request)
             outcome.statuses[status] += 1
+            if status == 200:
+                outcome.acknowledged.add(index)
             outcome.latencies.append(time.perf_counter() - due)
             await pool.give(connection, reusable)
         except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
@@ -139,7 +142,7 @@ async def run(host: str, port: int, requests: Sequence[bytes], rate: float) -> O
         wait = due - time.perf_counter()
         if wait > 0.001:
             await asyncio.sleep(wait)
-        task = asyncio.create_task(one(request, due))
+        task = asyncio.create_task(one(index, request, due))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         outcome.sent += 1
