@@ -991,42 +991,33 @@ def _media_preview() -> rx.Component:
             border_radius="6px",
             margin_bottom="8px",
         ),
-        rx.center(
-            rx.vstack(
-                _media_icon(28),
-                rx.text(
-                    rx.cond(
-                        draft.example_name != "",
-                        draft.example_name,
-                        SessionState.tr["templates.header_" + draft.header_format].to(str),
-                    ),
-                    size="1",
-                    max_width="200px",
-                    **_ELLIPSIS,
+        _header_placeholder(
+            _media_icon(28),
+            rx.text(
+                rx.cond(
+                    draft.example_name != "",
+                    draft.example_name,
+                    SessionState.tr["templates.header_" + draft.header_format].to(str),
                 ),
-                align="center",
-                spacing="1",
+                size="1",
+                max_width="200px",
+                **_ELLIPSIS,
             ),
-            height="120px",
-            width="100%",
-            color=rx.color("gray", 10),
-            background=rx.color("gray", 4),
-            border_radius="6px",
-            margin_bottom="8px",
+            "120px",
         ),
     )
 
 
 def _given_at_send(icon: str, term: str) -> rx.Component:
     """A header given at each send, in the bubble: a map, or a product of the catalog."""
+    return _header_placeholder(rx.icon(icon, size=28), rx.text(t(term), size="1"), "110px")
+
+
+def _header_placeholder(icon: rx.Component, label: rx.Component, height: str) -> rx.Component:
+    """A grey box where the bubble's header media will be."""
     return rx.center(
-        rx.vstack(
-            rx.icon(icon, size=28),
-            rx.text(t(term), size="1"),
-            align="center",
-            spacing="1",
-        ),
-        height="110px",
+        rx.vstack(icon, label, align="center", spacing="1"),
+        height=height,
         width="100%",
         color=rx.color("gray", 10),
         background=rx.color("gray", 4),
