@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as postgresql_dialect
@@ -13,6 +14,8 @@ from sqlmodel import Session
 
 from pytake.folding import fold
 from pytake.settings import SettingsError, get_settings
+
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -48,10 +51,12 @@ def engine_for(url: str) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin)
     else:
+        # Connections kept open per process: enough for the sessions a busy process holds at
+        # once, so connecting (a new PostgreSQL backend each time) is not paid per request.
         engine = sa.create_engine(
             url,
             pool_pre_ping=True,
-            pool_size=5,
+            pool_size=get_settings().database_pool_size,
             max_overflow=10,
             connect_args={"connect_timeout": 5},
         )
@@ -80,6 +85,25 @@ def session(*, write: bool = False) -> Iterator[Session]:
         except BaseException:
             db.rollback()
             raise
+
+
+def remember(db: Session) -> None:
+    """Let ``memo`` keep answers for the rest of this session: a batch of webhooks then
+    reads an organization's settings, flows and queues once, not once per message."""
+    db.info["memo"] = {}
+
+
+def memo(db: Session, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, once per session where ``remember`` was called, else every time.
+
+    Only for what the session's own work never changes (configuration, not conversations).
+    """
+    cache = db.info.get("memo")
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
 
 
 def check_database(url: str | None = None) -> None:

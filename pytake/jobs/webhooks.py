@@ -1,4 +1,4 @@
-"""Processing one stored webhook: parse, apply every item, record the outcome.
+"""Processing stored webhooks: parse, apply every item, record each event's outcome.
 
 Each item runs in its own savepoint, so one bad status cannot take the batch's messages down
 with it; a failed item makes the whole event retry later, which is safe because applying is
@@ -16,7 +16,7 @@ from pytake.channels import adapter
 from pytake.channels.base import PayloadError, TemplateStatusUpdate
 from pytake.crypto import DecryptionError
 from pytake.jobs.rows import RowQueue
-from pytake.models import Channel, WebhookEvent, utcnow
+from pytake.models import Channel, Organization, WebhookEvent, utcnow
 from pytake.services import channels, inbound
 from pytake.services.webhooks import DEAD, DONE, PENDING, QUARANTINED
 
@@ -26,18 +26,20 @@ log = logging.getLogger("pytake.jobs")
 QUEUE = RowQueue(WebhookEvent, "received_at", DEAD)
 
 
-def _channels(s: Session, kind: str, events: list) -> tuple[dict, dict]:
-    numbers = {e.channel for e in events if getattr(e, "channel", None)}
-    accounts = {e.account for e in events if isinstance(e, TemplateStatusUpdate)}
+def _channels(s: Session, items: list) -> tuple[dict, dict]:
+    """The channels items name, keyed by (kind, number) and (kind, account)."""
+    numbers = {i.channel for i in items if getattr(i, "channel", None)}
+    accounts = {i.account for i in items if isinstance(i, TemplateStatusUpdate)}
     by_number, by_account = {}, {}
     if numbers:
-        query = select(Channel).where(Channel.kind == kind, col(Channel.external_id).in_(numbers))
-        by_number = {c.external_id: c for c in s.exec(query)}
+        query = select(Channel).where(col(Channel.external_id).in_(numbers))
+        by_number = {(c.kind, c.external_id): c for c in s.exec(query)}
     if accounts:
-        query = select(Channel).where(Channel.kind == kind, col(Channel.account_id).in_(accounts))
+        query = select(Channel).where(col(Channel.account_id).in_(accounts))
         for channel in s.exec(query):
             # Template events concern the organization: one channel of each is enough.
-            by_account.setdefault(channel.account_id, {})[channel.organization_id] = channel
+            key = (channel.kind, channel.account_id)
+            by_account.setdefault(key, {})[channel.organization_id] = channel
     return by_number, by_account
 
 
@@ -62,49 +64,78 @@ class _Signatures:
         return self.known[channel.id]
 
 
-def process(event_id: int) -> inbound.Effects | None:
-    """Apply a pending event; None when there was nothing (left) to do."""
+def process(event_ids: list[int]) -> inbound.Effects | None:
+    """Apply pending events together, in one transaction; None when there was nothing
+    (left) to do.
+
+    A batch pays for the commit, the channels and the organizations' settings, flows and
+    queues once instead of once per event. Items keep their own savepoints, so one failing
+    item makes only its own event retry; if the transaction as a whole fails (a deadlock,
+    the database going away), the caller applies the events one at a time.
+    """
     with db.session(write=True) as s:
-        # Another worker holding the row is applying it already (PostgreSQL; SQLite serializes).
-        query = select(WebhookEvent).where(WebhookEvent.id == event_id)
-        event = s.exec(query.with_for_update(skip_locked=True)).first()
-        if event is None or event.state != PENDING:
+        db.remember(s)
+        # Rows another worker holds are being applied already (PostgreSQL; SQLite serializes).
+        query = (
+            select(WebhookEvent)
+            .where(col(WebhookEvent.id).in_(event_ids), WebhookEvent.state == PENDING)
+            .order_by(WebhookEvent.id)
+        )
+        parsed = []
+        for event in s.exec(query.with_for_update(skip_locked=True)):
+            try:
+                parsed.append((event, adapter(event.source).parse(event.body)))
+            except PayloadError as exc:
+                event.state, event.error = QUARANTINED, str(exc)
+        if not parsed:
             return None
-        try:
-            items = adapter(event.source).parse(event.body)
-        except PayloadError as exc:
-            event.state, event.error = QUARANTINED, str(exc)
-            return None
-        by_number, by_account = _channels(s, event.source, items)
-        signed = _Signatures(event)
-        effects, failures = inbound.Effects(), []
-        for item in items:
-            if isinstance(item, TemplateStatusUpdate):
-                targets = list(by_account.get(item.account, {}).values())
-            else:
-                channel = by_number.get(getattr(item, "channel", None))
-                targets = [channel] if channel is not None else []
-                if channel is None and getattr(item, "channel", None):
-                    effects.problems.append(f"number {item.channel} is not connected")
-                elif channel is not None and not channel.is_active:
-                    # Held back: enabling the number again queues this event once more.
-                    effects.problems.append(f"number {item.channel} is disabled")
-                    targets = []
-            for channel in targets:
-                if not signed.by(channel):
-                    effects.problems.append(f"not signed by the app of channel {channel.id}")
-                    continue
-                try:
-                    with s.begin_nested():
-                        inbound.apply(s, channel, item, effects)
-                except Exception as exc:  # isolate the item; the event is retried as a whole
-                    log.exception("event %s: item failed", event_id)
-                    failures.append(f"{type(item).__name__}: {exc!r}"[:500])
-        if failures:
-            QUEUE.reschedule(event, "; ".join(failures))
-        else:
-            event.attempts += 1
-            event.state = QUARANTINED if effects.problems else DONE
-            event.error = "; ".join(effects.problems)[:4000] or None
-            event.processed_at = utcnow()
+        by_number, by_account = _channels(s, [item for _event, items in parsed for item in items])
+        # Held for the batch, so every item's lookup of its organization is served from memory.
+        organizations = {c.organization_id for c in by_number.values()}
+        db.memo(s, Organization, lambda: [s.get(Organization, i) for i in organizations])
+        effects = inbound.Effects()
+        for event, items in parsed:
+            _apply(s, event, items, by_number, by_account, effects)
         return effects
+
+
+def _apply(
+    s: Session,
+    event: WebhookEvent,
+    items: list,
+    by_number: dict,
+    by_account: dict,
+    effects: inbound.Effects,
+) -> None:
+    signed = _Signatures(event)
+    problems, failures = [], []
+    for item in items:
+        if isinstance(item, TemplateStatusUpdate):
+            targets = list(by_account.get((event.source, item.account), {}).values())
+        else:
+            channel = by_number.get((event.source, getattr(item, "channel", None)))
+            targets = [channel] if channel is not None else []
+            if channel is None and getattr(item, "channel", None):
+                problems.append(f"number {item.channel} is not connected")
+            elif channel is not None and not channel.is_active:
+                # Held back: enabling the number again queues this event once more.
+                problems.append(f"number {item.channel} is disabled")
+                targets = []
+        for channel in targets:
+            if not signed.by(channel):
+                problems.append(f"not signed by the app of channel {channel.id}")
+                continue
+            try:
+                with s.begin_nested():
+                    inbound.apply(s, channel, item, effects)
+            except Exception as exc:  # isolate the item; the event is retried as a whole
+                log.exception("event %s: item failed", event.id)
+                failures.append(f"{type(item).__name__}: {exc!r}"[:500])
+    effects.problems.extend(problems)
+    if failures:
+        QUEUE.reschedule(event, "; ".join(failures))
+    else:
+        event.attempts += 1
+        event.state = QUARANTINED if problems else DONE
+        event.error = "; ".join(problems)[:4000] or None
+        event.processed_at = utcnow()

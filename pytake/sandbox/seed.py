@@ -164,7 +164,7 @@ def _conversation(
             verdict = webhooks.accept("whatsapp", body, headers)
             if verdict.event_id is None:
                 raise RuntimeError(f"the seed's webhook was refused: {verdict.reason}")
-            webhook_jobs.process(verdict.event_id)
+            webhook_jobs.process([verdict.event_id])
             continue
         with db.session(write=True) as s:
             conversation = s.exec(

@@ -93,7 +93,8 @@ def queue_members(s: Session, conversation: Conversation) -> list[int]:
         query = select(Membership.user_id).where(
             Membership.organization_id == conversation.organization_id
         )
-    return list(s.exec(query))
+    key = ("queue", conversation.organization_id, conversation.team_id)
+    return list(db.memo(s, key, lambda: tuple(s.exec(query))))
 
 
 def _raise(
@@ -101,7 +102,8 @@ def _raise(
 ) -> None:
     # Only members who can be reached: a push device, or e-mail with SMTP configured. An alert
     # row per member of a busy queue otherwise costs every message a job nobody needs.
-    pushable = set(s.exec(select(PushDevice.user_id).where(PushDevice.user_id.in_(user_ids))))
+    query = select(PushDevice.user_id).where(PushDevice.user_id.in_(user_ids))
+    pushable = db.memo(s, ("pushable", frozenset(user_ids)), lambda: set(s.exec(query)))
     mailable = mail.configured()
     if not user_ids or not (pushable or mailable):
         return

@@ -164,7 +164,7 @@ def _triggered(
     s: Session, channel: Channel, conversation: Conversation, answer: engine.Answer
 ) -> Flow | None:
     """The published, active flow this message starts (lowest priority number first)."""
-    candidates = s.exec(
+    query = (
         select(Flow)
         .where(
             Flow.organization_id == conversation.organization_id,
@@ -173,7 +173,8 @@ def _triggered(
             Flow.trigger != "manual",
         )
         .order_by(Flow.priority, Flow.id)
-    ).all()
+    )
+    candidates = db.memo(s, ("flows", conversation.organization_id), lambda: s.exec(query).all())
     said = _said(answer.text)
     for flow in candidates:
         if flow.channel_ids and channel.id not in flow.channel_ids:

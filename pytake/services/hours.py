@@ -14,6 +14,7 @@ import zoneinfo
 
 from sqlmodel import Session, select
 
+from pytake import db
 from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.i18n import Term
@@ -150,15 +151,16 @@ def seconds_between(
 
 def effective(s: Session, conversation: Conversation) -> BusinessHours | None:
     """The hours a conversation follows: its team's, else its number's."""
-    if conversation.team_id is not None:
-        found = s.exec(
-            select(BusinessHours).where(BusinessHours.team_id == conversation.team_id)
-        ).first()
-        if found is not None:
-            return found
-    return s.exec(
-        select(BusinessHours).where(BusinessHours.channel_id == conversation.channel_id)
-    ).first()
+    team_id, channel_id = conversation.team_id, conversation.channel_id
+
+    def find() -> BusinessHours | None:
+        if team_id is not None:
+            found = s.exec(select(BusinessHours).where(BusinessHours.team_id == team_id)).first()
+            if found is not None:
+                return found
+        return s.exec(select(BusinessHours).where(BusinessHours.channel_id == channel_id)).first()
+
+    return db.memo(s, ("hours", team_id, channel_id), find)
 
 
 def state(s: Session, conversation: Conversation, at: dt.datetime | None = None):

@@ -303,7 +303,14 @@ def _message(s: Session, channel: Channel, event: InboundMessage, effects: Effec
     }
     if event.type is not MessageType.SYSTEM:
         values |= _window_values(event.sent_at)
-    s.execute(sa.update(Conversation).where(Conversation.id == conversation.id).values(**values))
+    # Counted in SQL (concurrent webhooks add up); the row comes back in the same statement.
+    s.execute(
+        sa.update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(**values)
+        .returning(Conversation),
+        execution_options={"populate_existing": True},
+    )
     if event.media is not None and event.type in MEDIA_TYPES:
         attachment = Attachment(
             organization_id=channel.organization_id,
@@ -319,7 +326,6 @@ def _message(s: Session, channel: Channel, event: InboundMessage, effects: Effec
     if event.new_identity is not None:
         _change_identity(s, contact, event.new_identity)
     if event.type is not MessageType.SYSTEM:
-        s.refresh(conversation)  # the window as the message's UPDATE left it
         answered = bot.on_inbound(
             s, channel, conversation, contact, message_id, event.type, event.content, effects
         )

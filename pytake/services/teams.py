@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from pytake import db
 from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.models import Channel, Membership, Role, Team, TeamChannel, TeamMember, User
@@ -215,9 +216,8 @@ def set_channels(s: Session, identity: Identity, team_id: object, channel_ids: o
 
 def serving_team(s: Session, channel_id: int) -> int | None:
     """The team a new conversation on this number goes to: the only one serving it."""
-    teams = s.exec(
-        select(TeamChannel.team_id).where(TeamChannel.channel_id == channel_id).limit(2)
-    ).all()
+    query = select(TeamChannel.team_id).where(TeamChannel.channel_id == channel_id).limit(2)
+    teams = db.memo(s, ("serving", channel_id), lambda: s.exec(query).all())
     return teams[0] if len(teams) == 1 else None
 
 

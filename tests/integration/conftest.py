@@ -80,8 +80,8 @@ class WhatsApp:
                 now = utcnow()
                 with db.session() as s:
                     ids = job.queue.due(s, 500, now, now)
-                for row_id in ids:
-                    await runner.handle(job, row_id)
+                for start in range(0, len(ids), job.batch):  # in batches, as the runners do
+                    await runner.handle_many(job, ids[start : start + job.batch])
                 did += len(ids)
             if not did:
                 return

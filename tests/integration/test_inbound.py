@@ -153,8 +153,74 @@ async def test_concurrent_workers_apply_an_event_once(whatsapp):
     await whatsapp.send(*(p.text(str(i), sender=ANA) for i in range(5)))
     (event,) = rows(WebhookEvent)
     # Two workers race on the same row (a reclaim racing a slow consumer).
-    await asyncio.gather(*(asyncio.to_thread(processing.process, event.id) for _ in range(3)))
+    await asyncio.gather(*(asyncio.to_thread(processing.process, [event.id]) for _ in range(3)))
     assert len(rows(Message)) == 5 and rows(Conversation)[0].unread_count == 5
+
+
+async def test_a_batch_applies_each_event_once_and_reads_settings_once(whatsapp):
+    customers = [ANA, "5511912345678", "5511987654321"]
+    for n in range(6):
+        sender = customers[n % 3]
+        await whatsapp.send(p.text(f"msg {n}", sender=sender), contacts=[p.profile(sender, "C")])
+    events = [event.id for event in rows(WebhookEvent)]
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(db.get_engine(), "before_cursor_execute", seen)
+    try:
+        effects = processing.process(events)
+    finally:
+        sa.event.remove(db.get_engine(), "before_cursor_execute", seen)
+    assert {e.state for e in rows(WebhookEvent)} == {"done"}
+    assert len(rows(Contact)) == 3 and len(effects.conversations) == 3
+    assert sorted(c.unread_count for c in rows(Conversation)) == [2, 2, 2]
+    assert sorted(m.content["body"] for m in rows(Message)) == [f"msg {n}" for n in range(6)]
+    # The organization's flows, queue and the members' devices: read once for the batch.
+    for table in ("flow", "membership", "push_device", "organization"):
+        reads = [s for s in statements if s.startswith("SELECT") and f" FROM {table} " in s + " "]
+        assert len(reads) <= 1, (table, reads)
+    assert processing.process(events) is None  # nothing left to do: applied once
+
+
+async def test_a_failing_item_retries_its_own_event_not_the_batch(whatsapp):
+    """A database refusal (here a trigger) inside one item of a batch."""
+    if db.get_engine().dialect.name == "sqlite":
+        refuse = [
+            "CREATE TRIGGER refuse BEFORE INSERT ON message WHEN NEW.external_id = 'wamid.bad' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+        drop = ["DROP TRIGGER refuse"]
+    else:
+        refuse = [
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF NEW.external_id = "
+            "'wamid.bad' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ "
+            "LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse BEFORE INSERT ON message FOR EACH ROW EXECUTE FUNCTION refuse()",
+        ]
+        drop = ["DROP TRIGGER refuse ON message", "DROP FUNCTION refuse()"]
+    with db.get_engine().begin() as conn:
+        for statement in refuse:
+            conn.execute(sa.text(statement))
+    try:
+        for wamid in ("wamid.a", "wamid.bad", "wamid.c"):
+            await whatsapp.send(p.text(wamid, sender=ANA, wamid=wamid))
+        processing.process([event.id for event in rows(WebhookEvent)])
+    finally:
+        with db.get_engine().begin() as conn:
+            for statement in drop:
+                conn.execute(sa.text(statement))
+    good, bad, other = rows(WebhookEvent)
+    assert (good.state, other.state) == ("done", "done")
+    assert (bad.state, bad.attempts) == ("pending", 1) and "refused" in bad.error
+    assert bad.next_attempt_at > utcnow()
+    assert [m.external_id for m in rows(Message)] == ["wamid.a", "wamid.c"]
+    with db.session() as s:  # its retry comes: applied after the others, once
+        s.get(WebhookEvent, bad.id).next_attempt_at = utcnow()
+    await whatsapp.drain()
+    assert [m.external_id for m in rows(Message)] == ["wamid.a", "wamid.c", "wamid.bad"]
+    assert rows(Conversation)[0].unread_count == 3
 
 
 async def test_a_new_customer_racing_on_two_workers_is_one_contact_and_conversation(whatsapp):
@@ -164,7 +230,7 @@ async def test_a_new_customer_racing_on_two_workers_is_one_contact_and_conversat
             contacts=[p.profile("5511912345678", "Caio")],
         )
     events = [event.id for event in rows(WebhookEvent)]
-    await asyncio.gather(*(asyncio.to_thread(processing.process, e) for e in events))
+    await asyncio.gather(*(asyncio.to_thread(processing.process, [e]) for e in events))
     assert len(rows(Contact)) == 1
     (conversation,) = rows(Conversation)
     assert conversation.unread_count == 4 and len(rows(Message)) == 4
