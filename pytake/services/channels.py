@@ -647,10 +647,24 @@ class Directory:
         self._loaded_at = time.monotonic()
 
     def _fresh(self, db: Session, *, missed: bool = False) -> None:
-        age = time.monotonic() - self._loaded_at
-        if age > self.TTL or (missed and age > self.MISS_INTERVAL):
-            with self._lock:
+        """Reload when the copy is older than the TTL (after a miss, MISS_INTERVAL).
+
+        One thread reloads. When the copy is merely old, the others go on with it rather
+        than queue behind the reload (under load, every webhook thread did, and each then
+        reloaded again); after a miss or an invalidation they wait, and reload only if the
+        reload they waited for is not recent enough.
+        """
+        limit = self.MISS_INTERVAL if missed else self.TTL
+        if time.monotonic() - self._loaded_at <= limit:
+            return
+        wait = missed or self._loaded_at == float("-inf")
+        if not self._lock.acquire(blocking=wait):
+            return
+        try:
+            if time.monotonic() - self._loaded_at > limit:
                 self._load(db)
+        finally:
+            self._lock.release()
 
     def routes(
         self, db: Session, kind: str, numbers: frozenset[str], accounts: frozenset[str]

@@ -2,12 +2,14 @@
 events that arrived before their number was connected, and the settings page's services
 (overview, add, edit, disable, verify token, connection test against the Meta simulator)."""
 
+import asyncio
 import dataclasses
 import io
 import json
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from pytake import channels as adapters
@@ -592,3 +594,43 @@ def test_every_check_and_outcome_is_explained_in_every_language():
             assert channels.check_key(name) in words, (language, name)
             for word in outcomes:
                 assert f"channel.test.{name}.{word}" in words, (language, name, word)
+
+
+def _lookup(s) -> list:
+    return directory.routes(s, "whatsapp", frozenset({PNID}), frozenset())
+
+
+def _reloads(call) -> tuple[int, object]:
+    """How many times the directory read the channels during ``call(session)``; its answer."""
+    reads = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        if " FROM channel " in " ".join(statement.split()) + " ":
+            reads.append(statement)
+
+    sa.event.listen(db.get_engine(), "before_cursor_execute", seen)
+    try:
+        with db.session() as s:
+            answer = call(s)
+    finally:
+        sa.event.remove(db.get_engine(), "before_cursor_execute", seen)
+    return len(reads), answer
+
+
+async def test_an_old_directory_is_reloaded_by_one_thread_while_the_others_use_it(whatsapp):
+    (route,) = _reloads(_lookup)[1]
+    directory._loaded_at -= directory.TTL + 1  # old: due for a reload
+    with directory._lock:  # while another thread reloads it, this one answers from the copy
+        assert _reloads(_lookup) == (0, [route])
+    assert _reloads(_lookup) == (1, [route])  # the next one reloads
+    assert _reloads(_lookup) == (0, [route])
+
+    directory.invalidate()  # changed in this process: nobody answers from the old copy
+    directory._lock.acquire()
+    try:
+        waiting = asyncio.create_task(asyncio.to_thread(_reloads, _lookup))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+    finally:
+        directory._lock.release()
+    assert await waiting == (1, [route])
