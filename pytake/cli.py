@@ -369,6 +369,22 @@ def cmd_sandbox_seed(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+AUTOGROUP = Path("/proc/self/autogroup")
+
+
+def yield_cpu(nice: int) -> None:
+    """Lower this process's CPU priority by ``nice``.
+
+    Linux shares the CPU between sessions first (autogroups) and by nice value only within
+    one, so a worker in a session of its own (systemd, ``setsid``, a container) also lowers
+    its session's; in the web server's session, its own nice value is what counts.
+    """
+    os.nice(nice)
+    if nice and os.getsid(0) == os.getpid() and AUTOGROUP.exists():
+        with contextlib.suppress(OSError):
+            AUTOGROUP.write_text(str(nice))
+
+
 def cmd_worker(_args: argparse.Namespace) -> str:
     import asyncio
 
@@ -382,6 +398,7 @@ def cmd_worker(_args: argparse.Namespace) -> str:
         )
     _preflight()
     migrations.upgrade()
+    yield_cpu(get_settings().worker_nice)
 
     async def serve_until_stopped() -> None:
         main = asyncio.current_task()

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite:///pytake.db"
+    database_pool_size: int = Field(default=15, ge=1, le=200)  # PostgreSQL, per process
     redis_url: str | None = None
     secret_key: str | None = None
     data_dir: Path = Path("data")
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
     # Processed webhook bodies hold customers' messages too; they are deleted after this.
     webhook_retention_days: int = Field(default=30, ge=1, le=3650)
     run_workers: bool = True
+    # `python -m pytake worker` yields the CPU to web processes on the same host: webhooks are
+    # answered first (Meta retries slow answers), processing catches up when it is quieter.
+    worker_nice: int = Field(default=10, ge=0, le=19)
     job_max_attempts: int = Field(default=8, ge=1, le=100)
     media_dir: Path | None = None
     media_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, le=2 * 1024 * 1024 * 1024)

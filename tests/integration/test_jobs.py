@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from pytake import db, redisio
 from pytake.jobs import runner
 from pytake.models import Message, WebhookEvent
 from pytake.sandbox import payloads as p
+from pytake.settings import get_settings
 from tests.integration.conftest import ANA, rows
 
 WEBHOOK = runner.JOBS["webhook"]
@@ -70,6 +72,35 @@ async def test_embedded_runner_processes_webhooks_as_they_arrive(whatsapp, setti
     assert rows(WebhookEvent)[0].state == "done"
 
 
+async def test_a_batch_that_fails_as_a_whole_is_applied_one_event_at_a_time(whatsapp):
+    tried: list[list[int]] = []
+
+    async def deadlocked(event_ids: list[int]):  # what a deadlock with another batch does
+        tried.append(event_ids)
+        raise sa.exc.OperationalError("UPDATE conversation", {}, Exception("deadlock detected"))
+
+    for n in range(3):
+        await whatsapp.send(p.text(f"part {n}", sender=ANA))
+    events = [event.id for event in rows(WebhookEvent)]
+    await runner.handle_many(dataclasses.replace(WEBHOOK, run_many=deadlocked), events)
+    assert tried == [events]
+    assert [m.content["body"] for m in rows(Message)] == ["part 0", "part 1", "part 2"]
+    assert [(e.state, e.attempts) for e in rows(WebhookEvent)] == [("done", 1)] * 3
+
+
+async def test_a_stream_read_takes_a_batch_and_acknowledges_it(whatsapp, streams):
+    for n in range(4):
+        await whatsapp.send(p.text(f"part {n}", sender=ANA))
+    entries = (
+        await streams.xreadgroup(runner.GROUP, "w", {WEBHOOK.stream: ">"}, count=WEBHOOK.batch)
+    )[0][1]
+    assert len(entries) == 4
+    await runner._settle(streams, WEBHOOK, [*entries, (b"0-1", {b"id": b"not a number"})])
+    assert [m.content["body"] for m in rows(Message)] == [f"part {n}" for n in range(4)]
+    assert {e.state for e in rows(WebhookEvent)} == {"done"}
+    assert (await streams.xpending(WEBHOOK.stream, runner.GROUP))["pending"] == 0
+
+
 @pytest.fixture
 async def streams(whatsapp, settings_env, redis_url):
     settings_env(redis_url=redis_url)
@@ -111,8 +142,8 @@ async def test_entry_of_a_killed_consumer_is_reclaimed_and_applied_once(whatsapp
     assert (event.state, event.attempts) == ("pending", 1)  # the lost attempt is counted
     assert (await streams.xpending(WEBHOOK.stream, runner.GROUP))["pending"] == 0
     await _retry_time_comes(streams)
-    entry_id, fields = await _dies_reading(streams, "live-worker")
-    await runner._settle(streams, WEBHOOK, entry_id, fields)
+    entry = await _dies_reading(streams, "live-worker")
+    await runner._settle(streams, WEBHOOK, [entry])
     assert [m.content["body"] for m in rows(Message)] == ["survives"]
     assert rows(WebhookEvent)[0].state == "done"
     assert (await streams.xpending(WEBHOOK.stream, runner.GROUP))["pending"] == 0
@@ -126,8 +157,8 @@ async def _consumers(client) -> set[bytes]:
 
 async def test_consumers_of_restarted_workers_are_forgotten(whatsapp, streams, monkeypatch):
     await whatsapp.send(p.text("hello", sender=ANA))
-    entry_id, fields = await _dies_reading(streams, "worker-before-restart")
-    await runner._settle(streams, WEBHOOK, entry_id, fields)  # holds nothing any more
+    entry = await _dies_reading(streams, "worker-before-restart")
+    await runner._settle(streams, WEBHOOK, [entry])  # holds nothing any more
     impatient = dataclasses.replace(WEBHOOK, claim_idle=dt.timedelta(0))
     await runner.reclaim(streams, impatient, "new-worker")
     assert b"worker-before-restart" in await _consumers(streams)  # idle only briefly
@@ -207,6 +238,12 @@ async def test_enqueue_without_redis_leaves_the_row_due_for_the_sweeper(whatsapp
     await redisio.close()
 
 
+def _autogroup_nice(pid: int) -> int | None:
+    """The nice value of a process's session (Linux with autogroups; else None)."""
+    autogroup = Path(f"/proc/{pid}/autogroup")  # "/autogroup-123 nice 10"
+    return int(autogroup.read_text().split()[-1]) if autogroup.exists() else None
+
+
 async def test_worker_process_consumes_what_the_web_process_accepted(
     whatsapp, streams, environment, redis_url, tmp_path
 ):
@@ -221,11 +258,18 @@ async def test_worker_process_consumes_what_the_web_process_accepted(
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # as systemd starts it
     )
     try:
         await whatsapp.send(p.text("for the worker", sender=ANA))
         await _until(lambda: rows(WebhookEvent)[0].state == "done")
         assert [m.content["body"] for m in rows(Message)] == ["for the worker"]
+        # It yields the CPU to web processes: its nice value, and its session's.
+        assert (
+            os.getpriority(os.PRIO_PROCESS, worker.pid)
+            == os.getpriority(os.PRIO_PROCESS, 0) + get_settings().worker_nice
+        )
+        assert _autogroup_nice(worker.pid) in (None, get_settings().worker_nice)
     finally:
         worker.send_signal(signal.SIGTERM)
         async with asyncio.timeout(20):
