@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import reflex as rx
+from sqlmodel import Session
 
+from pytake.auth.sessions import Identity
 from pytake.realtime import push
 from pytake.services import directory, inbox
 from pytake.ui.forms import option_filter
@@ -26,6 +28,12 @@ def _when(value: rx.Var) -> rx.Component:
         ),
         rx.text("—", size="1", color=rx.color("gray", 10)),
     )
+
+
+def _page_and_counts(s: Session, identity: Identity, query: inbox.Query, after, language: str):
+    """One transaction for a refresh (every inbox tab makes one per change it is shown)."""
+    page = inbox.page(s, identity, query, after=after, language=language)
+    return page, inbox.counts(s, identity, query.status)
 
 
 class InboxState(GuardedState):
@@ -62,16 +70,12 @@ class InboxState(GuardedState):
         identity = self._identity()
         language = (await self.get_state(SessionState)).language
         query = inbox.Query.of(self.view, self.status, self.filters)
-        self.rows, following = await in_transaction(
-            inbox.page,
-            identity,
-            query,
-            after=self._cursors[-1] if self._cursors else None,
-            language=language,
+        after = self._cursors[-1] if self._cursors else None
+        (self.rows, following), self.counts = await in_transaction(
+            _page_and_counts, identity, query, after, language
         )
         self.has_next = following is not None
         self._next = following
-        self.counts = await in_transaction(inbox.counts, identity, self.status)
 
     @rx.event
     async def on_changed(self, conversation_id: int):
