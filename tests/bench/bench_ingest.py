@@ -1,10 +1,10 @@
 """Ingest: signed, Meta-shaped webhooks (one message each, a realistic mix of types) sent at
 a constant rate, open loop, to PyTake in production mode (PostgreSQL, Redis, granian with
-several web workers and a ``python -m pytake worker`` process), and to a bare receiver in
+several web workers and ``python -m pytake worker`` processes), and to a bare receiver in
 the same run that only checks the HMAC and stores the body (``ingest_baseline.py``).
 
     python -m tests.bench.bench_ingest [--rate 500] [--seconds 60] [--workers 2]
-        [--burst-rate 2000] [--burst-seconds 30] [--duplicates 0.2] [--json FILE]
+        [--processes 2] [--burst-rate 2000] [--burst-seconds 30] [--duplicates 0.2] [--json FILE]
 
 1. Steady: ``--rate`` webhooks/s for ``--seconds``: sustained rate, p50/p99/max
    acknowledgement latency, lost and duplicated messages (both must be 0), and the time
@@ -48,7 +48,7 @@ from tests.bench.scratch import (
 NAME = "pytake_bench_ingest"
 PNID, WABA, DISPLAY = graph_app.PNID, graph_app.WABA, graph_app.DISPLAY
 TARGET_P99 = 0.250
-STEPS = (250, 500, 750, 1000, 1500, 2000, 3000)
+STEPS = (200, 300, 400, 500, 600, 750, 1000, 1500, 2000, 3000)
 # Of every 100 customer messages: what WhatsApp users send, roughly.
 MIX = {
     "text": 70,
@@ -189,10 +189,20 @@ def steady(
     return result
 
 
-def burst(port: int, traffic: Traffic, rate: float, seconds: float, duplicates: float) -> dict:
-    """Meta's retries are byte-identical: a share of the webhooks is sent a second time."""
+def burst(
+    port: int,
+    traffic: Traffic,
+    rate: float,
+    seconds: float,
+    duplicates: float,
+    label: str,
+    *,
+    checked: bool,
+) -> dict:
+    """Meta's retries are byte-identical: a share of the webhooks is sent a second time.
+    ``checked``: time the backlog's drain and count lost and duplicated messages."""
     total = int(rate * seconds)
-    requests, wamids = traffic.batch(int(total * (1 - duplicates)), "burst")
+    requests, wamids = traffic.batch(int(total * (1 - duplicates)), label)
     again = random.Random(2)
     while len(requests) < total:
         index = again.randrange(len(requests))
@@ -200,10 +210,12 @@ def burst(port: int, traffic: Traffic, rate: float, seconds: float, duplicates: 
         requests.insert(to, requests[index])
         wamids.insert(to, wamids[index])
     outcome = send(port, requests, rate)
-    backlog = pending()
-    drained = drain()
     result = outcome.summary()
     result["not_200"] = outcome.sent - outcome.statuses.get(200, 0)
+    if not checked:
+        return result
+    backlog = pending()
+    drained = drain()
     result["backlog_at_end"] = backlog
     result["drain_s"] = round(drained, 1)
     result["drain_rate"] = round(backlog / drained, 1) if drained else None
@@ -250,7 +262,7 @@ def measure(args: argparse.Namespace) -> dict:
             health = f"http://127.0.0.1:{port}/healthz"
             with (
                 servers.process(servers.pytake(port), env, health, 900),
-                servers.pytake_worker(env),
+                servers.pytake_worker(env, args.processes),
             ):
                 send(port, traffic.batch(int(args.rate * 3), "warmup")[0], args.rate)
                 drain()
@@ -258,9 +270,17 @@ def measure(args: argparse.Namespace) -> dict:
                     "pytake": steady(port, traffic, args.rate, args.seconds, "pytake", checked=True)
                 }
                 progress("steady", results["steady"])
-                results["burst"] = burst(
-                    port, traffic, args.burst_rate, args.burst_seconds, args.duplicates
-                )
+                results["burst"] = {
+                    "pytake": burst(
+                        port,
+                        traffic,
+                        args.burst_rate,
+                        args.burst_seconds,
+                        args.duplicates,
+                        "burst",
+                        checked=True,
+                    )
+                }
                 progress("burst", results["burst"])
                 results["capacity"] = {"pytake": capacity(port, traffic, "pytake")}
                 backlog = pending()
@@ -281,12 +301,22 @@ def measure(args: argparse.Namespace) -> dict:
                 results["steady"]["baseline"] = steady(
                     port, traffic, args.rate, args.seconds, "baseline", checked=False
                 )
+                results["burst"]["baseline"] = burst(
+                    port,
+                    traffic,
+                    args.burst_rate,
+                    args.burst_seconds,
+                    args.duplicates,
+                    "burst-base",
+                    checked=False,
+                )
                 results["capacity"]["baseline"] = capacity(port, traffic, "baseline")
     ours, bare = best(results["capacity"]["pytake"]), best(results["capacity"]["baseline"])
     results["capacity"]["pytake_best"], results["capacity"]["baseline_best"] = ours, bare
     results["capacity"]["ratio"] = round(ours / bare, 2) if bare else None
     results["setup"] = {
         "workers": args.workers,
+        "processes": args.processes,
         "machine": machine(),
         "postgres": _server_version(),
     }
@@ -316,12 +346,13 @@ def report(results: dict) -> None:
         )
     if "processed_after_s" in steady_runs["pytake"]:
         print(f"every event processed {steady_runs['pytake']['processed_after_s']} s after start")
-    b = results["burst"]
+    b, bare = results["burst"]["pytake"], results["burst"]["baseline"]
     print(
         f"Burst: {b['offered_rate']}/s, answered {b['rate']}/s, not 200: {b['not_200']}, "
         f"p99 {b['p99_ms']} ms, backlog {b['backlog_at_end']} drained in {b['drain_s']} s "
         f"({b['drain_rate']}/s), lost {b['lost']}, duplicated {b['duplicated']}, never "
-        f"acknowledged {b['unacknowledged']}"
+        f"acknowledged {b['unacknowledged']}; bare receiver answered {bare['rate']}/s, "
+        f"not 200: {bare['not_200']}, p99 {bare['p99_ms']} ms"
     )
     c = results["capacity"]
     print(
@@ -335,6 +366,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=2, help="worker processes")
     parser.add_argument("--burst-rate", type=float, default=2000)
     parser.add_argument("--burst-seconds", type=float, default=30)
     parser.add_argument("--duplicates", type=float, default=0.2)

@@ -32,7 +32,7 @@ INSERT = sa.text(
 )
 _engine = sa.create_engine(
     os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres"),
-    pool_size=5,  # as PyTake's own pool
+    pool_size=15,  # as PyTake's own pool (PYTAKE_DATABASE_POOL_SIZE)
     max_overflow=10,
 )
 _secret = os.environ.get("BENCH_APP_SECRET", "").encode()
