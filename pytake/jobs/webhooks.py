@@ -89,6 +89,9 @@ def process(event_ids: list[int]) -> inbound.Effects | None:
                 event.state, event.error = QUARANTINED, str(exc)
         if not parsed:
             return None
+        # Concurrent batches lock customers' rows in the same order, so they wait for each
+        # other instead of deadlocking; a customer's own webhooks keep their order.
+        parsed.sort(key=lambda pair: _customer(pair[1]))
         by_number, by_account = _channels(s, [item for _event, items in parsed for item in items])
         # Held for the batch, so every item's lookup of its organization is served from memory.
         organizations = {c.organization_id for c in by_number.values()}
@@ -97,6 +100,15 @@ def process(event_ids: list[int]) -> inbound.Effects | None:
         for event, items in parsed:
             _apply(s, event, items, by_number, by_account, effects)
         return effects
+
+
+def _customer(items: list) -> tuple[str, str]:
+    """The number and customer a webhook's first item concerns ("" when none)."""
+    for item in items:
+        person = getattr(item, "sender", None) or getattr(item, "recipient", None)
+        if person is not None:
+            return item.channel, person.external_id or person.scoped_id or ""
+    return "", ""
 
 
 def _apply(

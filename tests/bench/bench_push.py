@@ -5,7 +5,7 @@ each webhook's marker to Redis and pushes it to the same number of plain websock
 (``push_baseline.py``).
 
     python -m tests.bench.bench_push [--agents 50] [--rate 100] [--seconds 30]
-        [--conversations 20] [--workers 2] [--processes 1] [--json FILE]
+        [--conversations 20] [--workers 2] [--processes 2] [--json FILE]
 
 Each message carries a marker; an agent's screen shows message *i* once a delta it receives
 names *i* or a later message of the same conversation (the inbox row shows a conversation's
@@ -282,7 +282,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
     if not 1 <= args.agents <= 1000 or args.conversations < 1:
         parser.error("--agents is 1 to 1000 and --conversations at least 1")

@@ -184,6 +184,15 @@ async def test_a_batch_applies_each_event_once_and_reads_settings_once(whatsapp)
     assert processing.process(events) is None  # nothing left to do: applied once
 
 
+async def test_a_batch_applies_customers_in_one_order_and_each_ones_messages_in_theirs(whatsapp):
+    """Concurrent batches then lock the same rows in the same order (no deadlocks)."""
+    bruno, ana = "5511988887777", "5511911112222"
+    for sender, text in ((bruno, "B1"), (ana, "A1"), (bruno, "B2"), (ana, "A2")):
+        await whatsapp.send(p.text(text, sender=sender), contacts=[p.profile(sender, text)])
+    processing.process([event.id for event in rows(WebhookEvent)])
+    assert [m.content["body"] for m in rows(Message)] == ["A1", "A2", "B1", "B2"]
+
+
 async def test_a_failing_item_retries_its_own_event_not_the_batch(whatsapp):
     """A database refusal (here a trigger) inside one item of a batch."""
     if db.get_engine().dialect.name == "sqlite":
