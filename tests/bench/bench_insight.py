@@ -3,20 +3,29 @@ raw in the same run on the same database.
 
 Run on demand against PostgreSQL (it creates and drops its own database):
 
-    python -m tests.bench.bench_insight [--messages 1000000] [--repeat 10]
+    python -m tests.bench.bench_insight [--messages 1000000] [--repeat 10] [--rounds 10]
 
 The seed: one organization, 20 agents, ``messages / 10`` conversations of ten messages each
 over the last 60 days, Portuguese and English sentences (words folded as PyTake stores
 them), a third resolved. Figures are medians; each ratio divides PyTake's call (the service
 function, with its visibility rule, filters and Python around it) by the raw SQL of the same
 question.
+
+Then 20 agents at once (threads of one process, as a web worker serves them): the inbox
+list's first page, a conversation's history and a search for an order number, each call's
+p95 against the very statements PyTake sent for it, captured and replayed on raw psycopg
+connections (one per agent) in the same run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from collections.abc import Callable
 
-from tests.bench.scratch import ORGANIZATION, arguments, database, save, timed
+from tests.bench import load
+from tests.bench.scratch import ORGANIZATION, arguments, connect, database, save, timed
 
 NAME = "pytake_bench_insight"
 
@@ -142,10 +151,113 @@ def _figures(repeat: int) -> dict[str, tuple[float, float]]:
     }
 
 
+AGENTS = 20
+TARGETS_MS = {"inbox list": 50, "conversation history": 30, "search": 200}
+
+
+def _captured(call: Callable[[], object]) -> list[tuple[str, dict]]:
+    """The SQL a call sends, with its parameters, to run the same statements raw."""
+    import sqlalchemy as sa
+
+    from pytake import db
+
+    sent: list[tuple[str, dict]] = []
+
+    def seen(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        sent.append((statement, parameters or {}))
+
+    sa.event.listen(db.get_engine(), "before_cursor_execute", seen)
+    try:
+        call()
+    finally:
+        sa.event.remove(db.get_engine(), "before_cursor_execute", seen)
+    return sent
+
+
+def _raw(statements: list[tuple[str, dict]]) -> Callable[[], object]:
+    """The statements on a psycopg connection of their own, in one transaction."""
+    conn = connect(NAME)
+    conn.autocommit = False
+
+    def run() -> None:
+        with conn.transaction():
+            for sql, params in statements:
+                conn.execute(sql, params).fetchall()
+
+    return run
+
+
+def _p95_at_once(calls: list[Callable[[], object]], rounds: int) -> float:
+    """p95 seconds of every call, each in a thread of its own, all running at once."""
+    latencies: list[float] = []
+    start = threading.Barrier(len(calls))
+
+    def agent(call: Callable[[], object]) -> None:
+        call()  # warm: plans, caches, connections
+        start.wait()
+        for _ in range(rounds):
+            began = time.perf_counter()
+            call()
+            latencies.append(time.perf_counter() - began)
+
+    threads = [threading.Thread(target=agent, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return load.percentile(latencies, 95)
+
+
+def _concurrent(conversations: int, rounds: int) -> dict[str, tuple[float, float]]:
+    """What 20 agents do at once (member 1 a supervisor), each against the very SQL PyTake
+    sent for it, replayed raw on connections of their own."""
+    from pytake import db
+    from pytake.auth.sessions import Identity
+    from pytake.models import Role
+    from pytake.services import inbox, search, thread
+
+    def call(fn):
+        def run():
+            with db.session() as s:
+                return fn(s)
+
+        return run
+
+    people = [
+        Identity(n, 1, Role.SUPERVISOR if n == 1 else Role.AGENT, "s", f"Agent {n}", "", None)
+        for n in range(1, AGENTS + 1)
+    ]
+
+    def own(n: int) -> int:
+        """A conversation member n sees: assigned to them (the seed gives id i to member
+        1 + i % 20 unless i % 5 is 0), else an unassigned one of their own."""
+        middle = conversations // 2 - conversations // 2 % 20
+        mine = middle + n - 1
+        return mine if mine % 5 else middle - 5 * n
+
+    questions = {
+        "inbox list": lambda who: call(lambda s: inbox.page(s, who, inbox.Query())),
+        "conversation history": lambda who: call(
+            lambda s: thread.page(s, who, own(who.user_id), None)
+        ),
+        # An order number, as agents look one up: only that message matches.
+        "search": lambda who: call(
+            lambda s: search.messages(s, who, f"pedido {8000 * who.user_id}")
+        ),
+    }
+    figures = {}
+    for name, question in questions.items():
+        ours = [question(who) for who in people]
+        raw = [_raw(_captured(call)) for call in ours]
+        figures[name] = (_p95_at_once(ours, rounds), _p95_at_once(raw, rounds))
+    return figures
+
+
 def main() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=10, help="calls per agent, at once")
     args = parser.parse_args()
     sizes = {"messages": args.messages, "conversations": args.messages // 10}
     seed = SEED
@@ -153,12 +265,21 @@ def main() -> None:
         seed = seed.replace(f"%({key})s", str(value))
     with database(NAME, ORGANIZATION, seed):
         figures = _figures(args.repeat)
+        together = _concurrent(sizes["conversations"], args.rounds)
     print(f"{args.messages:,} messages, {args.messages // 10:,} conversations")
-    print(f"{'question':<34}{'PyTake':>10}{'raw SQL':>10}{'ratio':>8}")
+    print(f"{'question (median)':<34}{'PyTake':>10}{'raw SQL':>10}{'ratio':>8}")
     for name, (ours, base) in figures.items():
         print(f"{name:<34}{ours * 1e3:>8.1f}ms{base * 1e3:>8.1f}ms{ours / base:>8.1f}")
+    print(f"{f'{AGENTS} agents at once (p95)':<34}{'PyTake':>10}{'raw SQL':>10}{'ratio':>8}")
+    for name, (ours, base) in together.items():
+        target = f"  (target {TARGETS_MS[name]} ms, 1.5x)"
+        print(f"{name:<34}{ours * 1e3:>8.1f}ms{base * 1e3:>8.1f}ms{ours / base:>8.1f}{target}")
     rows = {name: {"pytake_s": ours, "raw_s": base} for name, (ours, base) in figures.items()}
-    save(args.json, {"messages": args.messages, "questions": rows})
+    at_once = {
+        name: {"pytake_p95_s": ours, "raw_p95_s": base, "target_ms": TARGETS_MS[name]}
+        for name, (ours, base) in together.items()
+    }
+    save(args.json, {"messages": args.messages, "questions": rows, "agents_at_once": at_once})
 
 
 if __name__ == "__main__":
