@@ -95,7 +95,8 @@ def process(event_ids: list[int]) -> inbound.Effects | None:
         by_number, by_account = _channels(s, [item for _event, items in parsed for item in items])
         # Held for the batch, so every item's lookup of its organization is served from memory.
         organizations = {c.organization_id for c in by_number.values()}
-        db.memo(s, Organization, lambda: [s.get(Organization, i) for i in organizations])
+        query = select(Organization).where(col(Organization.id).in_(organizations))
+        db.memo(s, Organization, lambda: s.exec(query).all())
         effects = inbound.Effects()
         for event, items in parsed:
             _apply(s, event, items, by_number, by_account, effects)

@@ -87,14 +87,15 @@ def first_from_customer(s: Session, conversation_id: int, message_id: int) -> bo
 
 def queue_members(s: Session, conversation: Conversation) -> list[int]:
     """Who works the conversation's queue: its team, or everyone when it has none."""
-    if conversation.team_id is not None:
-        query = select(TeamMember.user_id).where(TeamMember.team_id == conversation.team_id)
-    else:
-        query = select(Membership.user_id).where(
-            Membership.organization_id == conversation.organization_id
-        )
-    key = ("queue", conversation.organization_id, conversation.team_id)
-    return list(db.memo(s, key, lambda: tuple(s.exec(query))))
+    team_id, organization_id = conversation.team_id, conversation.organization_id
+
+    def members() -> tuple[int, ...]:
+        if team_id is not None:
+            return tuple(s.exec(select(TeamMember.user_id).where(TeamMember.team_id == team_id)))
+        query = select(Membership.user_id).where(Membership.organization_id == organization_id)
+        return tuple(s.exec(query))
+
+    return list(db.memo(s, ("queue", organization_id, team_id), members))
 
 
 def _raise(
@@ -102,8 +103,11 @@ def _raise(
 ) -> None:
     # Only members who can be reached: a push device, or e-mail with SMTP configured. An alert
     # row per member of a busy queue otherwise costs every message a job nobody needs.
-    query = select(PushDevice.user_id).where(PushDevice.user_id.in_(user_ids))
-    pushable = db.memo(s, ("pushable", frozenset(user_ids)), lambda: set(s.exec(query)))
+    pushable = db.memo(
+        s,
+        ("pushable", frozenset(user_ids)),
+        lambda: set(s.exec(select(PushDevice.user_id).where(PushDevice.user_id.in_(user_ids)))),
+    )
     mailable = mail.configured()
     if not user_ids or not (pushable or mailable):
         return

@@ -164,17 +164,22 @@ def _triggered(
     s: Session, channel: Channel, conversation: Conversation, answer: engine.Answer
 ) -> Flow | None:
     """The published, active flow this message starts (lowest priority number first)."""
-    query = (
-        select(Flow)
-        .where(
-            Flow.organization_id == conversation.organization_id,
-            Flow.active,
-            Flow.version_id.is_not(None),
-            Flow.trigger != "manual",
+    organization_id = conversation.organization_id
+
+    def published() -> list[Flow]:
+        query = (
+            select(Flow)
+            .where(
+                Flow.organization_id == organization_id,
+                Flow.active,
+                Flow.version_id.is_not(None),
+                Flow.trigger != "manual",
+            )
+            .order_by(Flow.priority, Flow.id)
         )
-        .order_by(Flow.priority, Flow.id)
-    )
-    candidates = db.memo(s, ("flows", conversation.organization_id), lambda: s.exec(query).all())
+        return list(s.exec(query))
+
+    candidates = db.memo(s, ("flows", organization_id), published)
     said = _said(answer.text)
     for flow in candidates:
         if flow.channel_ids and channel.id not in flow.channel_ids:

@@ -216,8 +216,13 @@ def set_channels(s: Session, identity: Identity, team_id: object, channel_ids: o
 
 def serving_team(s: Session, channel_id: int) -> int | None:
     """The team a new conversation on this number goes to: the only one serving it."""
-    query = select(TeamChannel.team_id).where(TeamChannel.channel_id == channel_id).limit(2)
-    teams = db.memo(s, ("serving", channel_id), lambda: s.exec(query).all())
+    teams = db.memo(
+        s,
+        ("serving", channel_id),
+        lambda: s.exec(
+            select(TeamChannel.team_id).where(TeamChannel.channel_id == channel_id).limit(2)
+        ).all(),
+    )
     return teams[0] if len(teams) == 1 else None
 
 
