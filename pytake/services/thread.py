@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from pytake.auth.sessions import Identity
@@ -31,6 +32,24 @@ from pytake.services.explain import explain
 
 PAGE = 50
 SHOWN_APART = frozenset({MessageType.REACTION.value})  # drawn on their target message
+# What a bubble reads of a message, as plain rows: a page is drawn and thrown away.
+_DRAWN = (
+    Message.id,
+    Message.direction,
+    Message.type,
+    Message.status,
+    Message.content,
+    Message.reactions,
+    Message.error,
+    Message.sent_at,
+    Message.created_at,
+    Message.sender_user_id,
+    Message.client_key,
+    Message.external_id,
+    Message.reply_to_external_id,
+)
+# The kinds that may have a file: media, and templates with a media header.
+_FILED = MEDIA_TYPES | {MessageType.TEMPLATE.value}
 
 
 def header(s: Session, identity: Identity, conversation_id: object) -> dict:
@@ -74,13 +93,13 @@ def page(
     """Up to PAGE messages (oldest first) before message id ``before``, with the private
     notes written between them; and whether older ones remain."""
     conversation = conversations.get(s, identity, conversation_id)
-    query = select(Message).where(
+    query = sa.select(*_DRAWN).where(
         Message.conversation_id == conversation.id, col(Message.type).not_in(SHOWN_APART)
     )
     before = before if conversations.valid_id(before) else None
     if before is not None:
         query = query.where(Message.id < before)
-    found = list(s.exec(query.order_by(Message.id.desc()).limit(PAGE + 1)))
+    found = s.execute(query.order_by(Message.id.desc()).limit(PAGE + 1)).all()
     more, found = len(found) > PAGE, found[:PAGE]
     found.reverse()
     notes = []
@@ -96,29 +115,37 @@ def page(
                 or found[-1].created_at
             )
         notes = _notes(s, conversation.id, found[0].created_at if more else None, upper)
-    ids = [m.id for m in found]
+    # Each lookup below runs only when the page needs it: most pages have no files,
+    # quotes or notes, and a query per kind would cost more than drawing the page.
+    filed = [m.id for m in found if m.type in _FILED]
     files = {
         a.message_id: a
-        for a in s.exec(select(Attachment).where(col(Attachment.message_id).in_(ids)))
+        for a in (
+            s.exec(select(Attachment).where(col(Attachment.message_id).in_(filed))) if filed else ()
+        )
     }
     quoted_ids = {m.reply_to_external_id for m in found if m.reply_to_external_id}
     quoted = {
         m.external_id: m
-        for m in s.exec(
-            select(Message).where(
-                Message.conversation_id == conversation.id,
-                col(Message.external_id).in_(quoted_ids),
+        for m in (
+            s.execute(
+                sa.select(Message.external_id, Message.type, Message.content).where(
+                    Message.conversation_id == conversation.id,
+                    col(Message.external_id).in_(quoted_ids),
+                )
             )
+            if quoted_ids
+            else ()
         )
     }
-    senders = {
-        u.id: u.name
-        for u in s.exec(
-            select(User).where(col(User.id).in_({m.sender_user_id for m in found} - {None}))
-        )
-    }
-    people = {n.author_id for n in notes} | {i for n in notes for i in n.mentions}
-    senders |= {u.id: u.name for u in s.exec(select(User).where(col(User.id).in_(people - {None})))}
+    people = {m.sender_user_id for m in found} | {n.author_id for n in notes}
+    people |= {i for n in notes for i in n.mentions}
+    people.discard(None)
+    senders = dict(
+        s.execute(sa.select(User.id, User.name).where(col(User.id).in_(people))).all()
+        if people
+        else ()
+    )
     bubbles, pending = [], list(notes)
     for message in found:
         while pending and pending[0].created_at < message.created_at:
@@ -141,7 +168,7 @@ def _notes(
     return list(s.exec(query.order_by(Note.created_at, Note.id)))
 
 
-def _automatic(message: Message, language: str | None) -> str:
+def _automatic(message: sa.Row, language: str | None) -> str:
     """Who sent a message PyTake sent by itself (greeting, away message)."""
     automatic = message.direction == "out" and (message.client_key or "").startswith("auto-")
     return translate("thread.automatic", language) if automatic else ""
@@ -204,9 +231,9 @@ _EMPTY = {
 
 
 def _bubble(
-    message: Message,
+    message: sa.Row,
     attachment: Attachment | None,
-    quoted: dict[str, Message],
+    quoted: dict[str, sa.Row],
     senders: dict[int, str],
     language: str | None,
 ) -> dict:

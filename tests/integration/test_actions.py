@@ -171,6 +171,7 @@ async def test_notes_mention_teammates_and_sit_between_the_messages(whatsapp, ow
     ]
     note = page[1]
     assert note["note"] and note["id"] < 0 and note["sender"] == "Owner" and not more
+    assert page[0]["sender"] == page[2]["sender"] == "Owner"  # who wrote the replies
     assert [(p["text"], p["mention"]) for p in note["segments"]] == [
         ("@ana.maria", True),
         (" please check; cc ", False),

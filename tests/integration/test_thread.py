@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from pytake import db
@@ -59,6 +63,39 @@ async def test_page_draws_each_kind_with_its_details(whatsapp):
     assert thread.preview("location", {"name": "Loja"}, "pt-BR") == "📍 Localização Loja"
     assert reply["has_quote"] and reply["quote"] == "Oi"
     assert len(by_text) == 4 and all(b["day"] for b in bubbles)
+
+
+@contextlib.contextmanager
+def _selects() -> Iterator[list[str]]:
+    """The SELECTs sent inside the block."""
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(" ".join(statement.split()))
+
+    engine = db.get_engine()
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+
+
+async def test_a_page_of_plain_texts_looks_up_nothing_else(whatsapp):
+    await whatsapp.send(p.text("a", sender=ANA, wamid="wamid.1"), p.text("b", sender=ANA))
+    await whatsapp.drain()
+    owner = _identity("o@acme.test")
+    conversation = rows(Conversation)[0].id
+    with _selects() as statements, db.session() as s:
+        bubbles, _ = thread.page(s, owner, conversation, "en")
+    assert [b["text"] for b in bubbles] == ["a", "b"]
+    # The conversation, its messages and its notes: no files, quotes or senders to find.
+    assert [sql.split(" FROM ")[1].split()[0] for sql in statements] == [
+        "conversation",
+        "message",
+        "note",
+    ]
 
 
 async def test_older_pages_load_before_the_oldest_shown(whatsapp):
@@ -124,8 +161,6 @@ async def test_media_route_serves_files_only_to_those_who_may_see_them(whatsapp)
 
 
 async def test_inbox_rows_carry_the_last_message_in_one_query(whatsapp):
-    import sqlalchemy as sa
-
     from pytake.services import inbox
 
     await whatsapp.send(p.text("first", sender=ANA, wamid="wamid.1"))
@@ -137,19 +172,8 @@ async def test_inbox_rows_carry_the_last_message_in_one_query(whatsapp):
     )
     await whatsapp.drain()
     owner = _identity("o@acme.test")
-    statements = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    engine = db.get_engine()
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        with db.session() as s:
-            rows = inbox.page(s, owner, inbox.Query(), language="en")[0]
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
+    with _selects() as statements, db.session() as s:
+        rows = inbox.page(s, owner, inbox.Query(), language="en")[0]
     assert len(statements) == 1  # no query per row
     by_name = {row["contact"]: row for row in rows}
     assert by_name["Bia"]["preview"] == "📷 Photo" and by_name["Bia"]["number"] == "+5511987654321"
