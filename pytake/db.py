@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import time
 from collections.abc import Callable, Hashable, Iterator
 from typing import TypeVar
 
@@ -39,6 +41,31 @@ def _sqlite_begin(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+# A connection idle this long is pinged before use: the server may have restarted or a
+# firewall dropped it since. One in steady use is not (a round trip on every session, a
+# quarter of a one-query read's); if the server goes away under load, the session that
+# meets the broken connection fails and the whole pool reconnects.
+PING_AFTER_IDLE = 2.0  # seconds
+
+
+def _checked_in(_dbapi_connection, record) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _pinger(dialect: sa.Dialect) -> Callable[..., None]:
+    def ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        since = record.info.get("checked_in")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return  # new, or in use a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # Its siblings went idle at the same server: replace them all, not one by one.
+            raise sa.exc.InvalidatePoolError(str(exc)) from exc
+
+    return ping_if_idle
+
+
 _engines: dict[str, Engine] = {}
 
 
@@ -55,11 +82,12 @@ def engine_for(url: str) -> Engine:
         # once, so connecting (a new PostgreSQL backend each time) is not paid per request.
         engine = sa.create_engine(
             url,
-            pool_pre_ping=True,
             pool_size=get_settings().database_pool_size,
             max_overflow=10,
             connect_args={"connect_timeout": 5},
         )
+        sa.event.listen(engine, "checkin", _checked_in)
+        sa.event.listen(engine, "checkout", _pinger(engine.dialect))
     _engines[url] = engine
     return engine
 
@@ -136,14 +164,21 @@ def insert_ignore(
     Concurrent duplicates are settled by the unique constraint, never by a read first;
     ``conflict`` names the constraint's columns, or None for any unique constraint.
     """
-    module = sqlite_dialect if db.get_bind().dialect.name == "sqlite" else postgresql_dialect
-    statement = (
+    dialect = db.get_bind().dialect.name
+    statement = _insert_ignore(dialect, table, tuple(conflict) if conflict else None)
+    return db.execute(statement, values).scalar_one_or_none()
+
+
+@functools.cache
+def _insert_ignore(dialect: str, table: sa.Table, conflict: tuple[str, ...] | None) -> sa.Insert:
+    """Built once per table; the values travel as parameters (every webhook's INSERT would
+    otherwise be rebuilt and its values walked for the statement cache's key)."""
+    module = sqlite_dialect if dialect == "sqlite" else postgresql_dialect
+    return (
         module.insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict)
+        .on_conflict_do_nothing(index_elements=list(conflict) if conflict else None)
         .returning(table.c.id)
     )
-    return db.execute(statement).scalar_one_or_none()
 
 
 def contains(term: str) -> str:
