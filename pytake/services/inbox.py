@@ -137,14 +137,14 @@ def _listing() -> sa.Select:
             Contact.name,
             Contact.username,
             Contact.wa_id,
-            Channel.name,
-            Message.type,
+            Channel.name.label("channel"),
+            Message.type.label("kind"),
             Message.content,
             Message.direction,
-            Message.status,
-            assignee.name,
-            Team.name,
-            tags,
+            Message.status.label("delivery"),
+            assignee.name.label("assignee"),
+            Team.name.label("team"),
+            tags.label("labels"),
         )
         .join(Contact, Contact.id == Conversation.contact_id)
         .join(Channel, Channel.id == Conversation.channel_id)
@@ -170,51 +170,32 @@ def page(
         statement = statement.where(_after(after))
     found = db.execute(statement).all()
     now = utcnow()
-    rows = [_row(now, language, *columns) for columns in found[:PAGE_SIZE]]
+    rows = [_row(now, language, row) for row in found[:PAGE_SIZE]]
     following = None
     if len(found) > PAGE_SIZE:
         following = (rows[-1]["last_activity"], rows[-1]["id"])
     return rows, following
 
 
-def _row(
-    now: dt.datetime,
-    language: str | None,
-    conversation_id: int,
-    status: str,
-    unread: int,
-    bot_run_id: int | None,
-    last_activity: dt.datetime,
-    expires: dt.datetime | None,
-    name: str | None,
-    username: str | None,
-    wa_id: str | None,
-    channel: str,
-    kind: str | None,
-    content: dict | None,
-    direction: str | None,
-    delivery: str | None,
-    assignee: str | None,
-    team: str | None,
-    labels: str | None,
-) -> dict:
+def _row(now: dt.datetime, language: str | None, row: sa.Row) -> dict:
+    expires = row.window_expires_at
     return {
-        "id": conversation_id,
-        "contact": name or username or wa_id or "",
-        "number": f"+{wa_id}" if wa_id else (username or ""),
-        "channel": channel,
-        "status": status,
-        "unread": unread,
-        "bot": bot_run_id is not None,
-        "last_activity": _iso(last_activity),
+        "id": row.id,
+        "contact": row.name or row.username or row.wa_id or "",
+        "number": f"+{row.wa_id}" if row.wa_id else (row.username or ""),
+        "channel": row.channel,
+        "status": row.status,
+        "unread": row.unread_count,
+        "bot": row.bot_run_id is not None,
+        "last_activity": _iso(row.last_activity_at),
         "window_open": bool(expires and expires > now),
         "window_expires_at": _iso(expires),
-        "assignee": assignee or "",
-        "team": team or "",
-        "labels": _labels(labels),
-        "preview": thread.preview(kind, content or {}, language) if kind is not None else "",
-        "preview_out": direction == "out",
-        "preview_status": delivery or "",
+        "assignee": row.assignee or "",
+        "team": row.team or "",
+        "labels": _labels(row.labels),
+        "preview": thread.preview(row.kind, row.content or {}, language) if row.kind else "",
+        "preview_out": row.direction == "out",
+        "preview_status": row.delivery or "",
     }
 
 

@@ -115,7 +115,17 @@ def messages(
     condition, rank = _match(s, terms)
     order = [rank.desc(), Message.id.desc()] if rank is not None else [Message.id.desc()]
     rows = s.execute(
-        sa.select(Message, Contact.name, Contact.wa_id, Channel.name, User.name)
+        sa.select(
+            Message.id,
+            Message.conversation_id,
+            Message.content,
+            Message.direction,
+            Message.created_at,
+            Contact.name.label("contact"),
+            Contact.wa_id,
+            Channel.name.label("channel"),
+            User.name.label("sender"),
+        )
         .join(Conversation, Conversation.id == Message.conversation_id)
         .join(Contact, Contact.id == Conversation.contact_id)
         .join(Channel, Channel.id == Conversation.channel_id)
@@ -125,17 +135,17 @@ def messages(
         .limit(min(max(limit, 1), 200))
     )
     found = []
-    for message, contact, wa_id, channel, sender in rows:
-        before, match, after = snippet(message_text(message.content), terms)
+    for row in rows:  # plain columns, not Message objects: only what a result shows
+        before, match, after = snippet(message_text(row.content), terms)
         found.append(
             {
-                "id": message.id,
-                "conversation_id": message.conversation_id,
-                "contact": contact or (f"+{wa_id}" if wa_id else ""),
-                "channel": channel,
-                "sender": sender or "",
-                "out": message.direction == "out",
-                "at": message.created_at.isoformat(),
+                "id": row.id,
+                "conversation_id": row.conversation_id,
+                "contact": row.contact or (f"+{row.wa_id}" if row.wa_id else ""),
+                "channel": row.channel,
+                "sender": row.sender or "",
+                "out": row.direction == "out",
+                "at": row.created_at.isoformat(),
                 "before": before,
                 "match": match,
                 "after": after,
