@@ -12,6 +12,7 @@ import re
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.channels.base import MEDIA_TYPES, DeliveryStatus, MessageType
 from pytake.i18n import translate
@@ -19,6 +20,7 @@ from pytake.models import (
     Attachment,
     Channel,
     Contact,
+    Conversation,
     ConversationLabel,
     Label,
     Message,
@@ -43,7 +45,6 @@ _DRAWN = (
     Message.error,
     Message.sent_at,
     Message.created_at,
-    Message.sender_user_id,
     Message.client_key,
     Message.external_id,
     Message.reply_to_external_id,
@@ -92,14 +93,26 @@ def page(
 ) -> tuple[list[dict], bool]:
     """Up to PAGE messages (oldest first) before message id ``before``, with the private
     notes written between them; and whether older ones remain."""
-    conversation = conversations.get(s, identity, conversation_id)
-    query = sa.select(*_DRAWN).where(
-        Message.conversation_id == conversation.id, col(Message.type).not_in(SHOWN_APART)
+    if not conversations.valid_id(conversation_id):
+        raise AccessError("conversation.not_found")
+    # The visibility rule and the senders' names ride on the messages' own query: one
+    # round trip where a page used to take three.
+    query = (
+        sa.select(*_DRAWN, User.name.label("sender"))
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .outerjoin(User, User.id == Message.sender_user_id)
+        .where(
+            Message.conversation_id == conversation_id,
+            conversations.visible_to(identity),
+            col(Message.type).not_in(SHOWN_APART),
+        )
     )
     before = before if conversations.valid_id(before) else None
     if before is not None:
         query = query.where(Message.id < before)
     found = s.execute(query.order_by(Message.id.desc()).limit(PAGE + 1)).all()
+    if not found:  # refused (the same answer whether it exists or not), or no messages
+        conversations.get(s, identity, conversation_id)
     more, found = len(found) > PAGE, found[:PAGE]
     found.reverse()
     notes = []
@@ -109,12 +122,12 @@ def page(
             upper = (
                 s.exec(
                     select(Message.created_at).where(
-                        Message.id == before, Message.conversation_id == conversation.id
+                        Message.id == before, Message.conversation_id == conversation_id
                     )
                 ).first()
                 or found[-1].created_at
             )
-        notes = _notes(s, conversation.id, found[0].created_at if more else None, upper)
+        notes = _notes(s, conversation_id, found[0].created_at if more else None, upper)
     # Each lookup below runs only when the page needs it: most pages have no files,
     # quotes or notes, and a query per kind would cost more than drawing the page.
     filed = [m.id for m in found if m.type in _FILED]
@@ -130,7 +143,7 @@ def page(
         for m in (
             s.execute(
                 sa.select(Message.external_id, Message.type, Message.content).where(
-                    Message.conversation_id == conversation.id,
+                    Message.conversation_id == conversation_id,
                     col(Message.external_id).in_(quoted_ids),
                 )
             )
@@ -138,8 +151,7 @@ def page(
             else ()
         )
     }
-    people = {m.sender_user_id for m in found} | {n.author_id for n in notes}
-    people |= {i for n in notes for i in n.mentions}
+    people = {n.author_id for n in notes} | {i for n in notes for i in n.mentions}
     people.discard(None)
     senders = dict(
         s.execute(sa.select(User.id, User.name).where(col(User.id).in_(people))).all()
@@ -150,7 +162,7 @@ def page(
     for message in found:
         while pending and pending[0].created_at < message.created_at:
             bubbles.append(_note(pending.pop(0), senders))
-        bubbles.append(_bubble(message, files.get(message.id), quoted, senders, language))
+        bubbles.append(_bubble(message, files.get(message.id), quoted, language))
     bubbles += [_note(note, senders) for note in pending]
     return bubbles, more
 
@@ -234,7 +246,6 @@ def _bubble(
     message: sa.Row,
     attachment: Attachment | None,
     quoted: dict[str, sa.Row],
-    senders: dict[int, str],
     language: str | None,
 ) -> dict:
     content = message.content or {}
@@ -248,7 +259,7 @@ def _bubble(
         "at": when.isoformat(),
         "day": when.astimezone(dt.UTC).date().isoformat(),
         "text": preview(message.type, content, language, full=True),
-        "sender": senders.get(message.sender_user_id, "") or _automatic(message, language),
+        "sender": message.sender or _automatic(message, language),
         "reactions": sorted(
             {r["emoji"] for r in (message.reactions or {}).values() if r.get("emoji")}
         ),

@@ -90,12 +90,13 @@ async def test_a_page_of_plain_texts_looks_up_nothing_else(whatsapp):
     with _selects() as statements, db.session() as s:
         bubbles, _ = thread.page(s, owner, conversation, "en")
     assert [b["text"] for b in bubbles] == ["a", "b"]
-    # The conversation, its messages and its notes: no files, quotes or senders to find.
-    assert [sql.split(" FROM ")[1].split()[0] for sql in statements] == [
-        "conversation",
-        "message",
-        "note",
-    ]
+    # The messages (with the visibility rule and their senders) and the notes: no files or
+    # quotes to find.
+    assert [sql.split(" FROM ")[1].split()[0] for sql in statements] == ["message", "note"]
+    with db.session() as s:
+        s.execute(sa.delete(Message))
+    with db.session() as s:
+        assert thread.page(s, owner, conversation, "en") == ([], False)  # seen, and empty
 
 
 async def test_older_pages_load_before_the_oldest_shown(whatsapp):
