@@ -86,9 +86,11 @@ class _Send:
     claimed: bool  # marked 'sending' already (nothing to upload first)
 
 
-def _effects(conversation: tuple[int, int]) -> inbound.Effects:
-    effects = inbound.Effects()
-    effects.conversations.add(conversation)
+def _effects(conversation: tuple[int, int] | None = None) -> inbound.Effects:
+    """What a send changed: its conversation, never one left waiting for an agent."""
+    effects = inbound.Effects(assignable=False)
+    if conversation is not None:
+        effects.conversations.add(conversation)
     return effects
 
 
@@ -296,19 +298,18 @@ def _sent(send: _Send, result: SendResult) -> inbound.Effects:
             .where(Outbox.id == send.outbox_id)
             .values(state=DONE, error=None, updated_at=now, next_attempt_at=None)
         )
+        # A status webhook may have got here first (its status is further on: keep it).
+        # One UPDATE: each one writes the whole row and its index entries again.
+        behind = col(Message.status).in_([DeliveryStatus.QUEUED, DeliveryStatus.UNKNOWN])
         s.execute(
             sa.update(Message)
             .where(Message.id == send.message_id)
-            .values(external_id=result.external_id, sent_at=sa.func.coalesce(Message.sent_at, now))
-        )
-        # A status webhook may have got here first (its status is further on: keep it).
-        s.execute(
-            sa.update(Message)
-            .where(
-                Message.id == send.message_id,
-                col(Message.status).in_([DeliveryStatus.QUEUED, DeliveryStatus.UNKNOWN]),
+            .values(
+                external_id=result.external_id,
+                sent_at=sa.func.coalesce(Message.sent_at, now),
+                status=sa.case((behind, DeliveryStatus.SENT.value), else_=Message.status),
+                error=sa.case((behind, sa.null()), else_=Message.error),
             )
-            .values(status=DeliveryStatus.SENT.value, error=None)
         )
         if send.token_invalid:
             s.execute(
@@ -427,7 +428,7 @@ def _error(error: PlatformError, exhausted: bool) -> dict:
 
 def recover_stuck(older_than: dt.timedelta = STUCK_AFTER) -> inbound.Effects:
     """Rows left 'sending' by a worker that died during the call become 'unknown'."""
-    effects = inbound.Effects()
+    effects = _effects()
     with db.session(write=True) as s:
         stuck = s.exec(
             select(Outbox).where(Outbox.state == SENDING, Outbox.updated_at < utcnow() - older_than)

@@ -159,7 +159,7 @@ async def announce(effects: inbound.Effects | None) -> None:
     await enqueue("media", effects.attachments)
     await enqueue("outbox", effects.outbox)
     await enqueue("flow", effects.flows)
-    if effects.conversations:
+    if effects.conversations and effects.assignable:
         await assignment.assign_waiting({org for org, _ in effects.conversations})
 
 

@@ -74,6 +74,10 @@ class Effects:
     outbox: list[int] = dataclasses.field(default_factory=list)  # sends to wake up
     flows: list[int] = dataclasses.field(default_factory=list)  # bot runs to advance
     problems: list[str] = dataclasses.field(default_factory=list)
+    # The change may have left a conversation waiting for an agent (a customer wrote, a
+    # bot handed over): assign now rather than at the next periodic pass. A send's outcome
+    # never does, and sparing it the pass matters at hundreds of sends a second.
+    assignable: bool = True
 
     def touch(self, conversation: Conversation | Message) -> None:
         conversation_id = getattr(conversation, "conversation_id", None) or conversation.id

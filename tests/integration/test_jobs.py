@@ -276,3 +276,24 @@ async def test_worker_process_consumes_what_the_web_process_accepted(
             output, _ = await worker.communicate()
     assert worker.returncode == 0, output
     assert b"worker stopped" in output
+
+
+async def test_only_changes_that_may_leave_someone_waiting_run_the_assignment_pass(
+    monkeypatch,
+):
+    from pytake.jobs import assignment, outbox
+    from pytake.services import inbound
+
+    passes = []
+
+    async def assign_waiting(organizations=None) -> int:
+        passes.append(set(organizations))
+        return 0
+
+    monkeypatch.setattr(assignment, "assign_waiting", assign_waiting)
+    await runner.announce(outbox._effects((1, 7)))  # a send's outcome
+    assert passes == []
+    written = inbound.Effects()  # a customer wrote
+    written.conversations.add((1, 7))
+    await runner.announce(written)
+    assert passes == [{1}]
