@@ -45,15 +45,22 @@ def visible_to(identity: Identity) -> sa.ColumnElement[bool]:
 
 def get(s: Session, identity: Identity, conversation_id: object, *, lock: bool = False):
     """The conversation if the caller may see it; the same refusal whether it exists or not."""
-    if not valid_id(conversation_id):
-        raise AccessError("conversation.not_found")
-    query = sa.select(Conversation).where(Conversation.id == conversation_id, visible_to(identity))
+    query = sa.select(Conversation).where(
+        Conversation.id == checked_id(conversation_id), visible_to(identity)
+    )
     if lock:
         query = query.with_for_update()
     conversation = s.scalars(query).first()
     if conversation is None:
         raise AccessError("conversation.not_found")
     return conversation
+
+
+def checked_id(value: object) -> int:
+    """A conversation id the client sent, or the refusal an unseen conversation gets."""
+    if not valid_id(value):
+        raise AccessError("conversation.not_found")
+    return value
 
 
 def valid_id(value: object) -> bool:

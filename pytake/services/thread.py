@@ -12,7 +12,6 @@ import re
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.channels.base import MEDIA_TYPES, DeliveryStatus, MessageType
 from pytake.i18n import translate
@@ -93,8 +92,7 @@ def page(
 ) -> tuple[list[dict], bool]:
     """Up to PAGE messages (oldest first) before message id ``before``, with the private
     notes written between them; and whether older ones remain."""
-    if not conversations.valid_id(conversation_id):
-        raise AccessError("conversation.not_found")
+    conversation_id = conversations.checked_id(conversation_id)
     # The visibility rule and the senders' names ride on the messages' own query: one
     # round trip where a page used to take three.
     query = (
