@@ -197,6 +197,9 @@ class Routing:
 
     numbers: frozenset[str] = frozenset()  # receiving numbers (WhatsApp: phone_number_id)
     accounts: frozenset[str] = frozenset()  # accounts, for account-level events (WABA ids)
+    # The first customer it concerns (receiving number and customer's id), so that one
+    # customer's webhooks are applied in the order they arrived, whichever worker has them.
+    customer: str | None = None
 
 
 # Outbound ---------------------------------------------------------------------------------

@@ -81,8 +81,9 @@ def process(event_ids: list[int]) -> inbound.Effects | None:
             .where(col(WebhookEvent.id).in_(event_ids), WebhookEvent.state == PENDING)
             .order_by(WebhookEvent.id)
         )
+        claimed = list(s.exec(query.with_for_update(skip_locked=True)))
         parsed = []
-        for event in s.exec(query.with_for_update(skip_locked=True)):
+        for event in sorted([*claimed, *_earlier(s, claimed)], key=lambda event: event.id):
             try:
                 parsed.append((event, adapter(event.source).parse(event.body)))
             except PayloadError as exc:
@@ -101,6 +102,30 @@ def process(event_ids: list[int]) -> inbound.Effects | None:
         for event, items in parsed:
             _apply(s, event, items, by_number, by_account, effects)
         return effects
+
+
+def _earlier(s: Session, events: list[WebhookEvent]) -> list[WebhookEvent]:
+    """Their customers' webhooks received before them and not applied yet: those another
+    worker holds are waited for (and are then done), the others are applied in this batch,
+    so a customer's messages are stored, and shown, in the order they arrived.
+
+    A webhook that failed before waits for its own retry rather than holding others back.
+    """
+    customers = {event.customer for event in events if event.customer}
+    if not customers:
+        return []
+    query = (
+        select(WebhookEvent)
+        .where(
+            col(WebhookEvent.customer).in_(customers),
+            WebhookEvent.state == PENDING,
+            WebhookEvent.attempts == 0,
+            WebhookEvent.id < max(event.id for event in events),
+            col(WebhookEvent.id).not_in([event.id for event in events]),
+        )
+        .order_by(WebhookEvent.id)
+    )
+    return list(s.exec(query.with_for_update()))
 
 
 def _customer(items: list) -> tuple[str, str]:

@@ -19,6 +19,13 @@ class WebhookEvent(SQLModel, table=True):
         # Byte-identical retries of one POST are stored once.
         sa.UniqueConstraint("source", "body_sha256"),
         sa.Index("ix_webhook_event_state_id", "state", "id"),
+        sa.Index(
+            "ix_webhook_event_pending_customer",
+            "customer",
+            "id",
+            sqlite_where=sa.text("state = 'pending'"),
+            postgresql_where=sa.text("state = 'pending'"),
+        ),
     )
 
     id: int | None = id_field()
@@ -28,6 +35,9 @@ class WebhookEvent(SQLModel, table=True):
     # Kept so processing re-checks it against the app secret of every channel it applies to.
     signature: str | None = Field(default=None, max_length=100)
     state: str = Field(default="pending", max_length=20)  # pending|done|quarantined|dead
+    # A digest of the first customer it concerns (see Routing.customer): that customer's
+    # earlier webhooks are applied first. A digest, so no phone number is kept here.
+    customer: str | None = Field(default=None, max_length=32)
     attempts: int = Field(default=0)
     error: str | None = Field(default=None, sa_type=sa.Text)
     received_at: dt.datetime = created_at()

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from pytake import db
 from pytake.channels import adapter
+from pytake.channels.base import Routing
 from pytake.models import Channel, WebhookEvent, utcnow
 from pytake.services.channels import Route, directory
 
@@ -34,11 +35,10 @@ class Verdict:
 
 
 def _authenticate(
-    s: Session, kind: str, body: bytes, signature: str
+    s: Session, kind: str, body: bytes, signature: str, routing: Routing, problem: str | None
 ) -> tuple[list[Route] | None, str | None]:
     """The routes that signed the body, or None; plus why it must be quarantined, if so."""
     channel_adapter = adapter(kind)
-    routing, problem = channel_adapter.inspect(body)
     named = directory.routes(s, kind, routing.numbers, routing.accounts)
     if named:
         # One app signs one POST: every channel it names must share that app's secret.
@@ -52,6 +52,11 @@ def _authenticate(
         if channel_adapter.signature_valid(body, signature, secret):
             return [route], problem or "names no configured channel"
     return None, None
+
+
+def customer_key(customer: str | None) -> str | None:
+    """What a webhook row keeps of its customer: enough to order their webhooks, no number."""
+    return hashlib.sha256(customer.encode()).hexdigest()[:32] if customer else None
 
 
 STAMP_EVERY = 10.0  # seconds; "last webhook received" needs no finer grain
@@ -72,9 +77,10 @@ def accept(kind: str, body: bytes, headers: Mapping[str, str]) -> Verdict:
     signature = adapter(kind).signature(headers)
     if signature is None:
         return Verdict(401, "missing signature")
+    routing, problem = adapter(kind).inspect(body)
     try:
         with db.session() as s:  # reading only: strangers never queue for the write lock
-            routes, problem = _authenticate(s, kind, body, signature)
+            routes, problem = _authenticate(s, kind, body, signature, routing, problem)
         if routes is None:
             return Verdict(403, "invalid signature")
         with db.session(write=True) as s:
@@ -87,6 +93,7 @@ def accept(kind: str, body: bytes, headers: Mapping[str, str]) -> Verdict:
                     "body_sha256": hashlib.sha256(body).hexdigest(),
                     "signature": signature,
                     "state": QUARANTINED if problem else PENDING,
+                    "customer": customer_key(routing.customer),
                     "attempts": 0,
                     "error": problem,
                     "received_at": utcnow(),

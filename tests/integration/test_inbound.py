@@ -193,6 +193,37 @@ async def test_a_batch_applies_customers_in_one_order_and_each_ones_messages_in_
     assert [m.content["body"] for m in rows(Message)] == ["A1", "A2", "B1", "B2"]
 
 
+async def test_a_customers_webhooks_apply_in_arrival_order_whichever_worker_has_them(whatsapp):
+    """A worker given a customer's later webhooks applies the earlier ones nobody holds first,
+    and waits for a worker applying some (PostgreSQL: rows locked)."""
+    bruno = "5511988887777"
+    for sender, text in ((ANA, "A1"), (bruno, "B1"), (ANA, "A2"), (ANA, "A3"), (ANA, "A4")):
+        await whatsapp.send(p.text(text, sender=sender), contacts=[p.profile(sender, text)])
+    a1, b1, a2, a3, a4 = (event.id for event in rows(WebhookEvent))
+    assert rows(WebhookEvent)[0].customer == webhooks.customer_key(f"{PNID}:{ANA}")
+    assert ANA not in {event.customer for event in rows(WebhookEvent)}  # a digest only
+
+    holder = db.get_engine().connect()
+    try:
+        holder.execute(  # a worker applying A1 (SQLite ignores the lock)
+            sa.select(WebhookEvent.id).where(WebhookEvent.id == a1).with_for_update()
+        )
+        later = asyncio.create_task(asyncio.to_thread(processing.process, [a3, a4]))
+        await asyncio.sleep(0.5)
+        if db.get_engine().dialect.name != "sqlite":
+            assert not later.done() and rows(Message) == []  # waiting for A1's worker
+    finally:
+        holder.rollback()  # it let go without applying A1
+        holder.close()
+    await later
+    assert [m.content["body"] for m in rows(Message)] == ["A1", "A2", "A3", "A4"]
+    assert rows(Conversation)[0].unread_count == 4
+    assert processing.process([a1, a2]) is None  # applied once, by the later batch
+    assert [event.state for event in rows(WebhookEvent)] == ["done", "pending"] + ["done"] * 3
+    processing.process([b1])  # another customer's webhook was never waited for nor taken
+    assert len(rows(Message)) == 5
+
+
 async def test_a_failing_item_retries_its_own_event_not_the_batch(whatsapp):
     """A database refusal (here a trigger) inside one item of a batch."""
     if db.get_engine().dialect.name == "sqlite":

@@ -240,6 +240,21 @@ def test_routing_names_numbers_and_template_accounts():
     )
     routing = webhook.routing(json.loads(p.encode(payload)))
     assert routing.numbers == {PNID} and routing.accounts == {WABA}
+    assert routing.customer is None  # neither a message nor a status
+
+
+def test_routing_names_the_first_customer_a_message_or_status_concerns():
+    def customer(value: dict) -> str | None:
+        return webhook.routing(
+            json.loads(p.encode(p.envelope(p.entry(WABA, p.change(value)))))
+        ).customer
+
+    texts = [p.text("oi", sender="55 (11) 99999-0000"), p.text("e aí", sender="5511988887777")]
+    assert customer(p.messages_value(PNID, DISPLAY, texts, None)) == f"{PNID}:5511999990000"
+    status = p.status("wamid.x", "read", ANA)
+    assert customer(p.statuses_value(PNID, DISPLAY, [status])) == f"{PNID}:{ANA}"
+    nameless = p.messages_value(PNID, DISPLAY, [{"id": "wamid.y", "type": "text"}], None)
+    assert customer(nameless) is None
 
 
 def test_signature_is_checked_over_the_raw_bytes():

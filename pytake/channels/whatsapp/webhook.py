@@ -96,15 +96,32 @@ def _number(value: dict) -> str | None:
 
 
 def routing(payload: Any) -> Routing:
-    found_numbers, found_accounts = set(), set()
+    found_numbers, found_accounts, customer = set(), set(), None
     for entry, field, value in _changes(payload):
         # Each change is authenticated by the very id it will be applied with.
         number = _number(value) if _routed_by_number(field) else None
         if number:
             found_numbers.add(number)
+            if customer is None and (person := _person(value)):
+                customer = f"{number}:{person}"
         elif entry.get("id"):
             found_accounts.add(str(entry["id"]))
-    return Routing(numbers=frozenset(found_numbers), accounts=frozenset(found_accounts))
+    return Routing(
+        numbers=frozenset(found_numbers), accounts=frozenset(found_accounts), customer=customer
+    )
+
+
+_PEOPLE = (("messages", "from", "from_user_id"), ("statuses", "recipient_id", "recipient_user_id"))
+
+
+def _person(value: dict) -> str | None:
+    """The customer of a change's first message (its sender) or status (its recipient)."""
+    for items, wa_id, user_id in _PEOPLE:
+        for item in _dicts(value.get(items)):
+            found = numbers.normalize(str(item.get(wa_id) or "")) or item.get(user_id)
+            if found:
+                return str(found)
+    return None
 
 
 def inspect(body: bytes) -> tuple[Routing, str | None]:
