@@ -9,6 +9,7 @@ pushed that the agent could not load.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import dataclasses
 import logging
@@ -20,6 +21,7 @@ from reflex_base.event import Event
 
 from pytake.aio import pause, stop_if_cancelled
 from pytake.realtime import presence, signals
+from pytake.settings import get_settings
 
 log = logging.getLogger("pytake.realtime")
 RESUBSCRIBE_SECONDS = 1.0
@@ -47,6 +49,11 @@ class _Waiting:
 # reloads a second). Tab → topic kind → that refresh; one never begun (its tab went away
 # mid-queue) stops holding the next back after QUEUED_STALE_SECONDS.
 _queued: dict[str, dict[str, _Waiting]] = {}
+# Tab → topic kind → when its last refresh began. The next waits until the pace has passed:
+# while changes keep coming, every tab would otherwise reload as fast as the web worker
+# can run it, and the workers applying those changes (at a lower priority) would starve.
+_began: dict[str, dict[str, float]] = {}
+_later: set[asyncio.Task] = set()  # refreshes waiting for their tab's pace
 
 
 def listen(token: str, organization_id: int) -> None:
@@ -60,6 +67,7 @@ def begun(token: str, kind: str) -> set[int]:
     waiting = _queued.get(token, {}).pop(kind, None)
     if token in _queued and not _queued[token]:
         del _queued[token]
+    _began.setdefault(token, {})[kind] = time.monotonic()
     return waiting.conversations if waiting is not None else set()
 
 
@@ -90,6 +98,7 @@ def _forget(token: str) -> None:
     unwatch(token)
     _listeners.pop(token, None)
     _queued.pop(token, None)
+    _began.pop(token, None)
 
 
 def viewers(topic: Topic) -> set[str]:
@@ -159,6 +168,7 @@ async def _push(
     app, tokens: set[str], event: Event, connected: Callable[[str], bool], kind: str
 ) -> None:
     now = time.monotonic()
+    pace = get_settings().live_refresh_seconds
     conversation = event.payload.get("conversation_id")
     for token in tokens:
         if not connected(token):
@@ -167,14 +177,26 @@ async def _push(
         waiting = _queued.setdefault(token, {}).get(kind)
         fresh = waiting is not None and now - waiting.since < QUEUED_STALE_SECONDS
         if not fresh:
+            due = max(now, _began.get(token, {}).get(kind, -pace) + pace)
             # Noted before enqueueing: the refresh may begin before enqueue returns.
-            waiting = _queued[token][kind] = _Waiting(now, set())
+            waiting = _queued[token][kind] = _Waiting(due, set())
         if conversation is not None:
             waiting.conversations.add(conversation)
         if fresh:
             continue  # the refresh already waiting will show this change too
-        try:
-            await app.event_processor.enqueue(token, event)
-        except Exception:  # one tab's trouble must not stop the others' updates
-            begun(token, kind)
-            log.exception("could not push to a tab")
+        if waiting.since > now:
+            task = asyncio.create_task(_enqueue(app, token, event, kind, waiting.since - now))
+            _later.add(task)
+            task.add_done_callback(_later.discard)
+        else:
+            await _enqueue(app, token, event, kind)
+
+
+async def _enqueue(app, token: str, event: Event, kind: str, delay: float = 0.0) -> None:
+    if delay:
+        await asyncio.sleep(delay)
+    try:
+        await app.event_processor.enqueue(token, event)
+    except Exception:  # one tab's trouble must not stop the others' updates
+        begun(token, kind)
+        log.exception("could not push to a tab")

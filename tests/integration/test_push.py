@@ -4,6 +4,8 @@ pub/sub, and survives Redis dropping the subscription."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 
 import pytest
 
@@ -75,7 +77,7 @@ async def test_changes_reach_the_tabs_showing_them_and_resubscribe(settings_env,
 async def test_a_refresh_waiting_in_a_tab_covers_the_changes_until_it_begins(
     settings_env, monkeypatch
 ):
-    settings_env(redis_url=None)  # signals within this process
+    settings_env(redis_url=None, live_refresh_seconds="0")  # in this process, no pace
     app = _App()
     await push.watch("tab", (push.INBOX, 1), 1, 100)
     push.listen("tab", 1)
@@ -106,6 +108,48 @@ async def test_a_refresh_waiting_in_a_tab_covers_the_changes_until_it_begins(
         await asyncio.gather(relay, return_exceptions=True)
         push._forget("tab")
     assert push._queued.get("tab") is None  # nothing kept for a tab that left
+
+
+class _Tab(_Processor):
+    """Begins each refresh as soon as it is enqueued, like an idle tab."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.begun: list[tuple[float, set[int]]] = []
+
+    async def enqueue(self, token, event) -> None:
+        self.begun.append((time.monotonic(), push.begun(token, push.INBOX)))
+
+
+async def test_while_changes_keep_coming_a_tab_refreshes_at_its_pace_and_sees_the_last(
+    settings_env,
+):
+    settings_env(redis_url=None, live_refresh_seconds="0.3")
+    app = _App()
+    app.event_processor = tab = _Tab()
+    await push.watch("tab", (push.INBOX, 1), 1, 100)
+    relay = asyncio.create_task(push.relay(app, {push.INBOX: "inbox.on_changed"}, lambda t: True))
+    try:
+        await asyncio.sleep(0.1)  # subscribed
+        first = time.monotonic()
+        await signals.publish([(1, 1)])
+        await _until(lambda: len(tab.begun) == 1)
+        assert tab.begun[0][0] - first < 0.1  # a quiet tab is not held back
+        for n in range(50):  # 1 s of changes, 50 a second, to four conversations
+            await signals.publish([(1, 2 + n % 4)])
+            await asyncio.sleep(0.02)
+        last = time.monotonic()
+        await asyncio.sleep(0.5)
+        began = [when for when, _covered in tab.begun]
+        assert 4 <= len(began) <= 6  # not 50
+        assert all(b - a >= 0.29 for a, b in itertools.pairwise(began))
+        assert began[-1] > last  # the last change is shown, within one pace
+        assert set().union(*(covered for _when, covered in tab.begun[1:])) == {2, 3, 4, 5}
+    finally:
+        relay.cancel()
+        await asyncio.gather(relay, return_exceptions=True)
+        push._forget("tab")
+    assert "tab" not in push._began
 
 
 async def test_a_tab_watches_one_thing_at_a_time():
