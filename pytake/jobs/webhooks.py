@@ -105,27 +105,35 @@ def process(event_ids: list[int]) -> inbound.Effects | None:
 
 
 def _earlier(s: Session, events: list[WebhookEvent]) -> list[WebhookEvent]:
-    """Their customers' webhooks received before them and not applied yet: those another
-    worker holds are waited for (and are then done), the others are applied in this batch,
-    so a customer's messages are stored, and shown, in the order they arrived.
+    """Their customers' webhooks received before them and not applied yet, so a customer's
+    messages are stored, and shown, in the order they arrived.
 
-    A webhook that failed before waits for its own retry rather than holding others back.
+    Those older than every one of ``events`` are waited for if another worker holds them
+    (they are then done) and applied here if not. Of those in between (a batch is not always
+    a run of consecutive rows), only the ones nobody holds are taken: two batches waiting
+    for each other's rows would deadlock. A webhook that failed before waits for its own
+    retry rather than holding others back.
     """
     customers = {event.customer for event in events if event.customer}
     if not customers:
         return []
+    ids = [event.id for event in events]
     query = (
         select(WebhookEvent)
         .where(
             col(WebhookEvent.customer).in_(customers),
             WebhookEvent.state == PENDING,
             WebhookEvent.attempts == 0,
-            WebhookEvent.id < max(event.id for event in events),
-            col(WebhookEvent.id).not_in([event.id for event in events]),
         )
         .order_by(WebhookEvent.id)
     )
-    return list(s.exec(query.with_for_update()))
+    found = list(s.exec(query.where(WebhookEvent.id < min(ids)).with_for_update()))
+    if len(ids) > 1:
+        between = query.where(
+            WebhookEvent.id > min(ids), WebhookEvent.id < max(ids), col(WebhookEvent.id).not_in(ids)
+        )
+        found += s.exec(between.with_for_update(skip_locked=True))
+    return found
 
 
 def _customer(items: list) -> tuple[str, str]:

@@ -224,6 +224,34 @@ async def test_a_customers_webhooks_apply_in_arrival_order_whichever_worker_has_
     assert len(rows(Message)) == 5
 
 
+async def test_batches_of_one_customer_that_interleave_never_wait_for_each_other(whatsapp):
+    """Batch [A1, A3] and another holding A2 that waits for A1 (PostgreSQL): were the first
+    to wait for A2, each would wait for the other (a deadlock, one batch failed)."""
+    for text in ("A1", "A2", "A3"):
+        await whatsapp.send(p.text(text, sender=ANA))
+    a1, a2, a3 = (event.id for event in rows(WebhookEvent))
+    other = db.get_engine().connect()
+    try:
+        other.execute(sa.select(WebhookEvent).where(WebhookEvent.id == a2).with_for_update())
+        batch = asyncio.create_task(asyncio.to_thread(processing.process, [a1, a3]))
+        await asyncio.sleep(0.3)  # the batch holds A1
+
+        def wait_for_a1() -> None:
+            other.execute(sa.select(WebhookEvent).where(WebhookEvent.id == a1).with_for_update())
+
+        async with asyncio.timeout(20):
+            await asyncio.gather(batch, asyncio.to_thread(wait_for_a1))  # neither failed
+    finally:
+        other.rollback()
+        other.close()
+    if db.get_engine().dialect.name == "sqlite":  # no row locks: nobody held A2
+        assert [m.content["body"] for m in rows(Message)] == ["A1", "A2", "A3"]
+    else:
+        assert sorted(m.content["body"] for m in rows(Message)) == ["A1", "A3"]
+    processing.process([a2])  # its own worker, later: every message once
+    assert sorted(m.content["body"] for m in rows(Message)) == ["A1", "A2", "A3"]
+
+
 async def test_a_failing_item_retries_its_own_event_not_the_batch(whatsapp):
     """A database refusal (here a trigger) inside one item of a batch."""
     if db.get_engine().dialect.name == "sqlite":
