@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from pytake import db
@@ -75,6 +76,7 @@ def process(event_ids: list[int]) -> inbound.Effects | None:
     """
     with db.session(write=True) as s:
         db.remember(s)
+        _one_worker_per_customer(s, event_ids)
         # Rows another worker holds are being applied already (PostgreSQL; SQLite serializes).
         query = (
             select(WebhookEvent)
@@ -104,16 +106,36 @@ def process(event_ids: list[int]) -> inbound.Effects | None:
         return effects
 
 
-def _earlier(s: Session, events: list[WebhookEvent]) -> list[WebhookEvent]:
-    """Their customers' webhooks received before them and not applied yet, so a customer's
-    messages are stored, and shown, in the order they arrived.
+# PostgreSQL advisory locks of two int4 keys: this namespace, then 32 bits of a customer's
+# digest (a collision only makes two customers take turns).
+_CUSTOMER_LOCKS = 0x50595443
+_LOCK_CUSTOMERS = sa.text(
+    "SELECT pg_advisory_xact_lock(:space, key) FROM "
+    "(SELECT unnest(CAST(:keys AS integer[])) AS key ORDER BY 1) AS ordered"
+)
 
-    Those older than every one of ``events`` are waited for if another worker holds them
-    (they are then done) and applied here if not. Of those in between (a batch is not always
-    a run of consecutive rows), only the ones nobody holds are taken: two batches waiting
-    for each other's rows would deadlock. A webhook that failed before waits for its own
-    retry rather than holding others back.
+
+def _one_worker_per_customer(s: Session, event_ids: list[int]) -> None:
+    """Wait until no other worker is applying these webhooks' customers, and keep them until
+    the commit (PostgreSQL; SQLite has one writer at a time anyway).
+
+    Taken in one order and before any row, so workers queue for each other and never
+    deadlock; with them held, the customers' earlier rows are free to take (see _earlier).
     """
+    if s.get_bind().dialect.name != "postgresql":
+        return
+    query = select(WebhookEvent.customer).where(
+        col(WebhookEvent.id).in_(event_ids), col(WebhookEvent.customer).is_not(None)
+    )
+    keys = sorted({int(customer[:8], 16) - 2**31 for customer in s.exec(query.distinct())})
+    if keys:
+        s.execute(_LOCK_CUSTOMERS, {"space": _CUSTOMER_LOCKS, "keys": keys})
+
+
+def _earlier(s: Session, events: list[WebhookEvent]) -> list[WebhookEvent]:
+    """Their customers' webhooks received before them and not applied yet: applied first,
+    in this batch, so a customer's messages are stored, and shown, in the order they
+    arrived. A webhook that failed before waits for its own retry instead."""
     customers = {event.customer for event in events if event.customer}
     if not customers:
         return []
@@ -124,16 +146,12 @@ def _earlier(s: Session, events: list[WebhookEvent]) -> list[WebhookEvent]:
             col(WebhookEvent.customer).in_(customers),
             WebhookEvent.state == PENDING,
             WebhookEvent.attempts == 0,
+            WebhookEvent.id < max(ids),
+            col(WebhookEvent.id).not_in(ids),
         )
         .order_by(WebhookEvent.id)
     )
-    found = list(s.exec(query.where(WebhookEvent.id < min(ids)).with_for_update()))
-    if len(ids) > 1:
-        between = query.where(
-            WebhookEvent.id > min(ids), WebhookEvent.id < max(ids), col(WebhookEvent.id).not_in(ids)
-        )
-        found += s.exec(between.with_for_update(skip_locked=True))
-    return found
+    return list(s.exec(query.with_for_update(skip_locked=True)))
 
 
 def _customer(items: list) -> tuple[str, str]:
