@@ -106,12 +106,14 @@ def process(event_ids: list[int]) -> inbound.Effects | None:
         return effects
 
 
-# PostgreSQL advisory locks of two int4 keys: this namespace, then 32 bits of a customer's
-# digest (a collision only makes two customers take turns).
+# PostgreSQL advisory locks of two int4 keys: this namespace, then the first 32 bits of a
+# customer's digest (a collision only makes two customers take turns). One statement takes
+# them all, in one order.
 _CUSTOMER_LOCKS = 0x50595443
 _LOCK_CUSTOMERS = sa.text(
-    "SELECT pg_advisory_xact_lock(:space, key) FROM "
-    "(SELECT unnest(CAST(:keys AS integer[])) AS key ORDER BY 1) AS ordered"
+    "SELECT pg_advisory_xact_lock(:space, key) FROM ("
+    "SELECT DISTINCT ('x' || left(customer, 8))::bit(32)::integer AS key FROM webhook_event "
+    "WHERE id = ANY(:ids) AND customer IS NOT NULL ORDER BY 1) AS ordered"
 )
 
 
@@ -122,14 +124,8 @@ def _one_worker_per_customer(s: Session, event_ids: list[int]) -> None:
     Taken in one order and before any row, so workers queue for each other and never
     deadlock; with them held, the customers' earlier rows are free to take (see _earlier).
     """
-    if s.get_bind().dialect.name != "postgresql":
-        return
-    query = select(WebhookEvent.customer).where(
-        col(WebhookEvent.id).in_(event_ids), col(WebhookEvent.customer).is_not(None)
-    )
-    keys = sorted({int(customer[:8], 16) - 2**31 for customer in s.exec(query.distinct())})
-    if keys:
-        s.execute(_LOCK_CUSTOMERS, {"space": _CUSTOMER_LOCKS, "keys": keys})
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(_LOCK_CUSTOMERS, {"space": _CUSTOMER_LOCKS, "ids": event_ids})
 
 
 def _earlier(s: Session, events: list[WebhookEvent]) -> list[WebhookEvent]:
