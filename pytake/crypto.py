@@ -1,6 +1,6 @@
-"""Encryption at rest for credentials (channel tokens and secrets).
+"""Encryption at rest for credentials (channel tokens and secrets), and pseudonyms.
 
-The key is derived from ``PYTAKE_SECRET_KEY`` with HKDF, so rotating that key makes stored
+The keys are derived from ``PYTAKE_SECRET_KEY`` with HKDF, so rotating that key makes stored
 credentials unreadable: they must then be entered again.
 """
 
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
+import hmac
 import json
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -27,6 +29,20 @@ def _fernet(secret_key: str) -> Fernet:
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"pytake credentials v1"
     ).derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(raw))
+
+
+@functools.cache
+def _pseudonym_key(secret_key: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"pytake pseudonyms v1"
+    ).derive(secret_key.encode())
+
+
+def pseudonym(value: str) -> str:
+    """The same for equal values, and meaningless without the secret key: a phone number's
+    plain hash could be undone by hashing every number."""
+    key = _pseudonym_key(get_settings().resolved_secret_key())
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _current() -> Fernet:

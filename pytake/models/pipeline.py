@@ -35,8 +35,8 @@ class WebhookEvent(SQLModel, table=True):
     # Kept so processing re-checks it against the app secret of every channel it applies to.
     signature: str | None = Field(default=None, max_length=100)
     state: str = Field(default="pending", max_length=20)  # pending|done|quarantined|dead
-    # A digest of the first customer it concerns (see Routing.customer): that customer's
-    # earlier webhooks are applied first. A digest, so no phone number is kept here.
+    # A pseudonym of the first customer it concerns (see Routing.customer): that customer's
+    # earlier webhooks are applied first. No phone number is kept here (crypto.pseudonym).
     customer: str | None = Field(default=None, max_length=32)
     attempts: int = Field(default=0)
     error: str | None = Field(default=None, sa_type=sa.Text)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from pytake import db
+from pytake import crypto, db
 from pytake.channels import adapter
 from pytake.channels.base import Routing
 from pytake.models import Channel, WebhookEvent, utcnow
@@ -56,7 +56,7 @@ def _authenticate(
 
 def customer_key(customer: str | None) -> str | None:
     """What a webhook row keeps of its customer: enough to order their webhooks, no number."""
-    return hashlib.sha256(customer.encode()).hexdigest()[:32] if customer else None
+    return crypto.pseudonym(customer) if customer else None
 
 
 STAMP_EVERY = 10.0  # seconds; "last webhook received" needs no finer grain

@@ -1,6 +1,7 @@
 """Meta's webhook bodies into normalized events: every type of the reference, defensively."""
 
 import datetime as dt
+import hashlib
 import json
 
 import pytest
@@ -18,6 +19,7 @@ from pytake.channels.base import (
 )
 from pytake.channels.whatsapp import numbers, webhook
 from pytake.sandbox import payloads as p
+from pytake.services import webhooks
 
 PNID, DISPLAY, WABA = "110022334455667", "15550001111", "880011223344556"
 ANA = "447700900123"
@@ -241,6 +243,16 @@ def test_routing_names_numbers_and_template_accounts():
     routing = webhook.routing(json.loads(p.encode(payload)))
     assert routing.numbers == {PNID} and routing.accounts == {WABA}
     assert routing.customer is None  # neither a message nor a status
+
+
+def test_a_customer_is_kept_as_a_pseudonym_only_the_secret_key_links(settings_env):
+    settings_env(secret_key="k" * 40)
+    key = webhooks.customer_key(f"{PNID}:{ANA}")
+    assert key == webhooks.customer_key(f"{PNID}:{ANA}") != webhooks.customer_key(f"{PNID}:1")
+    assert key != hashlib.sha256(f"{PNID}:{ANA}".encode()).hexdigest()[:32]
+    settings_env(secret_key="z" * 40)
+    assert webhooks.customer_key(f"{PNID}:{ANA}") != key
+    assert webhooks.customer_key(None) is None
 
 
 def test_routing_names_the_first_customer_a_message_or_status_concerns():
