@@ -15,6 +15,7 @@ import datetime as dt
 import functools
 import logging
 import random
+import secrets
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -194,11 +195,10 @@ def _refusal(
     return None
 
 
-async def _acquire(send: _Send) -> float:
+async def _acquire(limiter: limits.Limiter, send: _Send, ticket: str) -> float:
     """Wait briefly for the limits; the wait still ahead when it is too long to sleep."""
-    limiter = limits.limiter()
     while True:
-        wait = await limiter.acquire(send.windows)
+        wait = await limiter.acquire(send.windows, ticket)
         if wait <= 0:
             return 0.0
         if wait > INLINE_WAIT_SECONDS:
@@ -269,8 +269,9 @@ async def deliver(outbox_id: int) -> inbound.Effects | None:
     if not send.claimed and not await asyncio.to_thread(_claim, outbox_id):
         return None
     # The limits are taken last, so the grant and the call are moments apart.
+    limiter, ticket = limits.limiter(), f"outbox:{outbox_id}:{secrets.token_hex(4)}"
     try:
-        wait = await _acquire(send)
+        wait = await _acquire(limiter, send, ticket)
     except limits.LimiterUnavailable as exc:
         log.warning("outbox %s: rate limiter unavailable, not sending: %s", outbox_id, exc)
         await asyncio.to_thread(_release, outbox_id, LIMITER_DOWN_WAIT)
@@ -280,7 +281,8 @@ async def deliver(outbox_id: int) -> inbound.Effects | None:
         return None
     message = dataclasses.replace(send.message, media_id=media_id)
     try:
-        result = await adapter(send.kind).send(send.number, send.credentials, message)
+        async with limits.call(limiter, send.windows, ticket):
+            result = await adapter(send.kind).send(send.number, send.credentials, message)
     except PlatformCallError as exc:
         return await _failed(send, exc)
     return await asyncio.to_thread(_sent, send, result)
@@ -470,10 +472,13 @@ async def mark_read(channel_id: int, external_id: str, *, typing: bool = False) 
     if found is None:
         return False
     kind, number, credentials, per_second = found
+    limiter, windows = limits.limiter(), [limits.number_window(channel_id, per_second)]
+    ticket = f"read:{external_id}:{secrets.token_hex(4)}"
     try:
-        if await limits.limiter().acquire([limits.number_window(channel_id, per_second)]):
+        if await limiter.acquire(windows, ticket):
             return False
-        await adapter(kind).mark_read(number, credentials, external_id, typing=typing)
+        async with limits.call(limiter, windows, ticket):
+            await adapter(kind).mark_read(number, credentials, external_id, typing=typing)
     except (limits.LimiterUnavailable, PlatformCallError) as exc:
         log.info("channel %s: read receipt for %s not sent: %s", channel_id, external_id, exc)
         return False

@@ -574,7 +574,7 @@ async def test_throughput_errors_for_a_quarter_of_a_window_pause_the_number(
     await whatsapp.drain()
     assert whatsapp.sim.calls["messages"] == 2
     number = limits.number_window(whatsapp.channel_id, 8)
-    assert await limits.limiter().acquire([number]) >= 0.5  # paused for at least a second
+    assert await limits.limiter().acquire([number], "probe") >= 0.5  # paused for a second or more
 
 
 async def test_pair_rate_error_backs_off_one_customer_only(whatsapp, owner):
@@ -755,6 +755,33 @@ async def _flood(whatsapp, owner, count: int) -> None:
         s.get(Channel, whatsapp.channel_id).rate_limit_per_second = 10
     for i in range(count):
         send(owner, open_conversation(whatsapp, f"44770090{i:04d}"), content={"body": str(i)})
+
+
+@pytest.fixture(params=[False, True], ids=["embedded", "redis"])
+async def limiter(request, settings_env):
+    shared = request.param
+    settings_env(redis_url=request.getfixturevalue("redis_url") if shared else None)
+    limits._local = limits.LocalLimiter()
+    return limits.limiter()
+
+
+async def test_an_answered_call_counts_once(limiter):
+    window = [limits.Window("number:test", 2, 1.0)]
+    assert await limiter.acquire(window, "a") == 0.0
+    await limiter.settle(window, "a")
+    assert await limiter.acquire(window, "b") == 0.0
+    assert 0.5 < await limiter.acquire(window, "c") <= 1.0
+
+
+async def test_a_slow_call_holds_its_slot_until_its_answer_leaves_the_window(limiter):
+    window = [limits.Window("number:test", 1, 0.5)]
+    assert await limiter.acquire(window, "slow") == 0.0
+    await asyncio.sleep(0.6)  # past its grant's window, still unanswered
+    assert 0 < await limiter.acquire(window, "next") <= 0.5
+    await limiter.settle(window, "slow")  # it may have reached Meta only now
+    assert 0.3 < await limiter.acquire(window, "next") <= 0.5
+    await asyncio.sleep(0.55)
+    assert await limiter.acquire(window, "next") == 0.0
 
 
 async def test_number_limit_holds_in_every_second_with_one_embedded_worker(
