@@ -5,11 +5,12 @@ bucket lets up to twice its rate through in a second that straddles a refill, an
 per second. Grants are all-or-nothing across the windows asked for, so a message waiting on a
 customer's pair limit takes nothing from the number's throughput.
 
-Meta counts a call when it arrives, some time between our grant and its answer. A call
-answered within ``ARRIVAL_MARGIN_SECONDS`` of its grant is logged at the grant (the window's
-margin covers it); one answered later (a busy event loop, a slow network) is logged at its
-answer, and counts while it is in flight. So two windows' calls cannot meet in one of Meta's
-seconds however late they leave. The caller reports each answer with ``settle``.
+Meta counts a call when it arrives, after our grant. A call that left this host within
+``ARRIVAL_MARGIN_SECONDS`` of its grant is logged at the grant (the window's margin covers
+the network); one held up here (a busy event loop, a full connection pool) is logged when it
+left, or at its answer when the transport cannot tell (``channels.departure``). A call counts
+while it is in flight. So two windows' calls cannot meet in one of Meta's seconds however
+late they leave. The caller reports each answer with ``settle``, inside ``call``.
 
 Production: Lua scripts in Redis, on Redis's clock, so every worker on every host shares
 the windows; if Redis cannot be reached the caller gets ``LimiterUnavailable`` and sends
@@ -30,6 +31,7 @@ from collections.abc import AsyncIterator
 import redis
 
 from pytake import redisio
+from pytake.channels import departure
 
 # Meta measures throughput on its side: a margin on the window absorbs the jitter between
 # admission and arrival (50 ms proved too little on a loaded two-core machine).
@@ -103,19 +105,20 @@ end
 return 0
 """
 
-# KEYS: per window its log, its calls in flight. ARGV: ticket, margin (ms), then window (ms)
-# per window.
+# KEYS: per window its log, its calls in flight. ARGV: ticket, margin (ms), how long ago the
+# call left (ms), then window (ms) per window.
 _SETTLE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local n = #KEYS / 2
+local left = now - tonumber(ARGV[3])
 for i = 1, n do
   local granted = redis.call('ZSCORE', KEYS[n + i], ARGV[1])
   redis.call('ZREM', KEYS[n + i], ARGV[1])
-  local stamp = now
-  if granted and now - tonumber(granted) <= tonumber(ARGV[2]) then stamp = tonumber(granted) end
+  local stamp = left
+  if granted and left - tonumber(granted) <= tonumber(ARGV[2]) then stamp = tonumber(granted) end
   redis.call('ZADD', KEYS[i], stamp, ARGV[1])
-  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[i + 2]))
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[i + 3]))
 end
 return 0
 """
@@ -153,10 +156,11 @@ class RedisLimiter:
             args += [w.limit, _ms(w.seconds)]
         return int(await self._run(self._acquire, keys, args)) / 1000
 
-    async def settle(self, windows: list[Window], ticket: str) -> None:
-        """The call granted under ``ticket`` was answered (or failed): log it."""
+    async def settle(self, windows: list[Window], ticket: str, ago: float = 0.0) -> None:
+        """The call granted under ``ticket`` is over: log it as leaving ``ago`` seconds ago."""
         keys = [PREFIX + w.key for w in windows] + [f"{PREFIX}flying:{w.key}" for w in windows]
-        args = [ticket, _ms(ARRIVAL_MARGIN_SECONDS)] + [_ms(w.seconds) for w in windows]
+        args = [ticket, _ms(ARRIVAL_MARGIN_SECONDS), int(ago * 1000)]
+        args += [_ms(w.seconds) for w in windows]
         await self._run(self._settle, keys, args)
 
     async def pause(self, key: str, seconds: float) -> None:
@@ -220,13 +224,13 @@ class LocalLimiter:
             self._logs.setdefault(w.key, _Log()).flying[ticket] = now
         return 0.0
 
-    async def settle(self, windows: list[Window], ticket: str) -> None:
-        now = self.clock()
+    async def settle(self, windows: list[Window], ticket: str, ago: float = 0.0) -> None:
+        left = self.clock() - ago
         for w in windows:
             log = self._logs.setdefault(w.key, _Log())
             granted = log.flying.pop(ticket, None)
-            late = granted is None or now - granted > ARRIVAL_MARGIN_SECONDS
-            heapq.heappush(log.logged, now if late else granted)
+            late = granted is None or left - granted > ARRIVAL_MARGIN_SECONDS
+            heapq.heappush(log.logged, left if late else granted)
 
     async def pause(self, key: str, seconds: float) -> None:
         self._pauses[key] = max(self._pauses.get(key, 0.0), self.clock() + seconds)
@@ -253,11 +257,13 @@ Limiter = RedisLimiter | LocalLimiter
 @contextlib.asynccontextmanager
 async def call(limiter: Limiter, windows: list[Window], ticket: str) -> AsyncIterator[None]:
     """Around the call a grant was for: settles it however the call ends."""
-    try:
-        yield
-    finally:
-        with contextlib.suppress(LimiterUnavailable):  # it stops holding after the hold
-            await limiter.settle(windows, ticket)
+    with departure.watched() as left:
+        try:
+            yield
+        finally:
+            ago = time.monotonic() - left[-1] if left else 0.0
+            with contextlib.suppress(LimiterUnavailable):  # it stops holding after the hold
+                await limiter.settle(windows, ticket, ago)
 
 
 _local = LocalLimiter()

@@ -784,6 +784,14 @@ async def test_a_slow_call_holds_its_slot_until_its_answer_leaves_the_window(lim
     assert await limiter.acquire(window, "next") == 0.0
 
 
+async def test_a_call_held_up_is_logged_when_it_left(limiter):
+    window = [limits.Window("number:test", 1, 0.5)]
+    assert await limiter.acquire(window, "held") == 0.0
+    await asyncio.sleep(0.6)
+    await limiter.settle(window, "held", ago=0.3)  # it left 0.3 s after its grant
+    assert 0 < await limiter.acquire(window, "next") <= 0.25
+
+
 async def test_number_limit_holds_in_every_second_with_one_embedded_worker(
     whatsapp, owner, settings_env
 ):

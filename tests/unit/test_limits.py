@@ -116,6 +116,15 @@ async def test_a_call_answered_late_is_logged_at_its_answer(clock):
     assert await granted(limiter, window) == pytest.approx(0.4)
 
 
+async def test_a_call_held_up_before_it_left_is_logged_when_it_left(clock):
+    limiter, window = LocalLimiter(clock), [Window("number:1", 1, 1.1)]
+    assert await limiter.acquire(window, "a") == 0.0
+    clock.now += 0.6  # written 0.4 s after its grant, answered 0.2 s later
+    await limiter.settle(window, "a", ago=0.2)
+    clock.now += 0.6
+    assert await granted(limiter, window) == pytest.approx(0.3)
+
+
 async def test_a_call_in_flight_holds_its_slot_until_the_hold_ends(clock):
     limiter, window = LocalLimiter(clock), [Window("number:1", 1, 1.1)]
     assert await limiter.acquire(window, "a") == 0.0

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from pytake.channels import departure
 from pytake.channels.base import Download, PlatformCallError, PlatformError
 from pytake.channels.whatsapp import errors
 from pytake.settings import get_settings
@@ -57,7 +58,9 @@ class GraphClient:
         headers = {"Authorization": f"{scheme} {token}", **(headers or {})}
         url = self.url(path, base)
         try:
-            response = await self.http.request(method, url, headers=headers, **kwargs)
+            response = await self.http.request(
+                method, url, headers=headers, extensions=departure.extensions(), **kwargs
+            )
         except httpx.HTTPError as exc:
             raise errors.network(exc) from exc
         if response.status_code >= 400:
