@@ -1,4 +1,4 @@
-"""A call is timed when its request is written, not when it is answered."""
+"""A Graph API call is timed when its request is written, not when it is answered."""
 
 import asyncio
 import time
@@ -6,6 +6,7 @@ import time
 import httpx
 
 from pytake.channels import departure
+from pytake.channels.whatsapp.graph import GraphClient
 
 
 async def test_a_request_is_timed_when_written_not_when_answered():
@@ -19,10 +20,10 @@ async def test_a_request_is_timed_when_written_not_when_answered():
     server = await asyncio.start_server(answer_late, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     async with server, httpx.AsyncClient() as http:
+        graph = GraphClient(http)
         sent = time.monotonic()
         with departure.watched() as left:
-            url = f"http://127.0.0.1:{port}/messages"
-            await http.post(url, json={}, extensions=departure.extensions())
+            await graph.request("POST", "1/messages", "token", base=f"http://127.0.0.1:{port}")
         answered = time.monotonic()
     assert len(left) == 1
     assert sent <= left[0] and answered - left[0] >= 0.25
