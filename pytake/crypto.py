@@ -24,24 +24,23 @@ class DecryptionError(Exception):
 
 
 @functools.cache
-def _fernet(secret_key: str) -> Fernet:
-    raw = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"pytake credentials v1"
-    ).derive(secret_key.encode())
-    return Fernet(base64.urlsafe_b64encode(raw))
+def _derived(secret_key: str, purpose: bytes) -> bytes:
+    """One key per purpose, so no two uses ever share a key."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
+        secret_key.encode()
+    )
 
 
 @functools.cache
-def _pseudonym_key(secret_key: str) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"pytake pseudonyms v1"
-    ).derive(secret_key.encode())
+def _fernet(secret_key: str) -> Fernet:
+    raw = _derived(secret_key, b"pytake credentials v1")
+    return Fernet(base64.urlsafe_b64encode(raw))
 
 
 def pseudonym(value: str) -> str:
     """The same for equal values, and meaningless without the secret key: a phone number's
     plain hash could be undone by hashing every number."""
-    key = _pseudonym_key(get_settings().resolved_secret_key())
+    key = _derived(get_settings().resolved_secret_key(), b"pytake pseudonyms v1")
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
