@@ -84,8 +84,8 @@ async def live_updates():
     await push.relay(
         app,
         {
-            push.CONVERSATION: format_event_handler(ConversationState.on_changed),
-            push.INBOX: format_event_handler(InboxState.on_changed),
+            push.CONVERSATION: format_event_handler(ConversationState.on_delta),
+            push.INBOX: format_event_handler(InboxState.on_delta),
             push.DASHBOARD: format_event_handler(DashboardState.on_changed),
             push.NOTICE: format_event_handler(NoticeState.on_activity),
         },

@@ -1,10 +1,18 @@
-"""Pushing 'this conversation changed' into the browsers of this worker that show it.
+"""Pushing committed changes into the browsers of this worker that may show them.
 
 Each web worker keeps its own map of what its connected tabs show (a topic: one
-conversation, or an organization's inbox list) and listens to the change signals (Redis
-pub/sub reaches every worker). For each change it enqueues the tab's own refresh event, which
-reloads through the guard and the visibility rule like any event that tab sends: nothing is
-pushed that the agent could not load.
+conversation, or an organization's inbox list or dashboard), with each tab's member's
+``Scope``, and listens to the change signals (Redis pub/sub reaches every worker).
+
+- The inbox and conversation pages receive deltas: each change is read once here
+  (``changes.build``), handed only to the tabs whose member's scope sees the conversation
+  before or after it, and applied by the tab in memory. A tab holds at most one waiting
+  event: updates arriving meanwhile join the list that event takes, so a busy tab applies
+  them in batches instead of queuing one event per change. Each update handed to a tab is
+  numbered; a tab that finds a number skipped (its worker changed, an update was lost) or is
+  told that publications were missed reads its page again.
+- Dashboards and notices still re-read through the guard, paced, as their own queries
+  decide what each member sees.
 """
 
 from __future__ import annotations
@@ -20,7 +28,8 @@ import redis
 from reflex_base.event import Event
 
 from pytake.aio import pause, stop_if_cancelled
-from pytake.realtime import presence, signals
+from pytake.realtime import changes, presence, signals
+from pytake.services.scope import Scope
 from pytake.settings import get_settings
 
 log = logging.getLogger("pytake.realtime")
@@ -56,6 +65,59 @@ _began: dict[str, dict[str, float]] = {}
 _later: set[asyncio.Task] = set()  # refreshes waiting for their tab's pace
 
 
+@dataclasses.dataclass
+class _Pending:
+    """The updates waiting for a tab's delta event, which takes them all when it begins."""
+
+    since: float  # when its event was enqueued (monotonic)
+    first: int  # the number of the first update in ``updates`` (see ``take``)
+    updates: list[changes.Update] = dataclasses.field(default_factory=list)
+    resync: bool = False  # read the page again instead
+
+
+_pending: dict[str, _Pending] = {}
+_numbered: dict[str, int] = {}  # tab → the number of the last update handed to it
+_scopes: dict[str, Scope] = {}
+MAX_PENDING = 200  # beyond this a tab reads its page again: cheaper than applying them all
+DELTA_KINDS = (CONVERSATION, INBOX)
+
+
+@dataclasses.dataclass(frozen=True)
+class Taken:
+    """What a tab's delta event takes: the updates waiting, whether it must read its page
+    again instead, and the number of the last update handed to it (``applied`` next time)."""
+
+    updates: list[changes.Update]
+    resync: bool
+    last: int
+
+
+def take(token: str, applied: int) -> Taken:
+    """The updates waiting for a tab that has applied those numbered up to ``applied``: if
+    the first waiting one is not the next, some were lost (or the tab's state comes from
+    another worker), and the tab reads its page again."""
+    last = _numbered.get(token, 0)
+    pending = _pending.pop(token, None)
+    if pending is None:
+        return Taken([], last != applied, last)
+    return Taken(pending.updates, pending.resync or pending.first != applied + 1, last)
+
+
+def scope(token: str) -> Scope | None:
+    """The scope of the member behind a tab watching a page, as its page load computed it;
+    None when it must be read again (``rescope``)."""
+    return _scopes.get(token)
+
+
+def watching(token: str) -> bool:
+    return token in _watching
+
+
+def rescope(token: str, seen_by: Scope) -> None:
+    if token in _watching:
+        _scopes[token] = seen_by
+
+
 def listen(token: str, organization_id: int) -> None:
     """The tab hears of its organization's changes on any page (see NOTICE)."""
     _listeners[token] = organization_id
@@ -71,9 +133,17 @@ def begun(token: str, kind: str) -> set[int]:
     return waiting.conversations if waiting is not None else set()
 
 
-async def watch(token: str, topic: Topic, organization_id: int, user_id: int) -> None:
-    """A tab shows one page, so it watches one topic at a time; its member is online."""
+async def watch(
+    token: str, topic: Topic, organization_id: int, user_id: int, seen_by: Scope | None = None
+) -> None:
+    """A tab shows one page, so it watches one topic at a time; its member is online.
+    Pages kept by deltas give their member's scope, and their numbering starts again."""
     unwatch(token)
+    if topic[0] in DELTA_KINDS:
+        await changes.warm(organization_id)
+        if seen_by is not None:
+            _scopes[token] = seen_by
+        _numbered[token] = 0
     _viewers[topic].add(token)
     _watching[token] = topic
     _people[token] = (organization_id, user_id)
@@ -84,6 +154,9 @@ def unwatch(token: str) -> None:
     """The tab left its page. A notice check it has waiting is about the member, not the
     page, and still covers what it noted."""
     _people.pop(token, None)
+    _scopes.pop(token, None)
+    _pending.pop(token, None)
+    _numbered.pop(token, None)
     notice = _queued.pop(token, {}).get(NOTICE)
     if notice is not None:
         _queued[token] = {NOTICE: notice}
@@ -106,16 +179,17 @@ def viewers(topic: Topic) -> set[str]:
 
 
 async def relay(app, handlers: dict[str, str], connected: Callable[[str], bool]) -> None:
-    """Forever: each change becomes ``handlers[topic kind](conversation_id)`` in the tabs
-    watching the conversation or its organization's inbox.
+    """Forever: each change reaches the tabs of this worker that show it and may see it:
+    ``handlers[topic kind]`` is the event each kind of tab runs.
 
-    If Redis drops the subscription, it is made again; changes published meanwhile show on
-    the tabs' next change or load.
+    If Redis drops the subscription, it is made again; the first publication after that
+    tells whether some were missed meanwhile, and if so the pages open here read again.
     """
+    seen = [0]
     while True:
         stop_if_cancelled()
         try:
-            await _relay(app, handlers, connected)
+            await _relay(app, handlers, connected, seen)
         except (redis.RedisError, OSError) as exc:
             log.warning("live updates interrupted (%s); subscribing again", exc)
             await pause(RESUBSCRIBE_SECONDS)
@@ -136,20 +210,98 @@ async def vouch(connected: Callable[[str], bool]) -> None:
         await pause(presence.REFRESH)
 
 
-async def _relay(app, handlers: dict[str, str], connected: Callable[[str], bool]) -> None:
-    async for change in signals.subscribe():
-        payload = {"conversation_id": change.conversation_id}
-        topics = [(CONVERSATION, change.conversation_id)]
-        topics += [(kind, change.organization_id) for kind in (INBOX, DASHBOARD)]
-        for topic in topics:
-            if topic[0] in handlers:
-                event = Event(name=handlers[topic[0]], payload=payload)
-                await _push(app, viewers(topic), event, connected, topic[0])
-        if NOTICE in handlers:
-            org = change.organization_id
-            listening = {token for token, of in list(_listeners.items()) if of == org}
-            event = Event(name=handlers[NOTICE], payload=payload)
-            await _push(app, listening, event, connected, NOTICE)
+async def _relay(
+    app, handlers: dict[str, str], connected: Callable[[str], bool], seen: list[int]
+) -> None:
+    """``seen[0]``: the number of the last publication this relay saw, kept across
+    subscriptions so that one made while it was away is noticed."""
+    async for batch in signals.batches():
+        missed = False
+        if not batch:  # (re)subscribed: was anything published while this relay was away?
+            now = await signals.current()
+            missed, seen[0] = seen[0] > 0 and now != seen[0], now
+        for seq in dict.fromkeys(change.seq for change in batch):
+            missed |= signals.gap(seen[0], seq)
+            seen[0] = seq
+        waking: dict[str, str] = {}
+        if missed:
+            log.warning("live updates were missed; the pages open here read again")
+            changes.forget()
+        rescoped = {c.organization_id for c in batch if c.conversation_id == signals.SCOPE}
+        for token, topic in list(_watching.items()):
+            org = _people.get(token, (0, 0))[0]
+            if topic[0] in DELTA_KINDS and topic[0] in handlers and (missed or org in rescoped):
+                _add(token, None, handlers[topic[0]], waking)
+                if org in rescoped:
+                    _scopes.pop(token, None)  # the tab reads its member's scope again
+        # From reading the changes to handing them to the tabs, nothing else runs: a tab
+        # that counts from the picture then takes what waits for it never counts one twice.
+        for update in await changes.build(batch):
+            _hand_on(update, handlers, waking)
+        for token, handler in waking.items():
+            await _wake(app, token, handler, connected)
+        for org, conversation in dict.fromkeys(
+            (c.organization_id, c.conversation_id) for c in batch
+        ):
+            if conversation != signals.SCOPE:
+                await _refresh(app, org, conversation, handlers, connected)
+
+
+def _hand_on(update: changes.Update, handlers: dict[str, str], waking: dict[str, str]) -> None:
+    """The update goes to the tabs whose member sees the conversation, before or after."""
+    change = update.change
+    for topic in ((CONVERSATION, update.conversation_id), (INBOX, update.organization_id)):
+        if topic[0] not in handlers:
+            continue
+        for token in viewers(topic):
+            seen_by = _scopes.get(token)
+            if seen_by is not None and (seen_by.sees(change.before) or seen_by.sees(change.after)):
+                _add(token, update, handlers[topic[0]], waking)
+
+
+def _add(token: str, update: changes.Update | None, handler: str, waking: dict[str, str]) -> None:
+    """Add the update (None: read the page again) to what the tab's waiting event takes;
+    note the tab in ``waking`` unless such an event is already on its way."""
+    now = time.monotonic()
+    pending = _pending.get(token)
+    if pending is None:
+        pending = _pending[token] = _Pending(0.0, _numbered.get(token, 0) + 1)
+    _numbered[token] = _numbered.get(token, 0) + (update is not None)
+    if update is None or len(pending.updates) >= MAX_PENDING:
+        pending.updates.clear()
+        pending.resync = True
+    else:
+        pending.updates.append(update)
+    if now - pending.since >= QUEUED_STALE_SECONDS:  # none on its way, or lost on the way
+        pending.since = now
+        waking[token] = handler
+
+
+async def _wake(app, token: str, handler: str, connected: Callable[[str], bool]) -> None:
+    if not connected(token):
+        _forget(token)  # the tab closed or moved to another worker
+        return
+    try:
+        await app.event_processor.enqueue(token, Event(name=handler, payload={}))
+    except Exception:  # one tab's trouble must not stop the others' updates
+        pending = _pending.get(token)
+        if pending is not None:
+            pending.resync, pending.since = True, 0.0
+        log.exception("could not push to a tab")
+
+
+async def _refresh(
+    app, organization_id: int, conversation_id: int, handlers, connected: Callable[[str], bool]
+) -> None:
+    """Dashboards and notices: their own event re-reads what its member may see."""
+    payload = {"conversation_id": conversation_id}
+    if DASHBOARD in handlers:
+        event = Event(name=handlers[DASHBOARD], payload=payload)
+        await _push(app, viewers((DASHBOARD, organization_id)), event, connected, DASHBOARD)
+    if NOTICE in handlers:
+        listening = {t for t, of in list(_listeners.items()) if of == organization_id}
+        event = Event(name=handlers[NOTICE], payload=payload)
+        await _push(app, listening, event, connected, NOTICE)
 
 
 async def nudge(app, kind: str, handler: str, connected: Callable[[str], bool]) -> None:

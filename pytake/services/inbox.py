@@ -177,6 +177,20 @@ def page(
     return rows, following
 
 
+def listed(db: Session, conversation_ids: list[int]) -> dict[int, sa.Row]:
+    """The conversations as a page selects them, whoever asks: for the live core, which
+    draws each row once per change and shows it only where the member's scope sees it."""
+    if not conversation_ids:
+        return {}
+    statement = _listing().limit(None).where(Conversation.id.in_(conversation_ids))
+    return {row.id: row for row in db.execute(statement).all()}
+
+
+def drawn(row: sa.Row, language: str | None) -> dict:
+    """A selected conversation as the inbox draws it (see ``listed``)."""
+    return _row(utcnow(), language, row)
+
+
 def _row(now: dt.datetime, language: str | None, row: sa.Row) -> dict:
     expires = row.window_expires_at
     return {

@@ -54,6 +54,17 @@ _FILED = MEDIA_TYPES | {MessageType.TEMPLATE.value}
 
 def header(s: Session, identity: Identity, conversation_id: object) -> dict:
     conversation = conversations.get(s, identity, conversation_id)
+    return {**_header(s, conversation), "mine": conversation.assignee_id == identity.user_id}
+
+
+def header_for_delivery(s: Session, conversation_id: int) -> dict | None:
+    """The header without the caller's part ("mine"), for the live core: it is built once
+    per change and shown only to tabs whose member's scope sees the conversation."""
+    conversation = s.get(Conversation, conversation_id)
+    return _header(s, conversation) if conversation is not None else None
+
+
+def _header(s: Session, conversation: Conversation) -> dict:
     contact = s.get(Contact, conversation.contact_id)
     channel = s.get(Channel, conversation.channel_id)
     expires = conversation.window_expires_at
@@ -71,7 +82,6 @@ def header(s: Session, identity: Identity, conversation_id: object) -> dict:
         "team": team.name if team else "",
         "team_id": conversation.team_id or 0,
         "labels": [{"id": label.id, "name": label.name, "color": label.color} for label in labels],
-        "mine": conversation.assignee_id == identity.user_id,
         "contact": contact.name or contact.username or contact.wa_id or "",
         "number": f"+{contact.wa_id}" if contact.wa_id else (contact.username or ""),
         "channel": channel.name,
@@ -93,6 +103,22 @@ def page(
     """Up to PAGE messages (oldest first) before message id ``before``, with the private
     notes written between them; and whether older ones remain."""
     conversation_id = conversations.checked_id(conversation_id)
+    return _page(s, conversation_id, language, before, identity)
+
+
+def latest_for_delivery(s: Session, conversation_id: int, language: str | None):
+    """The latest page for the live core, built once per change and language; it reaches
+    only the tabs whose member's scope sees the conversation (``realtime.push``)."""
+    return _page(s, conversation_id, language, None, None)
+
+
+def _page(
+    s: Session,
+    conversation_id: int,
+    language: str | None,
+    before: object,
+    identity: Identity | None,
+) -> tuple[list[dict], bool]:
     # The visibility rule and the senders' names ride on the messages' own query: one
     # round trip where a page used to take three.
     query = (
@@ -101,7 +127,7 @@ def page(
         .outerjoin(User, User.id == Message.sender_user_id)
         .where(
             Message.conversation_id == conversation_id,
-            conversations.visible_to(identity),
+            conversations.visible_to(identity) if identity is not None else sa.true(),
             col(Message.type).not_in(SHOWN_APART),
         )
     )
@@ -109,7 +135,7 @@ def page(
     if before is not None:
         query = query.where(Message.id < before)
     found = s.execute(query.order_by(Message.id.desc()).limit(PAGE + 1)).all()
-    if not found:  # refused (the same answer whether it exists or not), or no messages
+    if not found and identity is not None:  # refused (the same answer either way), or empty
         conversations.get(s, identity, conversation_id)
     more, found = len(found) > PAGE, found[:PAGE]
     found.reverse()

@@ -27,6 +27,7 @@ from pytake.services import (
     labels,
     outbound,
     quick_replies,
+    scope,
     teams,
     templates,
     thread,
@@ -97,6 +98,7 @@ class ConversationState(GuardedState):
     _dialog_key: str = ""
     _template_key: str = ""  # one idempotency key per template being sent
     _typing_at: float = 0.0
+    _applied: int = 0  # the number of the last update this tab applied (``push.take``)
 
     async def _language(self) -> str:
         return (await self.get_state(SessionState)).language
@@ -114,19 +116,23 @@ class ConversationState(GuardedState):
         self.messages, self.info, self.problem = [], {}, ""
         self.reply_to, self.reply_preview, self.draft, self._draft_key = 0, "", "", ""
         self.note_mode, self.quick_matches, self.template_open = False, [], False
-        identity = self._identity()
-        try:
-            await self._reload()  # the header and the latest page, or the refusal
-        except AccessError as refusal:
-            self.messages, self.info = [], {}
-            self.problem = await translated(self, refusal)
-            return None
+        identity, token = self._identity(), self.router.session.client_token
+        # Watched before reading: a change committed meanwhile arrives as an update.
         await push.watch(
-            self.router.session.client_token,
+            token,
             (push.CONVERSATION, self.conversation_id),
             identity.organization_id,
             identity.user_id,
+            await in_transaction(scope.scope_of, identity),
         )
+        self._applied = 0
+        try:
+            await self._reload()  # the header and the latest page, or the refusal
+        except AccessError as refusal:
+            push.unwatch(token)
+            self.messages, self.info = [], {}
+            self.problem = await translated(self, refusal)
+            return None
         receipt = await in_transaction(outbound.read_receipt, identity, self.conversation_id)
         if receipt is not None:
             _later(outbox.mark_read(*receipt))
@@ -149,6 +155,11 @@ class ConversationState(GuardedState):
     async def _reload(self) -> None:
         identity, language = self._identity(), await self._language()
         latest, more = await in_transaction(thread.page, identity, self.conversation_id, language)
+        info = await in_transaction(thread.header, identity, self.conversation_id)
+        await self._show(latest, more, info)
+
+    async def _show(self, latest: list[dict], more: bool, info: dict) -> None:
+        """The latest page replaces the one shown; older pages loaded above it stay."""
         first = _first_message(latest)
         # Keep the older pages loaded above the latest one: everything before its first message
         # (notes carry negative ids, so position, not id, says where a page starts).
@@ -156,18 +167,36 @@ class ConversationState(GuardedState):
         older = self.messages[:cut] if first else []
         self.messages = _with_days(older + latest)
         self.has_older = more if not older else self.has_older
-        self.info = await in_transaction(thread.header, identity, self.conversation_id)
+        self.info = info
         if self.panel_open:
             await self._load_contact()
 
     @rx.event
-    async def on_changed(self, conversation_id: int):
-        """Pushed by the server; a client calling it only reloads what it may see anyway."""
-        push.begun(self.router.session.client_token, push.CONVERSATION)
-        if conversation_id != self.conversation_id or not self.conversation_id:
+    async def on_delta(self):
+        """Pushed by the server (``realtime.push``): the changes waiting for this tab. A
+        client calling it only applies what was waiting for it anyway."""
+        token = self.router.session.client_token
+        taken = push.take(token, self._applied)
+        if not push.watching(token) or not self.conversation_id:
             return
+        seen_by = push.scope(token)
+        missed = taken.resync or seen_by is None
+        if seen_by is None:  # the organization's roles, teams or rule changed
+            seen_by = await in_transaction(scope.scope_of, self._identity())
+            push.rescope(token, seen_by)
+        self._applied = taken.last
+        ours = [u for u in taken.updates if u.conversation_id == self.conversation_id]
         try:
-            await self._reload()
+            if missed:
+                await self._reload()
+            elif ours:
+                update = ours[-1]
+                info = await update.header.get("") if seen_by.sees(update.change.after) else None
+                if info is None:
+                    raise AccessError("conversation.not_found")
+                latest, more = await update.thread.get(await self._language())
+                mine = update.change.after.assignee_id == seen_by.user_id
+                await self._show(latest, more, {**info, "mine": mine})
         except AccessError:  # reassigned away from this agent meanwhile
             self.messages, self.info = [], {}
             self.problem = await translated(self, "conversation.not_found")
@@ -521,6 +550,8 @@ class ConversationState(GuardedState):
         self.reply_to, self.reply_preview = 0, ""
         if accepted.outbox_id is not None:
             await runner.enqueue("outbox", [accepted.outbox_id])
+        # Colleagues with this conversation open see the message now, not when Meta answers.
+        await signals.publish([(self._identity().organization_id, self.conversation_id)])
         await self._reload()
         return True
 

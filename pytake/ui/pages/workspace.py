@@ -6,8 +6,8 @@ import reflex as rx
 from sqlmodel import Session
 
 from pytake.auth.sessions import Identity
-from pytake.realtime import push
-from pytake.services import directory, inbox
+from pytake.realtime import changes, push
+from pytake.services import directory, inbox, inbox_updates, scope
 from pytake.ui.forms import option_filter
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, empty_state, shell
@@ -30,10 +30,16 @@ def _when(value: rx.Var) -> rx.Component:
     )
 
 
-def _page_and_counts(s: Session, identity: Identity, query: inbox.Query, after, language: str):
-    """One transaction for a refresh (every inbox tab makes one per change it is shown)."""
+def _page_and_counts(
+    s: Session, identity: Identity, query: inbox.Query, after, language: str, counted: bool
+):
+    """The page, and the counts when the worker's picture cannot give them (``_reload``)."""
     page = inbox.page(s, identity, query, after=after, language=language)
-    return page, inbox.counts(s, identity, query.status)
+    return page, inbox.counts(s, identity, query.status) if counted else None
+
+
+def _options_and_scope(s: Session, identity: Identity):
+    return inbox.options(s, identity), scope.scope_of(s, identity)
 
 
 class InboxState(GuardedState):
@@ -49,39 +55,92 @@ class InboxState(GuardedState):
     has_next: bool = False
     _cursors: list = []  # where each page shown so far starts; None for the first
     _next: tuple | None = None  # where the page after this one starts
+    _applied: int = 0  # the number of the last update this tab applied (``push.take``)
 
     @rx.event
     async def load(self):
         identity = self._identity()
+        self.options, seen_by = await in_transaction(_options_and_scope, identity)
         await push.watch(
             self.router.session.client_token,
             (push.INBOX, identity.organization_id),
             identity.organization_id,
             identity.user_id,
+            seen_by,
         )
-        self.options = await in_transaction(inbox.options, identity)
+        self._applied = 0
         await self._first_page()
 
     async def _first_page(self) -> None:
         self._cursors, self.page_number = [None], 1
         await self._reload()
 
+    def _query(self) -> inbox.Query:
+        return inbox.Query.of(self.view, self.status, self.filters)
+
     async def _reload(self) -> None:
-        identity = self._identity()
+        """Read the page; the counts come from the worker's picture (``realtime.changes``)
+        and the updates that arrived meanwhile are applied to the rows read."""
+        identity, token = self._identity(), self.router.session.client_token
         language = (await self.get_state(SessionState)).language
-        query = inbox.Query.of(self.view, self.status, self.filters)
+        query = self._query()
         after = self._cursors[-1] if self._cursors else None
-        (self.rows, following), self.counts = await in_transaction(
-            _page_and_counts, identity, query, after, language
+        counted = query.status == inbox_updates.RESOLVED or push.scope(token) is None
+        (rows, following), counts = await in_transaction(
+            _page_and_counts, identity, query, after, language, counted
         )
+        # Nothing awaited from here on: what the picture holds and what waits for this tab
+        # are one consistent moment (see push._relay).
+        seen_by = push.scope(token)
+        if seen_by is not None:
+            first = len(self._cursors) < 2
+            page = inbox_updates.Page(query, rows, following is not None, first, {})
+            page.counts = counts or inbox_updates.counted(
+                seen_by, query.status, changes.unresolved(identity.organization_id)
+            )
+            taken = push.take(token, self._applied)
+            self._applied = taken.last
+            for update in taken.updates:
+                inbox_updates.apply(page, seen_by, language, update.change, count=False)
+            rows, counts = page.rows, page.counts
+            following = inbox_updates.cursor(rows) if page.has_next else None
+        self.rows, self.counts = rows, counts or {}
         self.has_next = following is not None
         self._next = following
 
     @rx.event
-    async def on_changed(self, conversation_id: int):
-        """Pushed by the server when a conversation of this organization changed."""
-        push.begun(self.router.session.client_token, push.INBOX)
-        await self._reload()
+    async def on_delta(self):
+        """Pushed by the server (``realtime.push``): the changes waiting for this tab, each
+        moving one row and the counts. A client calling it only applies what was waiting."""
+        token = self.router.session.client_token
+        taken = push.take(token, self._applied)
+        if not push.watching(token):
+            return
+        seen_by = push.scope(token)
+        if seen_by is None:  # the organization's roles, teams or rule changed
+            seen_by = await in_transaction(scope.scope_of, self._identity())
+            push.rescope(token, seen_by)
+            await self._reload()
+            return
+        if taken.resync:
+            await self._reload()  # missed some: read the page again
+            return
+        self._applied, updates = taken.last, taken.updates
+        if not updates:
+            return
+        language = (await self.get_state(SessionState)).language
+        query = self._query()
+        page = inbox_updates.Page(
+            query, list(self.rows), self.has_next, self.page_number == 1, dict(self.counts)
+        )
+        shown = False
+        for update in updates:
+            shown |= inbox_updates.apply(page, seen_by, language, update.change)
+        if any(inbox_updates.recount_needed(query, u.change) for u in updates):
+            page.counts = await in_transaction(inbox.counts, self._identity(), query.status)
+        if shown or page.counts != self.counts:
+            self.rows, self.counts, self.has_next = page.rows, page.counts, page.has_next
+            self._next = inbox_updates.cursor(page.rows) if page.has_next else None
 
     @rx.var
     def chosen(self) -> dict[str, str]:

@@ -76,6 +76,7 @@ class MembersState(GuardedState):
             return rx.toast.error(await translated(self, refusal))
         if isinstance(result, list):
             await signals.publish(result)  # conversations returned to the queue
+        await signals.scope_changed(self._identity().organization_id)
         await self.load()
         return rx.toast.success(await translated(self, "settings.saved"))
 

@@ -8,6 +8,7 @@ import reflex as rx
 from pytake.auth.errors import AccessError
 from pytake.i18n import LANGUAGES
 from pytake.models import Role
+from pytake.realtime import signals
 from pytake.services import organization
 from pytake.services.conversations import VISIBILITY_RULES
 from pytake.ui.forms import error_callout, timezone_input
@@ -88,6 +89,7 @@ class OrganizationState(GuardedState):
             return None
         self.problem = ""
         self._show(saved)
+        await signals.scope_changed(self._identity().organization_id)  # the rule may differ
         return rx.toast.success(await translated(self, "settings.saved"))
 
 

@@ -6,6 +6,7 @@ import reflex as rx
 
 from pytake.auth.errors import AccessError
 from pytake.models import Role
+from pytake.realtime import signals
 from pytake.services import assignment, directory, teams
 from pytake.services import channels as channel_service
 from pytake.ui.forms import EditorMixin, editor_dialog
@@ -92,7 +93,7 @@ class TeamsState(EditorMixin, GuardedState):
     @rx.event
     async def save(self, form: dict):
         form = form if isinstance(form, dict) else {}
-        await self._save_editor(
+        saved = await self._save_editor(
             _save_team,
             self.editing.get("id") or 0,
             form.get("name"),
@@ -100,6 +101,8 @@ class TeamsState(EditorMixin, GuardedState):
             _checked(form, "channel_"),
             (self.editing.get("policy", "off"), form.get("sticky") == "on"),
         )
+        if saved:  # its members' scopes changed
+            await signals.scope_changed(self._identity().organization_id)
 
     @rx.event
     async def delete(self, team_id: int):
@@ -107,6 +110,7 @@ class TeamsState(EditorMixin, GuardedState):
             await in_transaction(teams.delete, self._identity(), team_id)
         except AccessError as refusal:
             return rx.toast.error(await translated(self, refusal))
+        await signals.scope_changed(self._identity().organization_id)
         await self.load()
         return None
 
