@@ -7,6 +7,7 @@ deployment without reading a traceback.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import re
 import secrets
@@ -21,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ENV_PREFIX = "PYTAKE_"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
 MIN_SECRET_KEY_LENGTH = 32
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
 
 
 class SettingsError(Exception):
@@ -91,6 +93,10 @@ class Settings(BaseSettings):
         "*.notify.windows.com"
     )
     vapid_subject: str | None = None
+    # Hosts that URLs chosen by tenants (flows' HTTP steps) or browsers may reach although
+    # they are internal (loopback, private, link-local...): host names, IPs or networks. Only
+    # the operator sets this; see pytake.egress.
+    egress_allow: str = ""
     # Sandbox numbers (a simulated WhatsApp served by PyTake itself) and the customer phone
     # page; false removes their routes.
     sandbox: bool = True
@@ -139,6 +145,17 @@ class Settings(BaseSettings):
             host = (parts.hostname or "").removeprefix("*.")
             if parts.scheme not in ("http", "https") or not re.fullmatch(r"[a-z0-9.-]+", host):
                 raise ValueError("use host names, *.domain or origins, e.g. fcm.googleapis.com")
+        return ",".join(entries)
+
+    @field_validator("egress_allow")
+    @classmethod
+    def _egress_allow(cls, value: str) -> str:
+        entries = [entry.strip().lower().rstrip(".") for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if _network(entry) is None and not _HOST_NAME.fullmatch(entry):
+                raise ValueError(
+                    "use host names, IP addresses or networks, e.g. erp.intranet,10.1.2.0/24"
+                )
         return ",".join(entries)
 
     @field_validator("vapid_subject")
@@ -236,11 +253,21 @@ class Settings(BaseSettings):
         hosts.add(urlsplit(self.graph_api_url).netloc.lower())
         return frozenset(hosts)
 
+    @property
+    def egress_allowlist(self) -> tuple[frozenset[str], tuple[Network, ...]]:
+        """PYTAKE_EGRESS_ALLOW as (host names, networks); an IP is a one-address network."""
+        entries = [entry for entry in self.egress_allow.split(",") if entry]
+        networks = tuple(net for net in map(_network, entries) if net is not None)
+        return frozenset(e for e in entries if _network(e) is None), networks
+
     def push_service_allowed(self, endpoint: str) -> bool:
         """A subscription's endpoint must be https on a listed push service (or exactly a
         listed origin): we POST to it, so it must never reach into our own network."""
         parts = urlsplit(endpoint)
-        host = (parts.hostname or "").lower()
+        try:
+            host, port = (parts.hostname or "").lower(), parts.port
+        except ValueError:  # a port that is not a number, or out of range
+            return False
         if not host or parts.username or parts.password:
             return False
         origin = f"{parts.scheme}://{parts.netloc.lower()}"
@@ -248,8 +275,10 @@ class Settings(BaseSettings):
             if "://" in entry:
                 if origin == entry:
                     return True
-            elif parts.scheme == "https" and (
-                host == entry or (entry.startswith("*.") and host.endswith(entry[1:]))
+            elif (
+                parts.scheme == "https"
+                and port in (None, 443)  # a listed name on another port is another service
+                and (host == entry or (entry.startswith("*.") and host.endswith(entry[1:])))
             ):
                 return True
         return False
@@ -288,6 +317,17 @@ class Settings(BaseSettings):
             raise SettingsError(
                 f"PYTAKE_DATA_DIR: cannot keep the generated secret key in {path}: {exc.strerror}"
             ) from exc
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _network(entry: str) -> Network | None:
+    """``10.1.2.3``, ``10.1.0.0/16`` or ``fd00::/8`` as a network; None for a host name."""
+    try:
+        return ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return None
 
 
 def normalize_database_url(value: str) -> str:

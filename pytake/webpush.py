@@ -20,7 +20,7 @@ from py_vapid import Vapid02
 from pywebpush import WebPusher, WebPushException
 from sqlmodel import Session
 
-from pytake import crypto
+from pytake import crypto, egress
 from pytake.models import DeploymentSecret
 from pytake.settings import get_settings
 
@@ -106,6 +106,8 @@ async def send(
     }
     try:
         response = await client.post(device.endpoint, content=body, headers=headers)
+    except egress.Refused as exc:  # a push service's name resolving into our own network
+        return Delivery(device.id, ok=False, error=f"refused: {exc}"[:300])
     except httpx.HTTPError as exc:
         return Delivery(device.id, ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
     if response.status_code in GONE:
@@ -123,5 +125,14 @@ def _topic(tag: str) -> str:
 
 
 def client() -> httpx.AsyncClient:
-    # No redirects: a push service answers where it is asked.
-    return httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+    """No redirects: a push service answers where it is asked. Every connection goes through
+    the egress guard: a listed push service's name must resolve to public addresses, except
+    the origins the operator listed in PYTAKE_PUSH_SERVICES (a self-hosted service)."""
+    guard = egress.AsyncGuardedTransport(allow=allowed_internally())
+    return httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=guard)
+
+
+def allowed_internally() -> egress.Allowlist:
+    """PYTAKE_EGRESS_ALLOW, and the hosts of the origins listed in PYTAKE_PUSH_SERVICES."""
+    origins = [entry for entry in get_settings().push_services.split(",") if "://" in entry]
+    return egress.allowlist(*egress.hosts_of(origins))

@@ -5,6 +5,7 @@ only), so the mapping of answers is tested too."""
 from __future__ import annotations
 
 import dataclasses
+import urllib.parse
 
 from pytake.flows import calls, engine
 
@@ -77,6 +78,9 @@ def play(flow: dict, cursor: dict, ctx: engine.Context, event, hosts: list[str])
                             "note", f"{request.method} {request.url} → {status}", "flows.test.http"
                         )
                     )
+                    if response.failed in calls.EXPLAINED:  # in words: why it was not called
+                        why = f"flows.http_failed.{response.failed}"
+                        lines.append(Line("note", _host(request.url), why))
                     event = response
                 case engine.Sleep(minutes=minutes) if cursor.get("waiting") == "wait":
                     lines.append(Line("note", str(minutes), "flows.test.waited"))
@@ -84,3 +88,10 @@ def play(flow: dict, cursor: dict, ctx: engine.Context, event, hosts: list[str])
         if event is None:
             break
     return Played(lines, cursor, choices, done)
+
+
+def _host(url: str) -> str:
+    try:
+        return urllib.parse.urlsplit(url).hostname or ""
+    except ValueError:  # "http://[::1"
+        return ""

@@ -9,6 +9,7 @@ import zoneinfo
 
 from sqlmodel import Session
 
+from pytake import egress
 from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.i18n import LANGUAGES
@@ -123,14 +124,23 @@ def _cleaned(changes: dict) -> dict:
 
 
 def _hosts(value: object) -> list[str]:
-    """Host names, one per line or comma-separated, lower case; no schemes, ports or paths."""
+    """Host names, one per line or comma-separated, lower case; no schemes, ports or paths,
+    and none on the server's own network unless the operator allows it (PYTAKE_EGRESS_ALLOW)."""
     items = value if isinstance(value, list) else re.split(r"[\s,]+", str(value or ""))
     hosts = [str(h).strip().lower().rstrip(".") for h in items if str(h).strip()]
     if len(hosts) > MAX_HOSTS:
         raise AccessError("organization.too_many_hosts", max=MAX_HOSTS)
+    allow = egress.allowlist()
     for host in hosts:
         if not _HOST.match(host):
             raise AccessError("organization.bad_host", host=host[:60])
+        # localhost, metadata names and internal IPs (however spelled) are refused now; a name
+        # that resolves to an internal address is refused when a flow calls it.
+        refusal = egress.name_refusal(host, allow)
+        if refusal == "metadata_host":
+            raise AccessError("organization.metadata_host", host=host[:60])
+        if refusal is not None:
+            raise AccessError("organization.internal_host", host=host[:60])
     return sorted(set(hosts))
 
 

@@ -8,8 +8,10 @@ import dataclasses
 import datetime as dt
 import http.server
 import json
+import socket
 import threading
 import time
+import zoneinfo
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +19,7 @@ from sqlmodel import select
 
 from pytake import db
 from pytake.auth.errors import AccessError, NotAllowed
-from pytake.flows import definition
+from pytake.flows import calls, definition, engine, rehearsal
 from pytake.jobs import flows as flow_jobs
 from pytake.jobs import runner
 from pytake.models import (
@@ -860,7 +862,8 @@ def _http_flow(owner, name: str, keyword: str, url: str, **fields) -> int:
     )
 
 
-async def test_http_steps_call_allowed_hosts_and_map_the_answer(wa, owner_of, api):
+async def test_http_steps_call_allowed_hosts_and_map_the_answer(wa, owner_of, api, settings_env):
+    settings_env(egress_allow="127.0.0.1")  # the operator lets flows reach the test's server
     with db.session(write=True) as s:
         organization.update(s, wa.organization_id, {"flow_hosts": "127.0.0.1"}, actor=owner_of)
     _http_flow(
@@ -912,6 +915,59 @@ async def test_http_steps_call_allowed_hosts_and_map_the_answer(wa, owner_of, ap
     assert all(run.state == "done" for run in rows(FlowRun))
 
 
+async def test_http_steps_never_reach_the_servers_own_network_unless_the_operator_allows(
+    wa, owner_of, api, settings_env, monkeypatch
+):
+    """The security review's SSRF: a host an admin allowed, resolving to 127.0.0.1 (here the
+    test's real listening server), is not called; the operator's allowlist opens it."""
+    port = api.url.rsplit(":", 1)[1]
+    answers = {"erp.test": ["127.0.0.1"]}  # a public-looking name resolving inside
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if host in answers:
+            address = answers[host].pop(0) if len(answers[host]) > 1 else answers[host][0]
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port)))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    for host in ("127.0.0.1", "localhost", "2130706433", "metadata.google.internal"):
+        with db.session(write=True) as s, pytest.raises(AccessError) as refused:
+            organization.update(s, wa.organization_id, {"flow_hosts": host}, actor=owner_of)
+        assert refused.value.code in ("organization.internal_host", "organization.metadata_host")
+    with db.session(write=True) as s:
+        organization.update(s, wa.organization_id, {"flow_hosts": "erp.test"}, actor=owner_of)
+    _http_flow(owner_of, "Pedido", "pedido", f"http://erp.test:{port}/orders/1")
+
+    await _say(wa, _text("pedido"))
+    assert _sent(wa) == ["Sistema fora do ar."] and api.seen == []
+    assert ("http", "internal_host") in [(e["kind"], e["note"]) for e in _run().trail]
+    # Test mode says why, in words.
+    with db.session() as s:
+        setup = flows.rehearsal_setup(s, owner_of, rows(Flow)[-1].id)
+    ctx = engine.Context("Ana", ANA, {}, 0, utcnow(), zoneinfo.ZoneInfo("UTC"))
+    played = rehearsal.play(setup["draft"], {}, ctx, engine.Start(), setup["hosts"])
+    assert ("flows.http_failed.internal_host", "erp.test") in [
+        (line.key, line.text) for line in played.lines
+    ]
+    assert api.seen == []
+
+    # The operator allows it (an intranet ERP on purpose): called, Host still names it.
+    settings_env(egress_allow="erp.test")
+    await _say(wa, _text("pedido"))
+    assert _sent(wa)[-1] == "Pedido enviado: Caneca" and len(api.seen) == 1
+    assert api.seen[0]["headers"]["Host"] == f"erp.test:{port}"
+
+    # Allowed by address instead: the call connects to the address checked, even though the
+    # name would resolve elsewhere if asked again (DNS rebinding to an internal address).
+    settings_env(egress_allow="127.0.0.0/8")
+    answers["erp.test"] = ["127.0.0.1", "10.255.255.1"]
+    request = engine.Request("GET", f"http://erp.test:{port}/orders/2", {}, "", 2)
+    assert calls.perform(request, ["erp.test"]).status == 200
+    assert api.seen[-1]["path"] == "/orders/2" and answers["erp.test"] == ["10.255.255.1"]
+    assert calls.perform(request, ["erp.test"]) == engine.Response(failed="internal_host")
+
+
 async def _deliver(wa, *messages: dict) -> None:
     """A webhook applied, and nothing else run (no bot pass, no sends)."""
     await wa.send(*messages)
@@ -922,7 +978,10 @@ async def _deliver(wa, *messages: dict) -> None:
         await runner.handle(job, event_id)
 
 
-async def test_a_message_during_a_call_waits_for_it_and_is_not_an_answer(wa, owner_of, api):
+async def test_a_message_during_a_call_waits_for_it_and_is_not_an_answer(
+    wa, owner_of, api, settings_env
+):
+    settings_env(egress_allow="127.0.0.1")
     with db.session(write=True) as s:
         organization.update(s, wa.organization_id, {"flow_hosts": "127.0.0.1"})
     _published(

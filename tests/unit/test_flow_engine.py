@@ -4,6 +4,7 @@ must not contain before it is published (``problems``), and how a run moves (``e
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import zoneinfo
 
 import httpx
@@ -814,11 +815,26 @@ def test_what_only_looks_like_a_variable_is_a_problem_not_sent_raw():
 # Outside calls ---------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def public_dns(monkeypatch):
+    """``*.test`` names resolve to a public address (the egress guard resolves before the
+    mock transport answers); other names as usual."""
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if str(host).endswith(".test"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
 def _call(handler, url: str = "https://api.test/x", **fields) -> Response:
     request = Request(fields.pop("method", "GET"), url, fields.pop("headers", {}), "", 2)
     return calls.perform(request, ["api.test"], transport=httpx.MockTransport(handler))
 
 
+@pytest.mark.usefixtures("public_dns")
 def test_a_call_reads_json_and_never_follows_redirects_or_huge_answers():
     seen = []
 
@@ -841,6 +857,7 @@ def test_a_call_reads_json_and_never_follows_redirects_or_huge_answers():
     assert _call(handler, "http://[::1/x") == Response(failed="host_not_allowed")
 
 
+@pytest.mark.usefixtures("public_dns")
 def test_a_call_sends_customers_words_in_headers_and_survives_bad_ones():
     seen = []
 

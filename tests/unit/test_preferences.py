@@ -118,6 +118,11 @@ def _settings(**values) -> Settings:
         ("https://169.254.169.254/latest/meta-data", False),
         ("http://127.0.0.1:6379/", False),
         ("not a url", False),
+        ("https://fcm.googleapis.com:443/fcm/send/abc", True),  # the default port, spelled out
+        ("https://fcm.googleapis.com:6379/x", False),  # a listed name on another port
+        ("https://wns2-par02p.notify.windows.com:8080/w/", False),
+        ("https://fcm.googleapis.com:99999/x", False),
+        ("https://fcm.googleapis.com:abc/x", False),
     ],
 )
 def test_push_endpoints_must_be_a_known_push_service(endpoint, allowed):
