@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pytake import migrations
 from pytake.aio import pause, stop_if_cancelled
+from pytake.auth import identities
 from pytake.jobs import runner
 from pytake.realtime import push
 from pytake.sandbox import live
@@ -91,6 +92,12 @@ async def live_updates():
         },
         _connected,
     )
+
+
+@app.register_lifespan_task
+async def revocations():
+    """Sessions ended or changed in another process are forgotten here too (auth.identities)."""
+    await identities.follow()
 
 
 @app.register_lifespan_task

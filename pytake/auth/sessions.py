@@ -2,8 +2,10 @@
 
 Sign-in happens over Reflex's websocket, which cannot set cookies. So it creates the row
 inactive and hands the browser a one-time ticket; the browser trades the ticket for the
-HttpOnly cookie at ``POST /auth/session``. Every event then re-reads the row, so revocation
-(logout, password change, deactivation) takes effect on the very next event.
+HttpOnly cookie at ``POST /auth/session``. The guard resolves the cookie through a cache of a
+few seconds (``auth.identities``); revoking a session (logout, password change,
+deactivation) makes every process forget it when the transaction commits, so it takes
+effect on the next event.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import secrets
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from pytake.auth import tokens
+from pytake.auth import identities, tokens
 from pytake.auth.errors import NotAllowed
 from pytake.models import Membership, Organization, Role, User, UserSession, utcnow
 from pytake.settings import get_settings
@@ -152,6 +154,7 @@ def revoke(db: Session, session_id: str, reason: str) -> None:
         .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoke_reason=reason)
     )
+    identities.forget(db, sessions=[session_id])
 
 
 def revoke_all(db: Session, user_id: int, reason: str, *, keep: str | None = None) -> int:
@@ -160,7 +163,9 @@ def revoke_all(db: Session, user_id: int, reason: str, *, keep: str | None = Non
     )
     if keep is not None:
         query = query.where(UserSession.id != keep)
-    return db.execute(query.values(revoked_at=utcnow(), revoke_reason=reason)).rowcount
+    revoked = db.execute(query.values(revoked_at=utcnow(), revoke_reason=reason)).rowcount
+    identities.forget(db, users=[user_id])  # ``keep`` too: it is only read again
+    return revoked
 
 
 def parse_cookie_header(header: str | None) -> str | None:

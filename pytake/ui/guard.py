@@ -3,13 +3,16 @@
 Any client can send any event of any state with any payload, so every PyTake state derives
 from ``GuardedState`` and is default-deny: a handler runs only for a signed-in user whose
 role reaches the state's ``min_role``, unless the state lists it in ``public_events``.
-The identity comes from the HttpOnly cookie of the websocket handshake and is re-checked
-against the session row on every event, so revocation is immediate.
+The identity comes from the HttpOnly cookie of the websocket handshake, checked on every
+event against the session row as remembered for a few seconds (``auth.identities``): a
+sign-out, revocation, deactivation or role change is forgotten by every worker when it
+commits, so the tab's next event is refused or sees the new role.
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 from urllib.parse import quote
 
@@ -18,7 +21,7 @@ from reflex_base.event import Event
 from starlette.concurrency import run_in_threadpool
 
 from pytake import db
-from pytake.auth import sessions
+from pytake.auth import identities, sessions
 from pytake.auth.sessions import Identity
 from pytake.i18n import from_accept_language, translate
 from pytake.models import Role
@@ -64,9 +67,15 @@ class GuardedState(rx.State):
 
 
 def identity_from_headers(cookie_header: str | None) -> Identity | None:
+    """The caller behind the session cookie; from memory for a few seconds after a read."""
     cookie = sessions.parse_cookie_header(cookie_header)
-    if cookie is None:
+    session_id = sessions.session_id_from_cookie(cookie)
+    if session_id is None:
         return None
+    return identities.recall(session_id, functools.partial(_read_identity, cookie))
+
+
+def _read_identity(cookie: str) -> Identity | None:
     with db.session(write=True) as s:  # may stamp last_seen_at after reading (see in_transaction)
         return sessions.resolve(s, cookie)
 

@@ -2,6 +2,7 @@
 
 import pytest
 import reflex as rx
+import sqlalchemy as sa
 import sqlmodel
 from reflex.utils.format import format_event_handler
 from reflex_base.event import Event
@@ -111,6 +112,23 @@ async def test_agent_may_run_agent_events_and_the_identity_is_set(people):
     assert await run_guard(InboxState.load, people["agent_cookie"], path="/inbox") is None
     identity = guard._identity.get()
     assert identity.user_id == people["agent"].id and identity.role == Role.AGENT
+
+
+async def test_a_tab_s_next_event_within_seconds_reads_nothing_from_the_database(people):
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    sa.event.listen(db.get_engine(), "before_cursor_execute", record)
+    try:
+        assert await run_guard(InboxState.load, people["agent_cookie"], path="/inbox") is None
+        first = len(sent)
+        assert await run_guard(InboxState.load, people["agent_cookie"], path="/inbox") is None
+    finally:
+        sa.event.remove(db.get_engine(), "before_cursor_execute", record)
+    assert first > 0 and len(sent) == first
+    assert guard._identity.get().user_id == people["agent"].id
 
 
 async def test_owner_may_run_admin_events(people):
