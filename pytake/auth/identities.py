@@ -140,6 +140,16 @@ class IdentityCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def remembered(self, session_id: str) -> Identity | None:
+        """The identity if it is remembered and fresh; never reads the database."""
+        now = self._clock()
+        with self._lock:
+            found = self._entries.get(session_id)
+            if found is None or now - found[1] >= self._ttl:
+                return None
+            self._entries.move_to_end(session_id)
+            return found[0]
+
     def recall(self, session_id: str, load: Callable[[], Identity | None]) -> Identity | None:
         """The identity remembered for ``session_id``, else ``load()``'s (from the database),
         remembered unless something was forgotten meanwhile."""
@@ -183,6 +193,11 @@ def recall(session_id: str, load: Callable[[], Identity | None]) -> Identity | N
     """The identity of a session whose id was verified from its signed cookie; ``load``
     reads it from the database when it is not remembered (see the module docstring)."""
     return _cache.recall(session_id, load)
+
+
+def remembered(session_id: str) -> Identity | None:
+    """The remembered identity of a verified session id, without reading (see ``recall``)."""
+    return _cache.remembered(session_id)
 
 
 def forget(

@@ -43,11 +43,6 @@ class Facts:
     label_ids: frozenset[int]
     last_activity: dt.datetime
 
-    @property
-    def position(self) -> tuple[dt.datetime, int]:
-        """Where it sorts in the inbox: newest activity first, then the higher id."""
-        return (naive(self.last_activity), self.conversation_id)
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Scope:

@@ -75,6 +75,14 @@ def identity_from_headers(cookie_header: str | None) -> Identity | None:
     return identities.recall(session_id, functools.partial(_read_identity, cookie))
 
 
+async def caller(cookie_header: str | None) -> Identity | None:
+    """``identity_from_headers`` for the event loop: a remembered identity is answered here,
+    and only a database read goes to a thread (most events are answered from memory)."""
+    session_id = sessions.session_id_from_cookie(sessions.parse_cookie_header(cookie_header))
+    found = identities.remembered(session_id) if session_id is not None else None
+    return found or await run_in_threadpool(identity_from_headers, cookie_header)
+
+
 def _read_identity(cookie: str) -> Identity | None:
     with db.session(write=True) as s:  # may stamp last_seen_at after reading (see in_transaction)
         return sessions.resolve(s, cookie)
@@ -111,7 +119,7 @@ class AccessGuard(rx.Middleware):
         if handler in public:
             return None
         headers = state.router.headers
-        identity = await run_in_threadpool(identity_from_headers, headers.cookie)
+        identity = await caller(headers.cookie)
         language = (identity and identity.language) or from_accept_language(headers.accept_language)
         if identity is None:
             events = [rx.redirect(login_url(state.router.url.path))]

@@ -15,7 +15,7 @@ from pytake.i18n import LANGUAGES, catalog, normalize_language, translate
 from pytake.models import Role
 from pytake.realtime import push
 from pytake.services import accounts
-from pytake.ui.guard import GuardedState, access, identity_from_headers
+from pytake.ui.guard import GuardedState, access, caller
 
 T = TypeVar("T")
 
@@ -93,7 +93,7 @@ class SessionState(GuardedState):
             return rx.toast.error(self._text("profile.bad_language"))
         self.language = normalize_language(language)
         self.language_choice = self.language
-        identity = await run_in_threadpool(identity_from_headers, self.router.headers.cookie)
+        identity = await caller(self.router.headers.cookie)
         if identity is not None:
             await in_transaction(
                 accounts.update_profile, identity, name=identity.name, language=self.language

@@ -12,7 +12,7 @@ from pytake.ui.forms import field, form_card, form_text, submit_button, titled
 from pytake.ui.guard import (
     GuardedState,
     access,
-    identity_from_headers,
+    caller,
     navigate_after_sign_in,
     safe_next,
 )
@@ -36,7 +36,7 @@ class LoginState(GuardedState):
         self.busy = False
         if await run_in_threadpool(needs_setup):
             return rx.redirect("/setup")
-        if await run_in_threadpool(identity_from_headers, self.router.headers.cookie):
+        if await caller(self.router.headers.cookie):
             return rx.redirect(self._next_path())
         if self.router.url.query_parameters.get("error") == "session":
             self.error = await translated(self, "auth.session_failed")
