@@ -23,7 +23,7 @@ from pytake.ui import uploads
 from pytake.ui.forms import error_callout, form_text
 from pytake.ui.guard import GuardedState, access
 from pytake.ui.layout import card, empty_state, shell
-from pytake.ui.pages.conversation import _kind_of
+from pytake.ui.pages.conversation.state import kind_of
 from pytake.ui.pages.settings.frame import labelled
 from pytake.ui.session import SessionState, in_transaction, t, translated
 
@@ -242,7 +242,7 @@ class PhoneState(GuardedState):
             self.problem = await translated(self, "send.file_too_large", limit_mb=16)
             return
         mime = (upload.content_type or "application/octet-stream").split(";")[0].lower()
-        kind = "audio" if voice else _kind_of(mime)
+        kind = "audio" if voice else kind_of(mime)
         if voice and not mime.startswith("audio/"):
             self.problem = await translated(self, "sandbox.not_audio")
             return

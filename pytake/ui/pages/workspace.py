@@ -56,6 +56,7 @@ class InboxState(GuardedState):
     _cursors: list = []  # where each page shown so far starts; None for the first
     _next: tuple | None = None  # where the page after this one starts
     _applied: int = 0  # the number of the last update this tab applied (``push.take``)
+    _language: str = "en"  # the member's, read with the page
 
     @rx.event
     async def load(self):
@@ -82,7 +83,7 @@ class InboxState(GuardedState):
         """Read the page; the counts come from the worker's picture (``realtime.changes``)
         and the updates that arrived meanwhile are applied to the rows read."""
         identity, token = self._identity(), self.router.session.client_token
-        language = (await self.get_state(SessionState)).language
+        language = self._language = (await self.get_state(SessionState)).language
         query = self._query()
         after = self._cursors[-1] if self._cursors else None
         counted = query.status == inbox_updates.RESOLVED or push.scope(token) is None
@@ -128,7 +129,7 @@ class InboxState(GuardedState):
         self._applied, updates = taken.last, taken.updates
         if not updates:
             return
-        language = (await self.get_state(SessionState)).language
+        language = self._language  # as the page was read: no other state loaded per delta
         query = self._query()
         page = inbox_updates.Page(
             query, list(self.rows), self.has_next, self.page_number == 1, dict(self.counts)
