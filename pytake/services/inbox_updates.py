@@ -41,6 +41,11 @@ class Page:
     has_next: bool
     first: bool  # the first page: a conversation newer than every row belongs on it
     counts: dict[str, int]
+    # Each row's (last activity, id), read from the rows once per page, not once per change.
+    positions: list[tuple[dt.datetime, int]] = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.positions = [_position(row) for row in self.rows]
 
 
 def matches(scope: Scope, query: Query, facts: Facts | None) -> bool:
@@ -91,17 +96,18 @@ def apply(page: Page, scope: Scope, language: str, change: Change, *, count: boo
         _add(page.counts, scope, page.query.status, change.before, -1)
         _add(page.counts, scope, page.query.status, change.after, 1)
     moved = page.counts != before
-    at = next((i for i, row in enumerate(page.rows) if row["id"] == change.conversation_id), None)
+    shown = page.positions
+    at = next((i for i, (_, row_id) in enumerate(shown) if row_id == change.conversation_id), None)
     wanted = matches(scope, page.query, change.after)
     row = change.row(language) if wanted else None
     if at is not None:
-        del page.rows[at]
+        del page.rows[at], shown[at]
         if row is None:
             return True
     elif row is None:
         return moved
     position = _position(row)
-    index = next((i for i, r in enumerate(page.rows) if _position(r) < position), None)
+    index = next((i for i, p in enumerate(shown) if p < position), None)
     if index is None:  # older than every row shown
         if page.has_next and at is None:
             return moved  # it belongs on a later page
@@ -109,8 +115,10 @@ def apply(page: Page, scope: Scope, language: str, change: Change, *, count: boo
     elif index == 0 and not page.first and at is None:
         return moved  # newer than this page: it belongs on an earlier one
     page.rows.insert(index, row)
+    shown.insert(index, position)
     if len(page.rows) > PAGE_SIZE:
         page.rows.pop()
+        shown.pop()
         page.has_next = True
     return True
 
