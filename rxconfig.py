@@ -3,6 +3,7 @@
 import reflex as rx
 
 from pytake.settings import get_settings
+from pytake.web import origins
 
 settings = get_settings()
 
@@ -12,7 +13,8 @@ config = rx.Config(
     telemetry_enabled=False,
     show_built_with_reflex=False,
     trusted_proxy_hops=settings.trusted_proxy_hops,
-    cors_allowed_origins=[settings.public_url] if settings.public_url else ["*"],
+    # The HTTP API's CORS grant; the websocket's own check: pytake.web.origins.
+    cors_allowed_origins=origins.cors(settings.public_url, origins.dev_server()),
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(accent_color="teal", gray_color="slate", radius="medium")

@@ -28,6 +28,8 @@ window.pytakeSignOut = async function () {
   try {
     await fetch(pytakeBackend() + "/auth/logout", { method: "POST", credentials: "include" });
   } finally {
+    // The next page gets a new tab token: the old one's states were emptied by the server.
+    window.sessionStorage.removeItem("token");
     window.location.replace("/login");
   }
 };

@@ -14,10 +14,14 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from pytake import nul
 from pytake.folding import fold
 from pytake.settings import SettingsError, get_settings
 
 T = TypeVar("T")
+
+
+BUSY_MS = 10000  # how long a SQLite writer queues for the lock, unless told (``wait``)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -26,7 +30,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the web process read while a worker writes; the timeout queues writers.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # PostgreSQL gets the same SQL function from migration 0008.
@@ -37,8 +41,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _sqlite_begin(connection) -> None:
     """Writers take the write lock up front: a read-then-write transaction would otherwise
     fail at once with 'database is locked' when another writer committed in between."""
-    write = connection.get_execution_options().get("pytake_write")
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    options = connection.get_execution_options()
+    wait = options.get("pytake_wait")
+    # Set on every transaction: the pooled connection must not keep another's bound.
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={int(wait * 1000) if wait else BUSY_MS}")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("pytake_write") else "BEGIN")
+
+
+def _postgresql_begin(connection) -> None:
+    """A transaction told how long it may wait (``wait``) gives up on a lock, or on a
+    statement, after that long, instead of hanging with the request that runs it."""
+    wait = connection.get_execution_options().get("pytake_wait")
+    if wait:
+        ms = int(wait * 1000)
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
 
 
 # A connection idle this long is pinged before use: the server may have restarted or a
@@ -74,7 +91,11 @@ def engine_for(url: str) -> Engine:
     if engine is not None:
         return engine
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            json_serializer=nul.dumps,
+        )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin)
     else:
@@ -85,9 +106,12 @@ def engine_for(url: str) -> Engine:
             pool_size=get_settings().database_pool_size,
             max_overflow=10,
             connect_args={"connect_timeout": 5},
+            json_serializer=nul.dumps,
         )
         sa.event.listen(engine, "checkin", _checked_in)
         sa.event.listen(engine, "checkout", _pinger(engine.dialect))
+        sa.event.listen(engine, "begin", _postgresql_begin)
+    sa.event.listen(engine, "before_cursor_execute", nul.bound_parameters, retval=True)
     _engines[url] = engine
     return engine
 
@@ -97,15 +121,17 @@ def get_engine() -> Engine:
 
 
 @contextlib.contextmanager
-def session(*, write: bool = False) -> Iterator[Session]:
+def session(*, write: bool = False, wait: float | None = None) -> Iterator[Session]:
     """A session that commits when the block succeeds and rolls back when it raises.
 
     ``write=True`` for transactions that read and then write under concurrency (the
-    pipeline): on SQLite they queue for the write lock instead of failing.
+    pipeline): on SQLite they queue for the write lock instead of failing. ``wait``: the
+    seconds it may wait for a lock (or, on PostgreSQL, a statement) before failing, for
+    work a caller is waiting on (a webhook answers 503 rather than hang).
     """
     engine = get_engine()
-    if write:
-        engine = engine.execution_options(pytake_write=True)
+    if write or wait:
+        engine = engine.execution_options(pytake_write=write, pytake_wait=wait)
     with Session(engine, expire_on_commit=False) as db:
         try:
             yield db

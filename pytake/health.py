@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import redis
+import sqlalchemy as sa
 
+from pytake import db
 from pytake.db import check_database
 from pytake.settings import SettingsError, get_settings
+
+WRITE_WAIT = 2.0  # seconds /healthz waits for the lock a webhook's store takes
 
 
 def check_redis() -> None:
@@ -21,11 +25,33 @@ def check_redis() -> None:
         client.close()
 
 
+def check_storing() -> None:
+    """Whether a webhook could be stored now: the lock its INSERT takes (on SQLite, the
+    write lock) is granted within ``WRITE_WAIT``. A database that answers reads while a
+    held lock stops every write is not healthy. (A full disk is only seen by a real write.)"""
+    try:
+        with db.session(write=True, wait=WRITE_WAIT) as s:
+            if s.get_bind().dialect.name == "postgresql":
+                s.execute(sa.text("LOCK TABLE webhook_event IN ROW EXCLUSIVE MODE"))
+            else:
+                s.execute(sa.text("SELECT 1"))  # its BEGIN IMMEDIATE is the probe
+            s.rollback()
+    except sa.exc.SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise SettingsError(f"PYTAKE_DATABASE_URL: cannot write: {reason}") from None
+
+
 def report() -> tuple[bool, dict[str, str]]:
     """``(healthy, {"database": ..., "redis": ...})`` with a short reason for each failure."""
     result: dict[str, str] = {}
     healthy = True
-    for name, check in (("database", check_database), ("redis", check_redis)):
+    for name, check in (
+        ("database", check_database),
+        ("database", check_storing),
+        ("redis", check_redis),
+    ):
+        if result.get(name, "ok") != "ok":
+            continue  # unreachable says more than unwritable
         try:
             check()
             result[name] = "ok"

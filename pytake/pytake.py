@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 
 import reflex as rx
 from reflex_base.utils.format import format_event_handler
 from starlette.concurrency import run_in_threadpool
 
-from pytake import migrations
+from pytake import migrations, redisio
 from pytake.aio import pause, stop_if_cancelled
 from pytake.auth import identities
 from pytake.jobs import runner
@@ -39,7 +40,7 @@ from pytake.ui.pages.setup import SetupState, setup_page
 from pytake.ui.pages.templates import TemplatesState, templates_page
 from pytake.ui.pages.workspace import ContactsState, InboxState, contacts_page, inbox_page
 from pytake.ui.session import SessionState, t
-from pytake.web import routes
+from pytake.web import origins, routes
 
 log = logging.getLogger("pytake")
 if not log.handlers:
@@ -47,6 +48,11 @@ if not log.handlers:
     _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     log.addHandler(_handler)
 log.setLevel(get_settings().log_level.upper())
+
+if get_settings().redis_url:
+    # Before the app makes Reflex's clients: they read their bound when made.
+    _redis = redisio.serve_pages(len(runner.JOBS) if get_settings().run_workers else 0)
+    os.environ.setdefault("REFLEX_REDIS_MAX_CONNECTIONS", str(_redis.reflex_each))
 
 app = rx.App(
     api_transformer=routes.build(),
@@ -96,8 +102,10 @@ async def live_updates():
 
 @app.register_lifespan_task
 async def revocations():
-    """Sessions ended or changed in another process are forgotten here too (auth.identities)."""
-    await identities.follow()
+    """Sessions ended or changed in any process are forgotten here too (auth.identities),
+    and the tabs they cover check theirs at once: an ended session's tab leaves."""
+    recheck = format_event_handler(NoticeState.recheck)
+    await identities.follow(then=lambda revoked: push.recheck(app, revoked, recheck, _connected))
 
 
 @app.register_lifespan_task
@@ -178,3 +186,4 @@ def index() -> rx.Component:
 
 
 app.add_page(index, route="/", on_load=rx.redirect("/inbox"), title="PyTake")
+origins.guard_websocket(app, get_settings().public_url, origins.dev_server())

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///pytake.db"
     database_pool_size: int = Field(default=15, ge=1, le=200)  # PostgreSQL, per process
     redis_url: str | None = None
+    # Redis connections one process opens at most, Reflex's included in a web worker
+    # (pytake.redisio.share); managed Redis plans cap connections per database.
+    redis_max_connections: int = Field(default=20, ge=12, le=10000)
     secret_key: str | None = None
     data_dir: Path = Path("data")
     graph_api_url: str = "https://graph.facebook.com"
@@ -57,12 +60,18 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Inbound pipeline: webhooks, their processing and media downloads.
     webhook_max_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
+    # A webhook waits at most this long to be stored, then answers 503 (Meta retries).
+    webhook_store_seconds: float = Field(default=5.0, ge=0.5, le=60.0)
     # Processed webhook bodies hold customers' messages too; they are deleted after this.
     webhook_retention_days: int = Field(default=30, ge=1, le=3650)
     run_workers: bool = True
-    # `python -m pytake worker` yields the CPU to web processes on the same host: webhooks are
-    # answered first (Meta retries slow answers), processing catches up when it is quieter.
-    worker_nice: int = Field(default=10, ge=0, le=19)
+    # `python -m pytake run`'s job processes (production mode); unset: one per core.
+    job_processes: int | None = Field(default=None, ge=0, le=32)
+    # How much `python -m pytake worker` yields the CPU to web processes on the same host.
+    # Not at all by default: with agents online the web workers keep every core busy pushing
+    # changes, and a job process at a lower priority then starved; the changes it applies
+    # are what the tabs wait for (docs/live-core.md).
+    worker_nice: int = Field(default=0, ge=0, le=19)
     # While changes keep coming, a tab reloads what it shows at most once per this many
     # seconds (each reload covers every change until it begins); see realtime.push.
     live_refresh_seconds: float = Field(default=1.0, ge=0, le=60)
@@ -219,6 +228,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PYTAKE_RUN_WORKERS=false needs PYTAKE_REDIS_URL: in embedded mode nothing else "
                 "would process webhooks"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _job_processes_need_redis(self) -> Settings:
+        if self.job_processes and not self.redis_url:
+            raise ValueError(
+                "PYTAKE_JOB_PROCESSES needs PYTAKE_REDIS_URL: in embedded mode the web process "
+                "runs the jobs itself"
             )
         return self
 

@@ -40,7 +40,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,8 +75,8 @@ _PENDING = "pytake_identities_forget"  # Session.info: what to forget when it co
 
 # The columns an Identity is made of (or depends on), per model.
 _COLUMNS: dict[type, tuple[str, ...]] = {
-    User: ("name", "email", "locale", "is_active"),
-    Membership: ("role",),
+    User: ("name", "email", "locale"),
+    Membership: ("role", "is_active"),
     Organization: ("settings",),
 }
 
@@ -256,16 +256,25 @@ def _signal_file() -> Path:
     return get_settings().data_dir / SIGNAL_FILE
 
 
-async def follow(cache: IdentityCache = _cache) -> None:
-    """Forever (each web worker runs it): forget what other processes revoke."""
+Revoked = Callable[[Revocation | None], Awaitable[None]]
+
+
+async def _nothing(_revoked: Revocation | None) -> None:
+    return None
+
+
+async def follow(cache: IdentityCache = _cache, then: Revoked = _nothing) -> None:
+    """Forever (each web worker runs it): forget what any process revokes (this one's own
+    revocations come back through the same channel), then tell ``then`` what was (None:
+    possibly anything), so open tabs can check their identity at once."""
     client = redisio.client()
     if client is None:
-        await _watch(cache)
+        await _watch(cache, then)
     else:
-        await _subscribe(client, cache)
+        await _subscribe(client, cache, then)
 
 
-async def _watch(cache: IdentityCache) -> None:
+async def _watch(cache: IdentityCache, then: Revoked) -> None:
     path = _signal_file()
     seen = _content(path)
     while True:
@@ -274,6 +283,7 @@ async def _watch(cache: IdentityCache) -> None:
         if now != seen:
             seen = now
             cache.clear()
+            await then(None)
 
 
 def _content(path: Path) -> str | None:
@@ -283,7 +293,7 @@ def _content(path: Path) -> str | None:
         return None
 
 
-async def _subscribe(client: aioredis.Redis, cache: IdentityCache) -> None:
+async def _subscribe(client: aioredis.Redis, cache: IdentityCache, then: Revoked) -> None:
     while True:
         stop_if_cancelled()
         try:
@@ -295,6 +305,7 @@ async def _subscribe(client: aioredis.Redis, cache: IdentityCache) -> None:
                         cache.clear()  # unreadable: forgetting everything is always safe
                     else:
                         cache.forget(revocation)
+                    await then(revocation)
         except (redis.RedisError, OSError) as exc:
             log.warning("revocations interrupted (%s); subscribing again", exc)
             await pause(RESUBSCRIBE_SECONDS)

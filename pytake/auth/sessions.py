@@ -129,7 +129,7 @@ def resolve(db: Session, cookie_value: str | None) -> Identity | None:
         session.revoked_at is not None
         or session.activated_at is None
         or session.expires_at <= now
-        or not user.is_active
+        or not membership.is_active
     ):
         return None
     if session.last_seen_at is None or now - session.last_seen_at > _TOUCH_AFTER:
@@ -157,10 +157,20 @@ def revoke(db: Session, session_id: str, reason: str) -> None:
     identities.forget(db, sessions=[session_id])
 
 
-def revoke_all(db: Session, user_id: int, reason: str, *, keep: str | None = None) -> int:
+def revoke_all(
+    db: Session,
+    user_id: int,
+    reason: str,
+    *,
+    keep: str | None = None,
+    organization_id: int | None = None,
+) -> int:
+    """End the user's sessions (only those in ``organization_id``, if given)."""
     query = sa.update(UserSession).where(
         UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
     )
+    if organization_id is not None:
+        query = query.where(UserSession.organization_id == organization_id)
     if keep is not None:
         query = query.where(UserSession.id != keep)
     revoked = db.execute(query.values(revoked_at=utcnow(), revoke_reason=reason)).rowcount

@@ -9,8 +9,9 @@ import dataclasses
 from pytake import db
 from pytake.jobs.rows import RowQueue
 from pytake.models import Conversation, FlowRun, utcnow
-from pytake.services import bot, inbound
+from pytake.services import bot
 from pytake.services.activity import record_activity
+from pytake.services.effects import Effects
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,9 +43,9 @@ class RunQueue(RowQueue):
 QUEUE = RunQueue(FlowRun, "created_at", bot.FAILED)
 
 
-async def advance(run_id: int) -> inbound.Effects:
-    def run() -> inbound.Effects:
-        effects = inbound.Effects()
+async def advance(run_id: int) -> Effects:
+    def run() -> Effects:
+        effects = Effects()
         bot.process(run_id, effects)
         return effects
 

@@ -19,7 +19,8 @@ from pytake.channels import adapter
 from pytake.channels.base import Credentials, MediaRef, PlatformCallError
 from pytake.jobs.rows import RowQueue
 from pytake.models import Attachment, Channel, Message, utcnow
-from pytake.services import channels, inbound
+from pytake.services import channels
+from pytake.services.effects import Effects
 from pytake.settings import get_settings
 
 log = logging.getLogger("pytake.jobs")
@@ -68,8 +69,8 @@ def _load(attachment_id: int) -> tuple[Attachment, Message, Channel, Credentials
         return attachment, message, channel, channels.credentials(channel)
 
 
-def _finish(attachment_id: int, **values) -> inbound.Effects:
-    effects = inbound.Effects()
+def _finish(attachment_id: int, **values) -> Effects:
+    effects = Effects()
     with db.session(write=True) as s:
         attachment = s.get(Attachment, attachment_id)
         for key, value in values.items():
@@ -79,7 +80,7 @@ def _finish(attachment_id: int, **values) -> inbound.Effects:
     return effects
 
 
-async def download(attachment_id: int) -> inbound.Effects | None:
+async def download(attachment_id: int) -> Effects | None:
     loaded = await asyncio.to_thread(_load, attachment_id)
     if loaded is None:
         return None
@@ -110,7 +111,7 @@ async def download(attachment_id: int) -> inbound.Effects | None:
         log.warning("attachment %s: %s (attempt %s)", attachment_id, exc, attempts)
         settle = QUEUE.fail if exc.retryable else QUEUE.give_up
         await asyncio.to_thread(settle, attachment_id, str(exc))
-        effects = inbound.Effects()
+        effects = Effects()
         effects.touch(message)
         return effects
     return await asyncio.to_thread(

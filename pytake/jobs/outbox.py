@@ -3,7 +3,7 @@
 The row is marked ``sending`` (committed) before the call. A worker that dies during the call
 leaves it there, and ``recover_stuck`` later calls it ``unknown``: WhatsApp has no idempotency
 key, so a message that may have gone out is never sent again without an agent deciding to.
-Its status webhook, which echoes our id, still reconciles it (``inbound``).
+Its status webhook, which echoes our id, still reconciles it (``inbound_statuses.reconcile``).
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ from pytake.models import (
     OutboxState,
     utcnow,
 )
-from pytake.services import channels, inbound, outbound
+from pytake.services import channels, inbound_statuses, outbound
+from pytake.services.effects import Effects
+from pytake.services.explain import DUPLICATE_ID
 from pytake.settings import get_settings
 
 log = logging.getLogger("pytake.jobs")
@@ -87,9 +89,9 @@ class _Send:
     claimed: bool  # marked 'sending' already (nothing to upload first)
 
 
-def _effects(conversation: tuple[int, int] | None = None) -> inbound.Effects:
+def _effects(conversation: tuple[int, int] | None = None) -> Effects:
     """What a send changed: its conversation, never one left waiting for an agent."""
-    effects = inbound.Effects(assignable=False)
+    effects = Effects(assignable=False)
     if conversation is not None:
         effects.conversations.add(conversation)
     return effects
@@ -118,7 +120,7 @@ def _with_all_it_needs() -> sa.Select:
     )
 
 
-def _prepare(outbox_id: int) -> _Send | inbound.Effects | None:
+def _prepare(outbox_id: int) -> _Send | Effects | None:
     with db.session(write=True) as s:
         found = s.exec(_with_all_it_needs(), params={"outbox_id": outbox_id}).first()
         if found is None or found[0].state != PENDING:
@@ -188,7 +190,7 @@ def _refusal(
         return PlatformError(None, "channel disabled", "the number was disabled by an admin")
     if message.type != MessageType.TEMPLATE and not outbound.window_open(conversation):
         return PlatformError(
-            inbound.REENGAGEMENT_REQUIRED,
+            inbound_statuses.REENGAGEMENT_REQUIRED,
             "Re-engagement message",
             "the 24-hour window closed before this message left; nothing was sent",
         )
@@ -256,7 +258,7 @@ def _claimed(s: Session, outbox_id: int) -> bool:
 # The job ----------------------------------------------------------------------------------------
 
 
-async def deliver(outbox_id: int) -> inbound.Effects | None:
+async def deliver(outbox_id: int) -> Effects | None:
     prepared = await asyncio.to_thread(_prepare, outbox_id)
     if not isinstance(prepared, _Send):
         return prepared
@@ -291,7 +293,7 @@ async def deliver(outbox_id: int) -> inbound.Effects | None:
 # After the call ---------------------------------------------------------------------------------
 
 
-def _sent(send: _Send, result: SendResult) -> inbound.Effects:
+def _sent(send: _Send, result: SendResult) -> Effects:
     effects = _effects(send.conversation)
     now = utcnow()
     with db.session(write=True) as s:
@@ -300,6 +302,8 @@ def _sent(send: _Send, result: SendResult) -> inbound.Effects:
             .where(Outbox.id == send.outbox_id)
             .values(state=DONE, error=None, updated_at=now, next_attempt_at=None)
         )
+        if _taken(s, send, result.external_id):
+            return _clashed(s, send, result.external_id, now, effects)
         # A status webhook may have got here first (its status is further on: keep it).
         # One UPDATE: each one writes the whole row and its index entries again.
         behind = col(Message.status).in_([DeliveryStatus.QUEUED, DeliveryStatus.UNKNOWN])
@@ -320,8 +324,45 @@ def _sent(send: _Send, result: SendResult) -> inbound.Effects:
                 .values(token_invalid_at=None)
             )
         _learn_recipient(s, send.contact, result.recipient)
-        inbound.apply_parked(s, send.channel_id, result.external_id, effects)
+        inbound_statuses.apply_parked(s, send.channel_id, result.external_id, effects)
         _next_in_line(s, send.conversation[1], effects)
+    return effects
+
+
+def _taken(s: Session, send: _Send, external_id: str) -> bool:
+    """Meta never gives two messages one id, but an answer that did (a stand-in restarted,
+    say) must not make storing this one fail and retry for minutes."""
+    return (
+        s.exec(
+            select(Message.id).where(
+                Message.channel_id == send.channel_id,
+                Message.external_id == external_id,
+                Message.id != send.message_id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def _clashed(
+    s: Session, send: _Send, external_id: str, now: dt.datetime, effects: Effects
+) -> Effects:
+    """The send was accepted, but under another message's id: its statuses cannot be told
+    apart, so it is left unconfirmed with the reason (``explain``), and never sent again by
+    itself (it may well have arrived)."""
+    log.warning(
+        "message %s was answered with id %s, already another's", send.message_id, external_id
+    )
+    s.execute(
+        sa.update(Message)
+        .where(Message.id == send.message_id)
+        .values(
+            sent_at=sa.func.coalesce(Message.sent_at, now),
+            status=DeliveryStatus.UNKNOWN.value,
+            error={"errors": [{"title": DUPLICATE_ID, "details": external_id}], "exhausted": True},
+        )
+    )
+    _next_in_line(s, send.conversation[1], effects)
     return effects
 
 
@@ -343,7 +384,7 @@ def _learn_recipient(s: Session, contact: tuple[int, str | None], reported: Cont
         known.wa_id, known.updated_at = reported.external_id, utcnow()
 
 
-def _next_in_line(s: Session, conversation_id: int, effects: inbound.Effects) -> None:
+def _next_in_line(s: Session, conversation_id: int, effects: Effects) -> None:
     """The next message to this customer waited for this one: wake it now."""
     following = s.exec(
         select(Outbox.id)
@@ -355,8 +396,11 @@ def _next_in_line(s: Session, conversation_id: int, effects: inbound.Effects) ->
 
 
 def _jitter(attempts: int) -> float:
-    """Full-jitter exponential backoff."""
-    return random.uniform(0, min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2**attempts))  # noqa: S311
+    """Exponential backoff with equal jitter: spread so a burst of failures does not come back
+    at once, yet never sooner than half the step (full jitter could retry a failing call at
+    once, hammering Meta and jumping ahead of what a test or an operator expects)."""
+    step = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2**attempts)
+    return step / 2 + random.uniform(0, step / 2)  # noqa: S311
 
 
 def _pause_for(exc: PlatformCallError, attempts: int) -> tuple[str | None, float]:
@@ -369,7 +413,7 @@ def _pause_for(exc: PlatformCallError, attempts: int) -> tuple[str | None, float
     return None, max(exc.retry_after or 0.0, _jitter(attempts))
 
 
-async def _failed(send: _Send, exc: PlatformCallError) -> inbound.Effects:
+async def _failed(send: _Send, exc: PlatformCallError) -> Effects:
     log.warning("outbox %s: %s", send.outbox_id, exc)
     delay = 0.0
     if exc.retryable and not exc.ambiguous:
@@ -386,7 +430,7 @@ async def _failed(send: _Send, exc: PlatformCallError) -> inbound.Effects:
     return await asyncio.to_thread(_record_failure, send, exc, delay)
 
 
-def _record_failure(send: _Send, exc: PlatformCallError, delay: float) -> inbound.Effects:
+def _record_failure(send: _Send, exc: PlatformCallError, delay: float) -> Effects:
     effects = _effects(send.conversation)
     with db.session(write=True) as s:
         row = s.get(Outbox, send.outbox_id)
@@ -420,6 +464,8 @@ def _settle_failure(
     row.error, row.next_attempt_at = f"{error.code}: {error.title} {error.details}"[:4000], None
     message.status = DeliveryStatus.FAILED.value
     message.error = _error(error, state == DEAD)
+    if error.code == inbound_statuses.REENGAGEMENT_REQUIRED:
+        inbound_statuses.close_window(s, row.conversation_id, utcnow())
     if state == DEAD:
         log.error("outbox %s given up after %s attempts: %s", row.id, row.attempts, row.error)
 
@@ -428,7 +474,7 @@ def _error(error: PlatformError, exhausted: bool) -> dict:
     return {"errors": [error.as_dict()], "exhausted": exhausted}
 
 
-def recover_stuck(older_than: dt.timedelta = STUCK_AFTER) -> inbound.Effects:
+def recover_stuck(older_than: dt.timedelta = STUCK_AFTER) -> Effects:
     """Rows left 'sending' by a worker that died during the call become 'unknown'."""
     effects = _effects()
     with db.session(write=True) as s:

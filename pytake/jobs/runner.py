@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import os
 import socket
@@ -24,14 +25,16 @@ from collections.abc import Awaitable, Callable
 
 import redis
 
-from pytake import db, redisio
+from pytake import db, redisio, staging
 from pytake.aio import pause, stop_if_cancelled
+from pytake.auth import throttle
 from pytake.jobs import alerts, assignment, flows, media, outbox, templates, webhooks
 from pytake.jobs.rows import RowQueue
 from pytake.models import utcnow
 from pytake.realtime import signals
-from pytake.services import actions, inbound, retention
+from pytake.services import actions, inbound_statuses, retention
 from pytake.services import alerts as alerts_service
+from pytake.services.effects import Effects
 from pytake.settings import get_settings
 
 log = logging.getLogger("pytake.jobs")
@@ -54,12 +57,12 @@ CONSUMER_FORGET_AFTER = dt.timedelta(hours=1)
 class Job:
     name: str
     queue: RowQueue
-    run: Callable[[int], Awaitable[inbound.Effects | None]]
+    run: Callable[[int], Awaitable[Effects | None]]
     concurrency: int
     claim_idle: dt.timedelta
     writes_while_running: bool = False  # one at a time on SQLite (a single writer)
     # Runs up to ``batch`` rows at once (one transaction) when several are waiting.
-    run_many: Callable[[list[int]], Awaitable[inbound.Effects | None]] | None = None
+    run_many: Callable[[list[int]], Awaitable[Effects | None]] | None = None
     batch: int = 1
 
     @property
@@ -67,11 +70,11 @@ class Job:
         return f"pytake:jobs:{self.name}"
 
 
-async def _process_webhook(event_id: int) -> inbound.Effects | None:
-    return await asyncio.to_thread(webhooks.process, [event_id])
+async def _process_webhook(event_id: int) -> Effects | None:
+    return await asyncio.to_thread(functools.partial(webhooks.process, [event_id], isolated=True))
 
 
-async def _process_webhooks(event_ids: list[int]) -> inbound.Effects | None:
+async def _process_webhooks(event_ids: list[int]) -> Effects | None:
     return await asyncio.to_thread(webhooks.process, event_ids)
 
 
@@ -151,8 +154,9 @@ def _due_now(job: Job, ids: list[int]) -> None:
         job.queue.lease(s, ids, utcnow())
 
 
-async def announce(effects: inbound.Effects | None) -> None:
-    """After a job committed: live signals, and the downloads and sends it scheduled."""
+async def announce(effects: Effects | None) -> None:
+    """After a transaction committed (a job's, or an agent's action in the app): live
+    signals, the downloads, sends and bot runs it scheduled, and assignment."""
     if effects is None:
         return
     await signals.publish(effects.conversations)
@@ -174,10 +178,12 @@ async def handle(job: Job, row_id: int) -> None:
 
 
 async def handle_many(job: Job, row_ids: list[int]) -> None:
-    """Several rows in one run when the job can; if that run fails as a whole (a deadlock
-    with another batch, say), each row on its own, so only a row that fails alone is
-    counted as failed."""
-    if job.run_many is None or len(row_ids) < 2:
+    """Rows in one run when the job can (even a single row: the batch's way is the cheap
+    one); if that run fails as a whole (a deadlock with another batch, a failing item),
+    each row on its own, so only a row that fails alone is counted as failed."""
+    if not row_ids:
+        return
+    if job.run_many is None:
         for row_id in row_ids:
             await handle(job, row_id)
         return
@@ -259,22 +265,46 @@ async def _ensure_group(client, job: Job) -> None:
             raise
 
 
-async def _consume(client, job: Job, consumer: str) -> None:
+async def _consume(
+    client, job: Job, consumer: str, slots: asyncio.Semaphore, tasks: asyncio.TaskGroup
+) -> None:
+    """One reader per job and process, whatever the job's concurrency: a blocking read holds
+    a Redis connection for its whole wait, and 64 readers for the outbox alone held 64.
+    It reads only when a slot is free, so a busy process leaves entries to idle ones."""
     while True:
         stop_if_cancelled()  # a job's Redis call may have swallowed it (see below)
+        await slots.acquire()
         try:
             entries = await client.xreadgroup(
                 GROUP, consumer, {job.stream: ">"}, count=job.batch, block=2000
             )
         except redis.ResponseError as exc:
+            slots.release()
             if "NOGROUP" not in str(exc):
                 raise
             # Redis restarted empty or the key was evicted: the rows are safe, recreate.
             log.warning("%s: consumer group lost, recreating it", job.name)
             await _ensure_group(client, job)
             continue
-        for _stream, items in entries or []:
-            await _settle(client, job, items)
+        except BaseException:
+            slots.release()
+            raise
+        items = [item for _stream, stream_items in entries or [] for item in stream_items]
+        if not items:
+            slots.release()
+            continue
+        tasks.create_task(_settle_in_slot(client, job, items, slots))
+
+
+async def _settle_in_slot(client, job: Job, entries: list, slots: asyncio.Semaphore) -> None:
+    try:
+        await _settle(client, job, entries)
+    except (redis.RedisError, OSError) as exc:  # unacknowledged: reclaimed, then retried
+        log.warning("%s: could not acknowledge %s entries: %s", job.name, len(entries), exc)
+    except Exception:
+        log.exception("%s: entries %s", job.name, [entry_id for entry_id, _ in entries])
+    finally:
+        slots.release()
 
 
 def _row_id(fields: dict) -> int | None:
@@ -386,15 +416,14 @@ async def run_redis(job: Job) -> None:
             log.warning("%s: waiting for Redis: %s", job.name, exc)
             await pause(2)
 
-    async def consume_forever(n: int) -> None:
-        await _every(0, lambda: _consume(client, job, f"{consumer}-{n}"), f"{job.name} consumer")
-
+    slots = asyncio.Semaphore(job.concurrency)
     # A cancellation that redis-py swallowed while the group was made must stop us here: once
     # inside, the task group would wait for children nobody cancels (shutdown hung).
     stop_if_cancelled()
     async with asyncio.TaskGroup() as tasks:
-        for n in range(job.concurrency):
-            tasks.create_task(consume_forever(n))
+        tasks.create_task(
+            _every(0, lambda: _consume(client, job, consumer, slots, tasks), f"{job.name} consumer")
+        )
         reclaim_every = max(job.claim_idle.total_seconds() / 4, 1.0)
         tasks.create_task(
             _every(
@@ -411,8 +440,12 @@ async def run_redis(job: Job) -> None:
 
 def _purge() -> None:
     with db.session(write=True) as s:
-        purged = inbound.purge_parked(s, PARKED_TTL)
+        purged = inbound_statuses.purge_parked(s, PARKED_TTL)
         told = alerts_service.purge(s, ALERTS_KEPT)
+        throttle.forget_expired(s)
+    swept = staging.sweep()
+    if swept:
+        log.info("deleted %s uploads left in the staging folder", swept)
     if purged:
         log.info("dropped %s statuses of messages never seen", purged)
     if told:
@@ -436,10 +469,10 @@ def _retention() -> None:
 
 
 async def apply_waiting() -> None:
-    def run() -> inbound.Effects:
-        effects = inbound.Effects()
+    def run() -> Effects:
+        effects = Effects()
         with db.session(write=True) as s:
-            inbound.apply_waiting(s, effects)
+            inbound_statuses.apply_waiting(s, effects)
         return effects
 
     await announce(await asyncio.to_thread(run))

@@ -1,8 +1,9 @@
 """Processing stored webhooks: parse, apply every item, record each event's outcome.
 
-Each item runs in its own savepoint, so one bad status cannot take the batch's messages down
-with it; a failed item makes the whole event retry later, which is safe because applying is
-idempotent.
+Events are applied in batches, in one transaction; a batch that fails is applied again one
+event at a time, each item in its own savepoint, so one bad status cannot take other
+messages down with it. A failed item makes its whole event retry later, which is safe
+because applying is idempotent.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from sqlmodel import Session, col, select
 
 from pytake import db
 from pytake.channels import adapter
-from pytake.channels.base import PayloadError, TemplateStatusUpdate
+from pytake.channels.base import InboundMessage, PayloadError, Reaction, TemplateStatusUpdate
 from pytake.crypto import DecryptionError
 from pytake.jobs.rows import RowQueue
 from pytake.models import Channel, Organization, WebhookEvent, utcnow
-from pytake.services import channels, inbound
+from pytake.services import channels, inbound, inbound_prefetch
+from pytake.services.effects import Effects
 from pytake.services.webhooks import DEAD, DONE, PENDING, QUARANTINED
 
 log = logging.getLogger("pytake.jobs")
@@ -48,31 +50,38 @@ class _Signatures:
     """Whether the event was signed by each channel's own app (checked again here, so a
     quarantined body replayed later cannot reach a channel whose app did not sign it)."""
 
-    def __init__(self, event: WebhookEvent) -> None:
-        self.event = event
+    def __init__(self, s: Session, event: WebhookEvent) -> None:
+        self.s, self.event = s, event
         self.adapter = adapter(event.source)
         self.known: dict[int, bool] = {}
 
     def by(self, channel: Channel) -> bool:
         if channel.id not in self.known:
-            try:
-                secret = self.adapter.webhook_secret(channels.credentials(channel))
-            except DecryptionError:
-                secret = ""
+            # Decrypted once per batch, not once per event.
+            secret = db.memo(self.s, ("webhook secret", channel.id), lambda: self._secret(channel))
             self.known[channel.id] = self.adapter.signature_valid(
                 self.event.body, self.event.signature, secret
             )
         return self.known[channel.id]
 
+    def _secret(self, channel: Channel) -> str:
+        try:
+            return self.adapter.webhook_secret(channels.credentials(channel))
+        except DecryptionError:
+            return ""
 
-def process(event_ids: list[int]) -> inbound.Effects | None:
+
+def process(event_ids: list[int], *, isolated: bool = False) -> Effects | None:
     """Apply pending events together, in one transaction; None when there was nothing
     (left) to do.
 
     A batch pays for the commit, the channels and the organizations' settings, flows and
-    queues once instead of once per event. Items keep their own savepoints, so one failing
-    item makes only its own event retry; if the transaction as a whole fails (a deadlock,
-    the database going away), the caller applies the events one at a time.
+    queues once instead of once per event, and its items run without savepoints (two round
+    trips and a flush each): an item that fails takes the whole batch down, and the caller
+    then applies its events one at a time, ``isolated``, as it does when the transaction as
+    a whole fails (a deadlock, the database going away). Isolated, each item runs in its own
+    savepoint, so a failing item makes only its own event retry and the event's other items
+    are kept.
     """
     with db.session(write=True) as s:
         db.remember(s)
@@ -100,9 +109,10 @@ def process(event_ids: list[int]) -> inbound.Effects | None:
         organizations = {c.organization_id for c in by_number.values()}
         query = select(Organization).where(col(Organization.id).in_(organizations))
         db.memo(s, Organization, lambda: s.exec(query).all())
-        effects = inbound.Effects()
+        inbound_prefetch.prefetch(s, _messages(parsed, by_number))
+        effects = Effects()
         for event, items in parsed:
-            _apply(s, event, items, by_number, by_account, effects)
+            _apply(s, event, items, by_number, by_account, effects, isolated)
         return effects
 
 
@@ -150,6 +160,18 @@ def _earlier(s: Session, events: list[WebhookEvent]) -> list[WebhookEvent]:
     return list(s.exec(query.with_for_update(skip_locked=True)))
 
 
+def _messages(parsed: list, by_number: dict) -> list[tuple[int, str]]:
+    """The (channel, platform id) of every message and reaction the batch may store."""
+    pairs = []
+    for event, items in parsed:
+        for item in items:
+            if isinstance(item, (InboundMessage, Reaction)):
+                channel = by_number.get((event.source, item.channel))
+                if channel is not None:
+                    pairs.append((channel.id, item.external_id))
+    return pairs
+
+
 def _customer(items: list) -> tuple[str, str]:
     """The number and customer a webhook's first item concerns ("" when none)."""
     for item in items:
@@ -165,9 +187,10 @@ def _apply(
     items: list,
     by_number: dict,
     by_account: dict,
-    effects: inbound.Effects,
+    effects: Effects,
+    isolated: bool,
 ) -> None:
-    signed = _Signatures(event)
+    signed = _Signatures(s, event)
     problems, failures = [], []
     for item in items:
         if isinstance(item, TemplateStatusUpdate):
@@ -185,11 +208,15 @@ def _apply(
             if not signed.by(channel):
                 problems.append(f"not signed by the app of channel {channel.id}")
                 continue
+            if not isolated:
+                inbound.apply(s, channel, item, effects)
+                continue
             try:
                 with s.begin_nested():
                     inbound.apply(s, channel, item, effects)
             except Exception as exc:  # isolate the item; the event is retried as a whole
                 log.exception("event %s: item failed", event.id)
+                inbound_prefetch.forget(s)
                 failures.append(f"{type(item).__name__}: {exc!r}"[:500])
     effects.problems.extend(problems)
     if failures:

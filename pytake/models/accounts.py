@@ -21,10 +21,14 @@ class Role(enum.StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Role).index(self)
+        # A dict lookup: the live core asks for every change and every open tab.
+        return _RANKS[self]
 
     def at_least(self, other: Role) -> bool:
         return self.rank >= other.rank
+
+
+_RANKS = {role: position for position, role in enumerate(Role)}
 
 
 class Organization(SQLModel, table=True):
@@ -46,7 +50,6 @@ class User(SQLModel, table=True):
     name: str = Field(max_length=120)
     password_hash: str | None = Field(default=None, max_length=255)
     locale: str | None = Field(default=None, max_length=10)
-    is_active: bool = Field(default=True)
     created_at: dt.datetime = created_at()
     password_changed_at: dt.datetime | None = timestamp()
     last_login_at: dt.datetime | None = timestamp()
@@ -64,6 +67,8 @@ class Membership(SQLModel, table=True):
     organization_id: int = fk("organization.id")
     role: str = Field(max_length=20)
     max_concurrent: int | None = Field(default=None)
+    # Deactivated here only: one organization's admins cannot lock a person out of another.
+    is_active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     created_at: dt.datetime = created_at()
 
 
@@ -161,3 +166,18 @@ class AuditLog(SQLModel, table=True):
     ip: str | None = Field(default=None, max_length=64, index=True)
     details: dict = json_field()
     created_at: dt.datetime = created_at()
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins counted per (account, address) and per address (``auth.throttle``).
+
+    A row per key, so concurrent attempts on one key queue on its row lock and each sees
+    the others' failures; the key is a digest, so the table holds no e-mail or address.
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    key: str = Field(primary_key=True, max_length=64)
+    failures: int = Field(default=0, nullable=False)
+    started_at: dt.datetime = created_at()  # the window counts from here
+    next_at: dt.datetime | None = timestamp()  # no attempt before this

@@ -104,8 +104,9 @@ def _header_reader(conversation_id: int) -> Callable[[str], Awaitable]:
     return read
 
 
-def _now(s, ids: list[int]):
-    return scope.facts_of(s, ids), inbox.listed(s, ids)
+def _now(s, ids: list[int]) -> tuple[dict[int, scope.Facts], dict]:
+    rows = inbox.listed(s, ids)
+    return {i: scope.facts_from(row) for i, row in rows.items()}, rows
 
 
 async def build(batch: list[ConversationChanged]) -> list[Update]:

@@ -11,8 +11,13 @@ conversation, or an organization's inbox list or dashboard), with each tab's mem
   them in batches instead of queuing one event per change. Each update handed to a tab is
   numbered; a tab that finds a number skipped (its worker changed, an update was lost) or is
   told that publications were missed reads its page again.
-- Dashboards and notices still re-read through the guard, paced, as their own queries
-  decide what each member sees.
+- Notices (every signed-in tab) are worked out here too: for the changes that may concern
+  a tab's member, what happened in the conversation is read once for the batch
+  (``notices.news``) and each such tab is handed what its member is told (``notices.pick``);
+  its event only applies the member's preferences. A tab this worker cannot decide for (its
+  member's scope changed, the change was not read here) looks for itself.
+- Dashboards still re-read through the guard, paced, as their own queries decide what each
+  member sees.
 """
 
 from __future__ import annotations
@@ -20,15 +25,20 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
 
 import redis
 from reflex_base.event import Event
+from starlette.concurrency import run_in_threadpool
 
+from pytake import db
 from pytake.aio import pause, stop_if_cancelled
+from pytake.auth.identities import Revocation
 from pytake.realtime import changes, presence, signals
+from pytake.services import notices
 from pytake.services.scope import Scope
 from pytake.settings import get_settings
 
@@ -44,6 +54,9 @@ _viewers: dict[Topic, set[str]] = collections.defaultdict(set)
 _watching: dict[str, Topic] = {}
 _people: dict[str, tuple[int, int]] = {}  # tab → (organization id, user id), for presence
 _listeners: dict[str, int] = {}  # tab → organization id, for notices
+_holders: dict[str, tuple[int, str]] = {}  # tab → (user id, session id), for revocations
+_listening_as: dict[str, Scope] = {}  # tab → its member's scope, to target notices
+_listening_since: dict[str, dt.datetime] = {}  # tab → what happened before is not news to it
 QUEUED_STALE_SECONDS = 10.0
 
 
@@ -118,9 +131,48 @@ def rescope(token: str, seen_by: Scope) -> None:
         _scopes[token] = seen_by
 
 
-def listen(token: str, organization_id: int) -> None:
-    """The tab hears of its organization's changes on any page (see NOTICE)."""
+def listen(
+    token: str,
+    organization_id: int,
+    user_id: int,
+    session_id: str,
+    seen_by: Scope | None = None,
+    since: dt.datetime | None = None,
+) -> None:
+    """The tab hears of its organization's changes on any page (see NOTICE): what they tell
+    its member given their scope (else it looks for itself), of what happened after
+    ``since``; and of the end of its member's session (see ``recheck``)."""
     _listeners[token] = organization_id
+    _holders[token] = (user_id, session_id)
+    _listening_since[token] = since or dt.datetime.now(dt.UTC)
+    if seen_by is not None:
+        _listening_as[token] = seen_by
+    else:
+        _listening_as.pop(token, None)
+
+
+async def recheck(
+    app, revoked: Revocation | None, handler: str, connected: Callable[[str], bool]
+) -> None:
+    """Identities were revoked or changed (``None``: possibly any): every tab of this worker
+    they cover runs ``handler``, so the guard reads its identity again now. A tab whose
+    session ended (signed out elsewhere, deactivated, password changed) goes to the sign-in
+    page at once instead of at its next click; one whose member changed carries on."""
+    for token, organization_id in list(_listeners.items()):
+        user_id, session_id = _holders.get(token, (0, ""))
+        if revoked is not None and not (
+            organization_id in revoked.organizations
+            or user_id in revoked.users
+            or session_id in revoked.sessions
+        ):
+            continue
+        if not connected(token):
+            forget(token)
+            continue
+        try:
+            await app.event_processor.enqueue(token, Event(name=handler, payload={}))
+        except Exception:  # one tab's trouble must not stop the others'
+            log.exception("could not push to a tab")
 
 
 def begun(token: str, kind: str) -> set[int]:
@@ -151,15 +203,12 @@ async def watch(
 
 
 def unwatch(token: str) -> None:
-    """The tab left its page. A notice check it has waiting is about the member, not the
-    page, and still covers what it noted."""
+    """The tab left its page (the notices waiting for it are about its member: they stay)."""
     _people.pop(token, None)
     _scopes.pop(token, None)
     _pending.pop(token, None)
     _numbered.pop(token, None)
-    notice = _queued.pop(token, {}).get(NOTICE)
-    if notice is not None:
-        _queued[token] = {NOTICE: notice}
+    _queued.pop(token, None)
     previous = _watching.pop(token, None)
     if previous is not None:
         _viewers[previous].discard(token)
@@ -167,9 +216,14 @@ def unwatch(token: str) -> None:
             del _viewers[previous]
 
 
-def _forget(token: str) -> None:
+def forget(token: str) -> None:
+    """The tab closed, moved to another worker or signed out: it hears of nothing more."""
     unwatch(token)
     _listeners.pop(token, None)
+    _holders.pop(token, None)
+    _listening_as.pop(token, None)
+    _listening_since.pop(token, None)
+    _told.pop(token, None)
     _queued.pop(token, None)
     _began.pop(token, None)
 
@@ -204,7 +258,7 @@ async def vouch(connected: Callable[[str], bool]) -> None:
             if connected(token):
                 by_org[org].add(user)
             else:
-                _forget(token)
+                forget(token)
         for org, users in by_org.items():
             await presence.seen(org, users)
         await pause(presence.REFRESH)
@@ -228,6 +282,9 @@ async def _relay(
             log.warning("live updates were missed; the pages open here read again")
             changes.forget()
         rescoped = {c.organization_id for c in batch if c.conversation_id == signals.SCOPE}
+        for token, org in list(_listeners.items()):
+            if org in rescoped:
+                _listening_as.pop(token, None)  # told of every change until it loads a page
         for token, topic in list(_watching.items()):
             org = _people.get(token, (0, 0))[0]
             if topic[0] in DELTA_KINDS and topic[0] in handlers and (missed or org in rescoped):
@@ -236,15 +293,22 @@ async def _relay(
                     _scopes.pop(token, None)  # the tab reads its member's scope again
         # From reading the changes to handing them to the tabs, nothing else runs: a tab
         # that counts from the picture then takes what waits for it never counts one twice.
-        for update in await changes.build(batch):
+        updates = await changes.build(batch)
+        for update in updates:
             _hand_on(update, handlers, waking)
         for token, handler in waking.items():
             await _wake(app, token, handler, connected)
-        for org, conversation in dict.fromkeys(
-            (c.organization_id, c.conversation_id) for c in batch
-        ):
-            if conversation != signals.SCOPE:
-                await _refresh(app, org, conversation, handlers, connected)
+        changed = [
+            pair
+            for pair in dict.fromkeys((c.organization_id, c.conversation_id) for c in batch)
+            if pair[1] != signals.SCOPE
+        ]
+        if DASHBOARD in handlers:
+            for org, conversation in changed:
+                event = Event(name=handlers[DASHBOARD], payload={"conversation_id": conversation})
+                await _push(app, viewers((DASHBOARD, org)), event, connected, DASHBOARD)
+        if NOTICE in handlers:
+            await _tell(app, changed, updates, handlers[NOTICE], connected)
 
 
 def _hand_on(update: changes.Update, handlers: dict[str, str], waking: dict[str, str]) -> None:
@@ -279,7 +343,7 @@ def _add(token: str, update: changes.Update | None, handler: str, waking: dict[s
 
 async def _wake(app, token: str, handler: str, connected: Callable[[str], bool]) -> None:
     if not connected(token):
-        _forget(token)  # the tab closed or moved to another worker
+        forget(token)  # the tab closed or moved to another worker
         return
     try:
         await app.event_processor.enqueue(token, Event(name=handler, payload={}))
@@ -290,18 +354,102 @@ async def _wake(app, token: str, handler: str, connected: Callable[[str], bool])
         log.exception("could not push to a tab")
 
 
-async def _refresh(
-    app, organization_id: int, conversation_id: int, handlers, connected: Callable[[str], bool]
+@dataclasses.dataclass
+class Told:
+    """The notices waiting for a tab's notice event, which takes them all when it begins."""
+
+    since: float  # when its event was enqueued (monotonic)
+    notices: list[notices.Notice] = dataclasses.field(default_factory=list)
+    look: set[int] = dataclasses.field(default_factory=set)  # conversations to look into
+
+
+_told: dict[str, Told] = {}
+MAX_TOLD = 50
+
+
+def take_notices(token: str) -> Told:
+    """What waits for a tab's notice event: notices decided here, and conversations it must
+    look into itself."""
+    return _told.pop(token, None) or Told(0.0)
+
+
+async def _tell(
+    app,
+    changed: list[tuple[int, int]],
+    updates: list[changes.Update],
+    handler: str,
+    connected: Callable[[str], bool],
 ) -> None:
-    """Dashboards and notices: their own event re-reads what its member may see."""
-    payload = {"conversation_id": conversation_id}
-    if DASHBOARD in handlers:
-        event = Event(name=handlers[DASHBOARD], payload=payload)
-        await _push(app, viewers((DASHBOARD, organization_id)), event, connected, DASHBOARD)
-    if NOTICE in handlers:
-        listening = {t for t, of in list(_listeners.items()) if of == organization_id}
-        event = Event(name=handlers[NOTICE], payload=payload)
-        await _push(app, listening, event, connected, NOTICE)
+    """Notices for the tabs the changes may concern: what happened is read once, for every
+    change that concerns some tab here, and each tab is handed its member's notices."""
+    built = {update.conversation_id: update.change for update in updates}
+    concerned: dict[int, list[tuple[str, Scope]]] = collections.defaultdict(list)
+    looking: dict[str, set[int]] = collections.defaultdict(set)
+    for org, conversation in changed:
+        change = built.get(conversation)
+        for token, of in list(_listeners.items()):
+            if of != org:
+                continue
+            member = _listening_as.get(token)
+            if change is None or member is None:  # not read here, or scope unknown
+                looking[token].add(conversation)
+            elif notices.may_concern(member, change.before, change.after):
+                concerned[conversation].append((token, member))
+    if concerned:
+        queued = [c for c in concerned if (f := built[c].after) and f.assignee_id is None]
+        try:
+            read = await run_in_threadpool(_read_news, list(concerned), queued)
+        except Exception:  # the tabs look for themselves rather than miss their notices
+            log.exception("could not read what happened; the tabs look for themselves")
+            read = {}
+        for conversation, tabs in concerned.items():
+            news = read.get(conversation)
+            if news is not None:
+                news = _unprocessed(news)
+            for token, member in tabs:
+                if news is None:
+                    looking[token].add(conversation)
+                    continue
+                since = _listening_since.get(token, dt.datetime.now(dt.UTC))
+                found = notices.pick(news, member, built[conversation].after, since)
+                if found:
+                    _told.setdefault(token, Told(0.0)).notices.extend(found)
+    for token, conversations in looking.items():
+        _told.setdefault(token, Told(0.0)).look.update(conversations)
+    now = time.monotonic()
+    for token in list(_told):
+        waiting = _told[token]
+        del waiting.notices[:-MAX_TOLD]  # a tab that never takes them keeps only the latest
+        if now - waiting.since < QUEUED_STALE_SECONDS or not (waiting.notices or waiting.look):
+            continue  # its event is on its way and takes these too
+        if not connected(token):
+            forget(token)
+            continue
+        waiting.since = now
+        try:
+            await app.event_processor.enqueue(token, Event(name=handler, payload={}))
+        except Exception:  # one tab's trouble must not stop the others'
+            waiting.since = 0.0
+            log.exception("could not push to a tab")
+
+
+# Conversation → the happenings its last read found: each is decided once (for the tabs it
+# concerned then), not again at the conversation's next change.
+_processed: dict[int, frozenset[int]] = {}
+
+
+def _unprocessed(news: notices.News) -> notices.News:
+    done = _processed.get(news.conversation_id, frozenset())
+    if len(_processed) > 100_000:  # conversations come and go: never let it grow without end
+        _processed.clear()
+    _processed[news.conversation_id] = frozenset(h.key for h in news.happenings)
+    fresh = tuple(h for h in news.happenings if h.key not in done)
+    return dataclasses.replace(news, happenings=fresh)
+
+
+def _read_news(conversation_ids: list[int], queued: list[int]) -> dict[int, notices.News]:
+    with db.session() as s:
+        return notices.news(s, conversation_ids, queued)
 
 
 async def nudge(app, kind: str, handler: str, connected: Callable[[str], bool]) -> None:
@@ -324,7 +472,7 @@ async def _push(
     conversation = event.payload.get("conversation_id")
     for token in tokens:
         if not connected(token):
-            _forget(token)  # the tab closed or moved to another worker
+            forget(token)  # the tab closed or moved to another worker
             continue
         waiting = _queued.setdefault(token, {}).get(kind)
         fresh = waiting is not None and now - waiting.since < QUEUED_STALE_SECONDS

@@ -20,7 +20,8 @@ import httpx
 import reflex as rx
 
 from pytake.sandbox import payloads as p
-from pytake.sandbox.graph import GraphSimulator, canonical_wa_id
+from pytake.sandbox.graph import GraphSimulator
+from pytake.sandbox.graph_rules import canonical_wa_id
 from pytake.settings import get_settings
 
 log = logging.getLogger("pytake.sandbox")
@@ -65,12 +66,15 @@ class Entry:
 
 @dataclasses.dataclass
 class Scenario:
-    """What the simulated Meta does wrong next, to show the reliability features."""
+    """What the simulated Meta does wrong next for one number, to show the reliability
+    features (one organization's scenario never touches another's numbers)."""
 
     webhook_delay: float = 0.0
     duplicate_webhooks: bool = False
     statuses_out_of_order: bool = False
     failures: collections.deque[int] = dataclasses.field(default_factory=collections.deque)
+    # The number's webhooks leave one at a time, as they were made (a delay holds only them).
+    in_order: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
 
 
 class Sandbox:
@@ -83,11 +87,10 @@ class Sandbox:
         self.numbers: dict[str, Number] = {}
         self.phones: dict[tuple[str, str], list[Entry]] = collections.defaultdict(list)
         self.names: dict[tuple[str, str], str] = {}
-        self.scenario = Scenario()
+        self.scenarios: dict[str, Scenario] = collections.defaultdict(Scenario)
         self.version = 0
         self._changed = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
-        self._in_order = asyncio.Lock()  # webhooks leave one at a time, as they were made
 
     # Numbers -----------------------------------------------------------------------------------
 
@@ -154,19 +157,27 @@ class Sandbox:
 
     # Scenario controls ------------------------------------------------------------------------
 
-    def fail_next(self, code: int, count: int = 1) -> None:
-        """The next ``count`` sends fail with Meta's ``code``: on the call itself, or (for
-        131047 and 131026, as Meta does) in a failed status after the call was accepted."""
+    def scenario(self, number: Number) -> Scenario:
+        return self.scenarios[number.phone_number_id]
+
+    def fail_next(self, number: Number, code: int, count: int = 1) -> None:
+        """The number's next ``count`` sends fail with Meta's ``code``: on the call itself,
+        or (for 131047 and 131026, as Meta does) in a failed status after the call was
+        accepted."""
         if code in STATUS_ERRORS:
-            self.scenario.failures.extend([code] * count)
+            self.scenario(number).failures.extend([code] * count)
         elif code in CALL_ERRORS:
-            self.sim.fail_next(code, count=count, retry_after=5 if code == 130429 else None)
+            retry_after = 5 if code == 130429 else None
+            self.sim.fail_next(
+                code, count=count, retry_after=retry_after, node=number.phone_number_id
+            )
         else:
             raise ValueError(f"no sandbox scenario for error {code}")
 
-    def time_out_next(self, count: int = 1) -> None:
-        """The next sends go out but their answer comes too late: PyTake cannot tell."""
-        self.sim.timeout_next(count, delay=TIMEOUT_SECONDS)
+    def time_out_next(self, number: Number, count: int = 1) -> None:
+        """The number's next sends go out but their answer comes too late: PyTake cannot
+        tell."""
+        self.sim.timeout_next(count, delay=TIMEOUT_SECONDS, node=number.phone_number_id)
 
     # Changes, for the page ------------------------------------------------------------------------
 
@@ -214,7 +225,8 @@ class Sandbox:
         else:
             body = {k: v for k, v in record.items() if k not in ("wamid", "phone_number_id")}
             self._append(key, Entry(wamid, False, body, record["at"]))
-        failure = self.scenario.failures.popleft() if self.scenario.failures else None
+        failures = self.scenario(number).failures
+        failure = failures.popleft() if failures else None
         self._spawn(self._report(number, key, wamid, failure))
 
     async def _report(
@@ -226,7 +238,7 @@ class Sandbox:
             steps = [p.status(wamid, "failed", wa_id, errors=[p.error(failure)])]
         else:
             steps = [p.status(wamid, "sent", wa_id), p.status(wamid, "delivered", wa_id)]
-        if self.scenario.statuses_out_of_order:
+        if self.scenario(number).statuses_out_of_order:
             steps.reverse()
         for step in steps:
             await asyncio.sleep(STATUS_GAP_SECONDS)
@@ -263,10 +275,11 @@ class Sandbox:
 
     async def _deliver(self, number: Number, value: dict, field: str = "messages") -> None:
         payload = p.envelope(p.entry(number.waba_id, p.change(value, field)))
-        async with self._in_order:
-            if self.scenario.webhook_delay:
-                await asyncio.sleep(self.scenario.webhook_delay)
-            for _copy in range(2 if self.scenario.duplicate_webhooks else 1):
+        scenario = self.scenario(number)
+        async with scenario.in_order:
+            if scenario.webhook_delay:
+                await asyncio.sleep(scenario.webhook_delay)
+            for _copy in range(2 if scenario.duplicate_webhooks else 1):
                 await self._post(number, payload)
 
     async def _post(self, number: Number, payload: dict) -> None:

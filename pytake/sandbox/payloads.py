@@ -337,11 +337,14 @@ def system(
     type: str = "user_changed_number",
     user_id: str | None = None,
     previous_user_id: str | None = None,
+    before_v12: bool = False,
     **origin: Unpack[Origin],
 ) -> dict:
-    """An identity change; wrap it with ``messages_value`` without contacts, as Meta does."""
+    """An identity change; wrap it with ``messages_value`` without contacts, as Meta does.
+    ``before_v12``: the new number as API versions before 12 named it (``new_wa_id``)."""
+    number = {"new_wa_id" if before_v12 else "wa_id": new_wa_id}
     event = {"body": body} | _present(
-        wa_id=new_wa_id, type=type, user_id=user_id, previous_user_id=previous_user_id
+        **number, type=type, user_id=user_id, previous_user_id=previous_user_id
     )
     return _message("system", event, origin)
 

@@ -82,6 +82,59 @@ def setup(
     return org, user
 
 
+def _free_slug(db: Session, name: str) -> str:
+    base = slugify(name)
+    taken = set(
+        db.exec(
+            select(Organization.slug).where(
+                (Organization.slug == base) | Organization.slug.startswith(base + "-")
+            )
+        ).all()
+    )
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def has_account(db: Session, email: str) -> bool:
+    return db.exec(select(User.id).where(User.email == normalize_email(email))).first() is not None
+
+
+def add_organization(
+    db: Session,
+    *,
+    organization: str,
+    owner_email: str,
+    owner_name: str,
+    password: str,
+    language: str | None = None,
+) -> tuple[Organization, User]:
+    """Another organization on this deployment (an operator's command), owned by the
+    account of ``owner_email``: an existing one keeps its name and password (``password``
+    is not used), a new one is created with it."""
+    org_name = clean_name(organization, code="account.bad_org_name")
+    email = normalize_email(owner_email)
+    user = db.exec(select(User).where(User.email == email)).first()
+    if user is None:
+        passwords.check_password_rule(password, email)
+        user = User(
+            email=email,
+            name=clean_name(owner_name),
+            password_hash=passwords.hash_password(password),
+            locale=language if language in LANGUAGES else None,
+            password_changed_at=utcnow(),
+        )
+        db.add(user)
+    org = Organization(name=org_name, slug=_free_slug(db, org_name))
+    db.add(org)
+    db.flush()
+    db.add(Membership(user_id=user.id, organization_id=org.id, role=Role.OWNER))
+    audit.record(db, "org.created", organization_id=org.id, actor_user_id=user.id, subject=email)
+    return org, user
+
+
 def sign_in(
     db: Session, *, email: str, password: str, ip: str | None, user_agent: str | None
 ) -> tuple[str, str]:
@@ -91,25 +144,20 @@ def sign_in(
     same time, so the form cannot be used to discover accounts.
     """
     email = (email or "").strip().lower()[:254]
-    throttle.check(db, email=email, ip=ip)
+    attempt = throttle.begin(db, email=email, ip=ip)
     user = db.exec(select(User).where(User.email == email)).first()
     valid = passwords.verify_password(user.password_hash if user else None, password or "")
     membership = None
-    if user is not None and valid and user.is_active:
+    if user is not None and valid:
         membership = db.exec(
-            select(Membership).where(Membership.user_id == user.id).order_by(Membership.id)
+            select(Membership)
+            .where(Membership.user_id == user.id, Membership.is_active)
+            .order_by(Membership.id)
         ).first()
     if membership is None:
-        audit.record(
-            db,
-            throttle.FAILED_SIGN_IN,
-            organization_id=None,
-            actor_user_id=user.id if user else None,
-            subject=email,
-            ip=ip,
-        )
-        db.commit()  # the failure must count towards throttling even though we raise
+        failed_sign_in(db, user, email, ip)
         raise AccessError("auth.invalid_credentials")
+    throttle.succeeded(db, attempt)
     return open_session(
         db,
         user,
@@ -118,6 +166,27 @@ def sign_in(
         ip=ip,
         user_agent=user_agent,
     )
+
+
+def failed_sign_in(db: Session, user: User | None, email: str, ip: str | None) -> None:
+    """Audit a failed sign-in where the account's admins look: in each organization the
+    account belongs to (without one for an address that has no account). Commits, since the
+    caller refuses next."""
+    organizations = (
+        db.exec(select(Membership.organization_id).where(Membership.user_id == user.id)).all()
+        if user is not None
+        else []
+    )
+    for organization_id in organizations or [None]:
+        audit.record(
+            db,
+            throttle.FAILED_SIGN_IN,
+            organization_id=organization_id,
+            actor_user_id=user.id if user else None,
+            subject=email,
+            ip=ip,
+        )
+    db.commit()
 
 
 def open_session(
@@ -197,12 +266,11 @@ def _other_active_owners(db: Session, organization_id: int, user_id: int) -> int
     return db.exec(
         select(sa.func.count())
         .select_from(Membership)
-        .join(User, User.id == Membership.user_id)
         .where(
             Membership.organization_id == organization_id,
             Membership.role == Role.OWNER,
             Membership.user_id != user_id,
-            User.is_active.is_(True),
+            Membership.is_active.is_(True),
         )
     ).one()
 
@@ -287,8 +355,10 @@ def set_active(
     active: bool,
     actor: Identity | None = None,
 ) -> list[tuple[int, int]]:
-    """Deactivating revokes every session at once (the user's open tabs are refused) and
-    returns their unresolved conversations to the queue; returns those conversations."""
+    """Deactivating a member of this organization (not their account: they keep working
+    in their other organizations) revokes their sessions here at once (their open tabs are
+    refused) and returns their unresolved conversations here to the queue; returns those
+    conversations."""
     membership = _membership(db, organization_id, user_id)
     require_manager(actor, Role(membership.role))
     if actor is not None and actor.user_id == user_id:
@@ -297,13 +367,13 @@ def set_active(
     removing_owner = not active and membership.role == Role.OWNER
     if removing_owner and not _other_active_owners(db, organization_id, user_id):
         raise AccessError("account.last_owner")
-    if user.is_active == active:
+    if membership.is_active == active:
         return []
-    user.is_active = active
-    db.add(user)
+    membership.is_active = active
+    db.add(membership)
     revoked, released = 0, []
     if not active:
-        revoked = sessions.revoke_all(db, user_id, "deactivated")
+        revoked = sessions.revoke_all(db, user_id, "deactivated", organization_id=organization_id)
         released = actions.release_all(db, organization_id, user, actor.name if actor else "PyTake")
     audit.record(
         db,

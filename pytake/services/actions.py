@@ -58,7 +58,7 @@ def assign(
             .join(Membership, Membership.user_id == User.id)
             .where(
                 User.id == assignee_id,
-                User.is_active,
+                Membership.is_active,
                 Membership.organization_id == conversation.organization_id,
             )
         ).first()
@@ -273,7 +273,7 @@ def members(s: Session, identity: Identity) -> list[dict]:
     rows = s.exec(
         select(User.id, User.name)
         .join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == identity.organization_id, User.is_active)
+        .where(Membership.organization_id == identity.organization_id, Membership.is_active)
         .order_by(User.name)
     ).all()
     return [

@@ -45,12 +45,12 @@ MAIL_LISTED = 20  # alerts at most in one e-mail; the rest are counted
 # Raising -----------------------------------------------------------------------------------
 
 
-def on_inbound(s: Session, conversation: Conversation, message_id: int) -> None:
-    """A customer wrote: their agent is told; an unassigned first message reaches the queue's
-    members, unless a bot is answering it."""
+def on_inbound(s: Session, conversation: Conversation, message_id: int, *, first: bool) -> None:
+    """A customer wrote: their agent is told; an unassigned ``first`` message of the
+    conversation reaches the queue's members, unless a bot is answering it."""
     if conversation.assignee_id is not None:
         _raise(s, conversation, "message", message_id, [conversation.assignee_id])
-    elif conversation.bot_run_id is None and first_from_customer(s, conversation.id, message_id):
+    elif conversation.bot_run_id is None and first:
         _raise(s, conversation, "new_conversation", message_id, queue_members(s, conversation))
 
 
@@ -117,7 +117,7 @@ def _raise(
         .join(Membership, Membership.user_id == User.id)
         .where(
             User.id.in_(set(user_ids)),
-            User.is_active,
+            Membership.is_active,
             Membership.organization_id == conversation.organization_id,
         )
     ).all()
@@ -182,7 +182,13 @@ def plan(s: Session, alert_id: int, online: bool, now: dt.datetime) -> Plan | No
     conversation = s.get(Conversation, alert.conversation_id)
     wanted = preferences.of(user, s.get(Organization, alert.organization_id))
     result = Plan(alert.id)
-    if not user.is_active or not _still_news(alert, conversation):
+    member = s.exec(
+        select(Membership.is_active).where(
+            Membership.user_id == alert.user_id,
+            Membership.organization_id == alert.organization_id,
+        )
+    ).first()
+    if not member or not _still_news(alert, conversation):
         _finish(alert, "outdated")
         return result
     quiet_until = wanted.quiet_until(now)

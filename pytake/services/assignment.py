@@ -104,7 +104,7 @@ def _candidates(s: Session, team: Team, online: set[int]) -> list[Candidate]:
             Membership,
             (Membership.user_id == User.id) & (Membership.organization_id == team.organization_id),
         )
-        .where(TeamMember.team_id == team.id, User.is_active, User.id.in_(online or {0}))
+        .where(TeamMember.team_id == team.id, Membership.is_active, User.id.in_(online or {0}))
     ).all()
     return [Candidate(uid, name, busy, capacity) for uid, name, busy, capacity in rows]
 

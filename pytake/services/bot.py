@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
-from typing import TYPE_CHECKING
 
 from sqlmodel import Session, func, select
 
@@ -47,6 +46,7 @@ from pytake.services import conversations, hours, organization, outbound, templa
 from pytake.services.actions import MAX_LABELS_PER_CONVERSATION
 from pytake.services.activity import record_activity
 from pytake.services.contacts import MAX_ATTRIBUTES, MAX_VALUE, PROFILE_NAME
+from pytake.services.effects import Effects
 from pytake.services.runs import (
     ACTIVE,
     BOT,
@@ -59,9 +59,6 @@ from pytake.services.runs import (
     end,
     stop,
 )
-
-if TYPE_CHECKING:
-    from pytake.services.inbound import Effects
 
 log = logging.getLogger("pytake.bot")
 
@@ -466,7 +463,11 @@ class _Applier:
         user = self.s.exec(
             select(User)
             .join(Membership, Membership.user_id == User.id)
-            .where(User.id == action.user_id, User.is_active, Membership.organization_id == org)
+            .where(
+                User.id == action.user_id,
+                Membership.is_active,
+                Membership.organization_id == org,
+            )
         ).first()
         if user is not None:
             conversation.assignee_id = user.id

@@ -11,6 +11,7 @@ The rating lives in ``conversation.automation["csat"]``: ``{"asked_at", "score",
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 import sqlalchemy as sa
@@ -181,6 +182,25 @@ def _latest(s: Session, channel: Channel, contact: Contact, *conditions) -> Conv
     ).first()
 
 
+@functools.cache
+def _waiting_comment():
+    """The latest conversation waiting for a comment: asked for every customer text, so
+    built once."""
+    waiting = Conversation.automation[("csat", "comment_until")].as_string()
+    given = Conversation.automation[("csat", "comment")].as_string()
+    return (
+        select(Conversation)
+        .where(
+            Conversation.channel_id == sa.bindparam("channel_id"),
+            Conversation.contact_id == sa.bindparam("contact_id"),
+            waiting.is_not(None),
+            given.is_(None),
+        )
+        .order_by(Conversation.id.desc())
+        .with_for_update()
+    )
+
+
 def rated(s: Session, channel: Channel, contact: Contact, score: int) -> Conversation | None:
     """Keep the rating on the latest conversation that asked for it and has none yet; that
     conversation (it stays as it is), or None when none is waiting for one."""
@@ -216,9 +236,8 @@ def _say(s: Session, conversation: Conversation, key: str) -> int | None:
 def commented(s: Session, channel: Channel, contact: Contact, text: str) -> Conversation | None:
     """Keep a text as the comment of a rating given moments ago; that conversation, or None
     when no rating waits for one (then the message is an ordinary one)."""
-    waiting = Conversation.automation[("csat", "comment_until")].as_string()
-    given = Conversation.automation[("csat", "comment")].as_string()
-    conversation = _latest(s, channel, contact, waiting.is_not(None), given.is_(None))
+    ids = {"channel_id": channel.id, "contact_id": contact.id}
+    conversation = s.exec(_waiting_comment(), params=ids).first()
     if conversation is None or conversation.status != ConversationStatus.RESOLVED:
         return None
     until = dt.datetime.fromisoformat(conversation.automation["csat"]["comment_until"])

@@ -100,7 +100,7 @@ def _load(s: Session, identity: Identity, online: set[int]) -> list[dict]:
     query = (
         sa.select(User.id, User.name, Membership.max_concurrent, assigned)
         .join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == identity.organization_id, User.is_active)
+        .where(Membership.organization_id == identity.organization_id, Membership.is_active)
     )
     if not identity.at_least(Role.SUPERVISOR):
         query = query.where(User.id == identity.user_id)

@@ -75,7 +75,7 @@ def members(db: Session, organization_id: int, *, me: int | None = None) -> list
             "name": user.name,
             "email": user.email,
             "role": membership.role,
-            "active": user.is_active,
+            "active": membership.is_active,
             "capacity": str(membership.max_concurrent or ""),
             "is_me": user.id == me,
             "last_login": _iso(user.last_login_at),

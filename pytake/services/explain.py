@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pytake.i18n import catalog, translate
 
+# Meta answered a send with an id another message already has (``jobs.outbox``).
+DUPLICATE_ID = "duplicate id"
 # Codes where the same message, sent again later, can succeed (190: once the token is renewed).
 RETRY_HELPS = frozenset({4, 190, 80007, 130429, 131000, 131016, 131042, 131056, 131057})
 
@@ -16,7 +18,9 @@ def explain(status: str, error: dict | None, language: str | None) -> dict:
     """``{"code", "reason", "next", "retry"}`` for a failed or unconfirmed message."""
     first = ((error or {}).get("errors") or [{}])[0]
     code, title = first.get("code"), str(first.get("title") or "")
-    if status == "unknown":
+    if title == DUPLICATE_ID:
+        key, retry = "explain.duplicate_id", False
+    elif status == "unknown":
         key, retry = "explain.no_answer", True
     elif code is None and title in ("timeout", "network error"):
         key, retry = "explain.network", True

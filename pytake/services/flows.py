@@ -410,7 +410,7 @@ def references(s: Session, identity: Identity) -> dict[str, list[dict]]:
             s.exec(
                 select(User.id, User.name)
                 .join(Membership, Membership.user_id == User.id)
-                .where(Membership.organization_id == org, User.is_active)
+                .where(Membership.organization_id == org, Membership.is_active)
                 .order_by(User.name)
             )
         ),

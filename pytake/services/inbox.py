@@ -23,6 +23,7 @@ from pytake.models import (
     ConversationStatus,
     Label,
     Message,
+    Note,
     Team,
     User,
     utcnow,
@@ -178,12 +179,43 @@ def page(
 
 
 def listed(db: Session, conversation_ids: list[int]) -> dict[int, sa.Row]:
-    """The conversations as a page selects them, whoever asks: for the live core, which
-    draws each row once per change and shows it only where the member's scope sees it."""
+    """The conversations as a page selects them, whoever asks, with their facts
+    (``scope.facts_from``): for the live core, which draws each row once per change and
+    shows it only where the member's scope sees it. One round trip: it runs for every batch
+    of changes, on a web worker whose other work makes each round trip slow."""
     if not conversation_ids:
         return {}
-    statement = _listing().limit(None).where(Conversation.id.in_(conversation_ids))
+    statement = _listed().where(Conversation.id.in_(conversation_ids))
     return {row.id: row for row in db.execute(statement).all()}
+
+
+@functools.cache
+def _listed() -> sa.Select:
+    label_ids = (
+        sa.select(sa.func.aggregate_strings(sa.cast(ConversationLabel.label_id, sa.String), ","))
+        .where(ConversationLabel.conversation_id == Conversation.id)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    last_note = (
+        sa.select(sa.func.max(Note.id))
+        .where(Note.conversation_id == Conversation.id)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    return (
+        _listing()
+        .limit(None)
+        .add_columns(
+            Conversation.organization_id,
+            Conversation.assignee_id,
+            Conversation.team_id,
+            Conversation.channel_id,
+            Conversation.last_inbound_at,
+            label_ids.label("label_ids"),
+            last_note.label("last_note"),
+        )
+    )
 
 
 def drawn(row: sa.Row, language: str | None) -> dict:

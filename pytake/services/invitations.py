@@ -8,6 +8,7 @@ current password) and is signed in with the invited role.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -207,18 +208,21 @@ def _usable(s: Session, token: str) -> Invitation:
     return invitation
 
 
-def lookup(s: Session, token: str) -> dict:
-    """What the accept page shows: who invites whom, as what, and whether to ask for a new
-    password or for the one of an existing account."""
+@dataclasses.dataclass(frozen=True)
+class Invited:
+    """What the accept page shows: who invites whom, as what."""
+
+    organization: str
+    email: str
+    role: Role
+
+
+def lookup(s: Session, token: str) -> Invited:
+    """The page is the same whether or not the e-mail already has an account (in another
+    organization): whoever holds the link, its admin included, must not learn that here."""
     invitation = _usable(s, token)
     organization = s.get(Organization, invitation.organization_id)
-    existing = s.exec(select(User.id).where(User.email == invitation.email)).first()
-    return {
-        "organization": organization.name,
-        "email": invitation.email,
-        "role": invitation.role,
-        "existing_user": existing is not None,
-    }
+    return Invited(organization.name, invitation.email, Role(invitation.role))
 
 
 def accept(
@@ -292,20 +296,11 @@ def _check_existing(
 ) -> None:
     """An existing account joins only with its password, throttled like the sign-in form
     (a forwarded link must not become a way to guess it)."""
-    throttle.check(s, email=user.email, ip=ip)
+    attempt = throttle.begin(s, email=user.email, ip=ip)
     if not passwords.verify_password(user.password_hash, password or ""):
-        audit.record(
-            s,
-            throttle.FAILED_SIGN_IN,
-            organization_id=None,
-            actor_user_id=user.id,
-            subject=user.email,
-            ip=ip,
-        )
-        s.commit()  # the failure counts towards throttling even though we raise
+        accounts.failed_sign_in(s, user, user.email, ip)
         raise AccessError("invitation.wrong_password")
-    if not user.is_active:
-        raise AccessError("invitation.account_inactive")
+    throttle.succeeded(s, attempt)
     member = s.exec(
         select(Membership.id).where(
             Membership.user_id == user.id,

@@ -19,7 +19,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from pytake import audio, db
+from pytake import audio, db, sniff
 from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.channels import adapter
@@ -287,6 +287,8 @@ def _attach(
         raise AccessError("send.file_too_large", limit_mb=round(limit / _MB, 1))
     if size == 0:
         raise AccessError("send.file_empty")
+    if not sniff.agrees(file.path, mime):
+        raise AccessError("send.file_mismatch")
     settings = get_settings()
     suffix = mimetypes.guess_extension(mime) or ".bin"
     name = f"out-{secrets.token_hex(8)}{suffix}"

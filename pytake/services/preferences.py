@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import time
 import zoneinfo
 
 from sqlmodel import Session
@@ -126,8 +127,26 @@ def get(s: Session, identity: Identity) -> Preferences:
     return of(s.get(User, identity.user_id), s.get(Organization, identity.organization_id))
 
 
+# Notices consult a member's preferences for each notice, many a second on a busy team: each
+# process keeps them this long. A change applies at once in the process that saved it (the
+# member's own tab), within this long in the others.
+KEPT_SECONDS = 15.0
+_kept: dict[tuple[int, int], tuple[float, Preferences]] = {}
+
+
+def current(s: Session, identity: Identity) -> Preferences:
+    key = (identity.user_id, identity.organization_id)
+    found = _kept.get(key)
+    if found is None or time.monotonic() - found[0] > KEPT_SECONDS:
+        if len(_kept) > 10_000:  # members come and go: never let it grow without end
+            _kept.clear()
+        found = _kept[key] = (time.monotonic(), get(s, identity))
+    return found[1]
+
+
 def save(s: Session, identity: Identity, values: dict) -> Preferences:
     preferences = clean(values)
+    _kept.pop((identity.user_id, identity.organization_id), None)
     user = s.get(User, identity.user_id)
     user.notify = preferences.as_dict()
     s.add(user)

@@ -23,6 +23,7 @@ from pytake.models import (
     ConversationLabel,
     ConversationStatus,
     Membership,
+    Note,
     Organization,
     Role,
 )
@@ -42,6 +43,10 @@ class Facts:
     unread: bool  # unread messages: the tab title's count (open conversations only)
     label_ids: frozenset[int]
     last_activity: dt.datetime
+    # For notices (``notices.may_concern``): whether the customer ever wrote, and the
+    # newest private note (a new one may mention anyone).
+    customer_wrote: bool = False
+    last_note: int = 0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -114,12 +119,14 @@ _COLUMNS = (
     Conversation.channel_id,
     Conversation.unread_count,
     Conversation.last_activity_at,
+    Conversation.last_inbound_at,
 )
 
 
 def _facts(s: Session, where: sa.ColumnElement[bool]) -> dict[int, Facts]:
     rows = s.execute(sa.select(*_COLUMNS).where(where)).all()
     labels: dict[int, set[int]] = {row.id: set() for row in rows}
+    notes: dict[int, int] = {}
     if rows:
         tagged = s.execute(
             sa.select(ConversationLabel.conversation_id, ConversationLabel.label_id)
@@ -128,20 +135,38 @@ def _facts(s: Session, where: sa.ColumnElement[bool]) -> dict[int, Facts]:
         ).all()
         for conversation_id, label_id in tagged:
             labels[conversation_id].add(label_id)
-    return {
-        row.id: Facts(
-            conversation_id=row.id,
-            organization_id=row.organization_id,
-            status=row.status,
-            assignee_id=row.assignee_id,
-            team_id=row.team_id,
-            channel_id=row.channel_id,
-            unread=row.unread_count > 0,
-            label_ids=frozenset(labels[row.id]),
-            last_activity=row.last_activity_at,
+        notes = dict(
+            s.execute(
+                sa.select(Note.conversation_id, sa.func.max(Note.id))
+                .join(Conversation, Conversation.id == Note.conversation_id)
+                .where(where)
+                .group_by(Note.conversation_id)
+            ).all()
         )
-        for row in rows
-    }
+    return {row.id: _made(row, labels[row.id], notes.get(row.id)) for row in rows}
+
+
+def facts_from(row: sa.Row) -> Facts:
+    """The facts of a row that selected them along (``inbox.listed``): its labels' ids
+    joined by commas, its newest note's id."""
+    labels = {int(i) for i in (row.label_ids or "").split(",") if i}
+    return _made(row, labels, row.last_note)
+
+
+def _made(row: sa.Row, labels: Iterable[int], last_note: int | None) -> Facts:
+    return Facts(
+        conversation_id=row.id,
+        organization_id=row.organization_id,
+        status=row.status,
+        assignee_id=row.assignee_id,
+        team_id=row.team_id,
+        channel_id=row.channel_id,
+        unread=row.unread_count > 0,
+        label_ids=frozenset(labels),
+        last_activity=row.last_activity_at,
+        customer_wrote=row.last_inbound_at is not None,
+        last_note=last_note or 0,
+    )
 
 
 def facts_of(s: Session, conversation_ids: Iterable[int]) -> dict[int, Facts]:

@@ -21,6 +21,7 @@ from pytake.channels import adapter
 from pytake.channels.base import Routing
 from pytake.models import Channel, WebhookEvent, utcnow
 from pytake.services.channels import Route, directory
+from pytake.settings import get_settings
 
 log = logging.getLogger("pytake.webhooks")
 
@@ -83,7 +84,7 @@ def accept(kind: str, body: bytes, headers: Mapping[str, str]) -> Verdict:
             routes, problem = _authenticate(s, kind, body, signature, routing, problem)
         if routes is None:
             return Verdict(403, "invalid signature")
-        with db.session(write=True) as s:
+        with db.session(write=True, wait=get_settings().webhook_store_seconds) as s:
             event_id = db.insert_ignore(
                 s,
                 WebhookEvent.__table__,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import json
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import reflex as rx
 from reflex_base.event import Event
@@ -30,6 +30,8 @@ _identity: contextvars.ContextVar[Identity | None] = contextvars.ContextVar(
     "pytake_identity", default=None
 )
 
+
+PUBLIC_PAGES = ("/login", "/setup")  # where a caller without a session is sent, or signs up
 
 _rules: dict[type, tuple[Role, frozenset[str]]] = {}
 
@@ -97,14 +99,24 @@ def _state_class(event_name: str) -> tuple[type[rx.State] | None, str]:
 
 
 def safe_next(path: object) -> str:
-    """Where to go after signing in: a local page only (never another site, never /login)."""
-    if not isinstance(path, str) or not path.startswith("/") or path.startswith(("//", "/\\")):
+    """Where to go after signing in: a local page only (never another site, never /login).
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    ``/<tab>/evil.example`` would become ``//evil.example``: any control character or
+    backslash is refused, and what is left must parse as a path with no scheme or host.
+    """
+    if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
         return "/inbox"
-    return "/inbox" if path.startswith(("/login", "/setup")) else path
+    if "\\" in path or any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in path):
+        return "/inbox"
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc:
+        return "/inbox"
+    return "/inbox" if path.startswith(PUBLIC_PAGES) else path
 
 
 def login_url(path: str | None) -> str:
-    if isinstance(path, str) and path.startswith(("/login", "/setup")):
+    if isinstance(path, str) and path.startswith(PUBLIC_PAGES):
         return "/login"
     return "/login?next=" + quote(safe_next(path), safe="/")
 
@@ -122,7 +134,10 @@ class AccessGuard(rx.Middleware):
         identity = await caller(headers.cookie)
         language = (identity and identity.language) or from_accept_language(headers.accept_language)
         if identity is None:
-            events = [rx.redirect(login_url(state.router.url.path))]
+            path = state.router.url.path
+            if path.startswith(PUBLIC_PAGES):  # refused, and already where it would be sent
+                return rx.state.StateUpdate()
+            events = [rx.redirect(login_url(path))]
             if sessions.parse_cookie_header(headers.cookie):
                 # A cookie that no longer works: the session ended (sign-out elsewhere,
                 # password change, deactivation). Same toast id, so it shows once.

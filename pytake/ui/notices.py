@@ -13,7 +13,7 @@ from reflex_components_sonner.toast import ToastAction
 
 from pytake.models import utcnow
 from pytake.realtime import push
-from pytake.services import notices
+from pytake.services import notices, preferences, scope
 from pytake.ui.guard import GuardedState
 from pytake.ui.session import SessionState, in_transaction
 
@@ -30,57 +30,72 @@ class NoticeState(GuardedState):
     _seen: list[int] = []
 
     @rx.event
-    def arm(self):
-        """Each protected page: this tab hears of changes from now on."""
+    async def arm(self):
+        """Each protected page: this tab hears of the changes that may concern its member
+        from now on (their scope, read fresh, decides which)."""
         identity = self._identity()
         if not self._since:
             self._since = utcnow().isoformat()
-        push.listen(self.router.session.client_token, identity.organization_id)
+        push.listen(
+            self.router.session.client_token,
+            identity.organization_id,
+            identity.user_id,
+            identity.session_id,
+            await in_transaction(scope.scope_of, identity),
+            dt.datetime.fromisoformat(self._since),
+        )
 
     @rx.event
-    async def on_activity(self, conversation_id: int):
-        # Pushed for one conversation; it also covers those that changed while it waited.
-        covered = push.begun(self.router.session.client_token, push.NOTICE)
-        if isinstance(conversation_id, int):  # a hostile client may send anything
-            covered.add(conversation_id)
+    def recheck(self):
+        """Pushed when this member's identity was revoked or changed (``push.recheck``): the
+        guard read it again before this runs, and sent an ended session to sign in."""
+
+    @rx.event
+    async def on_activity(self):
+        """Pushed with notices waiting (``push.take_notices``): those its worker decided,
+        and conversations this tab looks into itself."""
+        waiting = push.take_notices(self.router.session.client_token)
         if not self._since:
             return None
-        session = await self.get_state(SessionState)
-        found = await in_transaction(
-            notices.about,
-            self._identity(),
-            covered,
-            dt.datetime.fromisoformat(self._since),
-            set(self._seen),
-            session.language,
-        )
+        identity, found = self._identity(), list(waiting.notices)
+        if waiting.look:
+            since = dt.datetime.fromisoformat(self._since)
+            found += await in_transaction(notices.about, identity, waiting.look, since)
+        seen = set(self._seen)
+        found = list({n.key: n for n in found if n.key not in seen}.values())
         if not found:
             return None
-        self._seen = [*self._seen, *(n["key"] for n in found)][-REMEMBERED:]
-        here = self.router.url.path.rstrip("/")
-        events = []
-        for notice in found:
-            title = session._text(f"notice.{notice['kind']}", name=notice["name"])
-            told = {
-                "title": title,
-                "body": notice["body"],
-                "url": notice["url"],
-                "sound": self.sound == "on" and not notice["quiet"],
-                "volume": self.volume,
-                "desktop": self.desktop == "on" and not notice["quiet"],
-            }
-            events.append(rx.call_script(f"window.pytakeNotify({json.dumps(told)})"))
-            if here != notice["url"]:  # the conversation on screen shows it already
-                events.append(
-                    rx.toast.info(
-                        title,
-                        description=notice["body"],
-                        duration=TOAST_MS,
-                        action=ToastAction(
-                            label=session._text("notice.open"), on_click=rx.redirect(notice["url"])
-                        ),
-                    )
+        wanted = await in_transaction(preferences.current, identity)
+        found = notices.chosen(found, wanted, utcnow())
+        self._seen = [*self._seen, *(n.key for n in found)][-REMEMBERED:]
+        session = await self.get_state(SessionState)
+        return [event for notice in found for event in self._shown(notice, session)]
+
+    def _shown(self, notice: notices.Notice, session: SessionState) -> list:
+        """The notice as the browser shows it: a sound and desktop notification in the
+        background (assets/pytake.js), a toast unless its conversation is on screen."""
+        title = session._text(f"notice.{notice.kind}", name=notice.name)
+        body = notice.body(session.language)
+        told = {
+            "title": title,
+            "body": body,
+            "url": notice.url,
+            "sound": self.sound == "on" and not notice.quiet,
+            "volume": self.volume,
+            "desktop": self.desktop == "on" and not notice.quiet,
+        }
+        events = [rx.call_script(f"window.pytakeNotify({json.dumps(told)})")]
+        if self.router.url.path.rstrip("/") != notice.url:  # on screen, it shows already
+            events.append(
+                rx.toast.info(
+                    title,
+                    description=body,
+                    duration=TOAST_MS,
+                    action=ToastAction(
+                        label=session._text("notice.open"), on_click=rx.redirect(notice.url)
+                    ),
                 )
+            )
         return events
 
     @rx.event

@@ -124,9 +124,26 @@ class SessionState(GuardedState):
     @rx.event
     async def sign_out(self):
         identity = self._identity()
+        # This tab is leaving: the revocation it is about to cause must not send it, already
+        # on the sign-in page, there once more (that would cut short the next navigation).
+        push.forget(self.router.session.client_token)
         await in_transaction(accounts.sign_out, identity, ip=self._client_ip())
-        self.user_name = self.user_email = self.user_role = ""
+        # Whoever replays this tab's token (Reflex's own hydrate needs no session) must find
+        # nothing of what the member saw: every state of the tab goes back to its defaults,
+        # and the browser drops the token (assets/pytake.js).
+        for cls in _every_state(rx.State):
+            (await self.get_state(cls)).reset()
         return rx.call_script(SIGN_OUT_SCRIPT)
+
+
+def _every_state(root: type[rx.State]) -> list[type[rx.State]]:
+    """The state classes under ``root``, leaves included (Reflex loads a tab's states on
+    demand, so resetting the root alone would miss those this event did not load)."""
+    found = []
+    for child in root.get_substates():
+        found.append(child)
+        found.extend(_every_state(child))
+    return found
 
 
 async def translated(state: rx.State, message: str | AccessError, **params: object) -> str:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from pathlib import Path
 
 import reflex as rx
 
-from pytake.settings import get_settings
+from pytake import staging
 
 CHUNK = 1024 * 1024
 
@@ -46,18 +44,10 @@ def discard(staged: dict) -> None:
         Path(staged["path"]).unlink(missing_ok=True)
 
 
-def _staging_file() -> Path:
-    folder = get_settings().media_root / "staging"
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=folder)
-    os.close(handle)
-    return Path(name)
-
-
 async def stage(upload: rx.UploadFile, limit: int) -> Path | None:
     """Save an upload to the staging folder; None (and nothing kept) past ``limit`` bytes,
     so a huge file is never written whole."""
-    path = await asyncio.to_thread(_staging_file)
+    path = await asyncio.to_thread(staging.new_file)
     handle = await asyncio.to_thread(path.open, "wb")
     size = 0
     try:

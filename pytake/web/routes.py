@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -19,7 +20,7 @@ from pytake.i18n import LANGUAGES, translate
 from pytake.sandbox import live
 from pytake.services import sandbox as sandbox_numbers
 from pytake.settings import get_settings
-from pytake.web import media, webhooks
+from pytake.web import media, origins, webhooks
 
 MAX_AUTH_BODY = 4096
 
@@ -142,6 +143,7 @@ async def sandbox_graph(scope, receive, send) -> None:
 def build() -> Starlette:
     extra = [Mount(live.GRAPH_PATH, app=sandbox_graph)] if get_settings().sandbox else []
     return Starlette(
+        middleware=[Middleware(origins.FramingHeaders)],
         routes=[
             *extra,
             Route("/healthz", healthz, methods=["GET"]),
@@ -151,5 +153,5 @@ def build() -> Starlette:
             Route("/webhooks/whatsapp", webhooks.verify, methods=["GET"]),
             Route("/webhooks/whatsapp", webhooks.receive, methods=["POST"]),
             Route("/media/{attachment_id}", media.serve, methods=["GET"]),
-        ]
+        ],
     )

@@ -1,6 +1,6 @@
 """Every benchmark, one after the other, each with its baseline measured in the same run:
 
-    python -m tests.bench [ingest push sessions outbound inbox assignment insight]
+    python -m tests.bench [ingest apply push sessions outbound inbox assignment insight]
         [--quick] [--out DIR]
 
 Each prints its table; the results go to ``DIR/<name>.json`` (default ``bench-results``).
@@ -16,9 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-NAMES = ("ingest", "push", "sessions", "outbound", "inbox", "assignment", "insight")
+NAMES = ("ingest", "apply", "push", "sessions", "outbound", "inbox", "assignment", "insight")
 QUICK = {
     "ingest": ["--seconds", "10", "--burst-seconds", "5"],
+    "apply": ["--webhooks", "200", "--customers", "20"],
     "push": ["--agents", "10", "--rate", "20", "--seconds", "10"],
     "sessions": ["--steps", "10", "50", "--probes", "10"],
     "outbound": ["--messages", "1000"],

@@ -22,8 +22,8 @@ AGENTS = 50
 SEED = """
 INSERT INTO organization (id, name, slug, settings, created_at)
     VALUES (1, 'Bench', 'bench', '{}', now());
-INSERT INTO app_user (id, email, name, password_hash, is_active, created_at)
-    SELECT n, 'agent' || n || '@bench.test', 'Agent ' || n, 'x', true, now()
+INSERT INTO app_user (id, email, name, password_hash, created_at)
+    SELECT n, 'agent' || n || '@bench.test', 'Agent ' || n, 'x', now()
     FROM generate_series(1, %(agents)s) n;
 INSERT INTO membership (user_id, organization_id, role, created_at)
     SELECT n, 1, 'agent', now() FROM generate_series(1, %(agents)s) n;

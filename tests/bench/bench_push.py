@@ -45,8 +45,8 @@ from tests.e2e.wsclient import ReflexSocket
 NAME = "pytake_bench_push"
 MARKER = re.compile(r"bench-push-(\d+)")
 MORE_AGENTS = """
-INSERT INTO app_user (id, email, name, password_hash, is_active, created_at)
-    SELECT n, 'agent' || n || '@bench.test', 'Agent ' || n, 'x', true, now()
+INSERT INTO app_user (id, email, name, password_hash, created_at)
+    SELECT n, 'agent' || n || '@bench.test', 'Agent ' || n, 'x', now()
     FROM generate_series(21, %(agents)s) n;
 INSERT INTO membership (user_id, organization_id, role, created_at)
     SELECT n, 1, 'agent', now() FROM generate_series(21, %(agents)s) n;
@@ -190,22 +190,28 @@ def processing() -> dict:
 
 
 def pytake_side(args: argparse.Namespace, tmp: str) -> dict:
+    from pytake.ui.notices import NoticeState
     from pytake.ui.pages.workspace import InboxState
+    from pytake.ui.session import SessionState
 
     port = servers.free_port()
+    # The production command as the README gives it: it starts its job processes itself.
     env = servers.pytake_env(
-        os.environ["PYTAKE_DATABASE_URL"], "http://127.0.0.1:9", args.workers, tmp
+        os.environ["PYTAKE_DATABASE_URL"], "http://127.0.0.1:9", args.workers, tmp, args.processes
     )
     health = f"http://127.0.0.1:{port}/healthz"
-    load_inbox = f"{InboxState.get_full_name()}.load"
-    with (
-        servers.process(servers.pytake(port), env, health, 900),
-        servers.pytake_worker(env, args.processes),
-    ):
+    # What a browser's /inbox runs when it opens (pytake.py: protected pages' on_load).
+    opening = [
+        f"{SessionState.get_full_name()}.load_identity",
+        f"{NoticeState.get_full_name()}.arm",
+        f"{InboxState.get_full_name()}.load",
+    ]
+    with servers.process(servers.pytake(port), env, health, 900):
         screens = []
         for cookie in cookies(args.agents):
             socket = ReflexSocket(f"http://127.0.0.1:{port}", cookie)
-            socket.emit(load_inbox, {}, "/inbox")
+            for event in opening:
+                socket.emit(event, {}, "/inbox")
             screens.append(Screen(socket.ws))
         for screen in screens:
             screen.start()

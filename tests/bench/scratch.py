@@ -19,8 +19,8 @@ from tests.bench import servers
 ORGANIZATION = """
 INSERT INTO organization (id, name, slug, settings, created_at)
     VALUES (1, 'Bench', 'bench', '{}', now());
-INSERT INTO app_user (id, email, name, password_hash, is_active, created_at)
-    SELECT n, 'agent' || n || '@bench.test', 'Agent ' || n, 'x', true, now()
+INSERT INTO app_user (id, email, name, password_hash, created_at)
+    SELECT n, 'agent' || n || '@bench.test', 'Agent ' || n, 'x', now()
     FROM generate_series(1, 20) n;
 INSERT INTO membership (user_id, organization_id, role, created_at)
     SELECT n, 1, CASE WHEN n = 1 THEN 'supervisor' ELSE 'agent' END, now()

@@ -82,8 +82,12 @@ def granian(target: str, port: int, workers: int, env: dict[str, str]) -> list[s
     ]
 
 
-def pytake_env(database_url: str, graph_url: str, workers: int, data_dir: str) -> dict[str, str]:
-    """Production mode: PostgreSQL, Redis (a database of its own, emptied), ``workers``."""
+def pytake_env(
+    database_url: str, graph_url: str, workers: int, data_dir: str, job_processes: int = 0
+) -> dict[str, str]:
+    """Production mode: PostgreSQL, Redis (a database of its own, emptied), ``workers``
+    web workers and the run command's own ``job_processes``; with none, the jobs run only
+    in the ``pytake_worker`` processes a benchmark starts itself."""
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
@@ -97,10 +101,8 @@ def pytake_env(database_url: str, graph_url: str, workers: int, data_dir: str) -
         "PYTAKE_DATA_DIR": data_dir,
         "PYTAKE_LOG_LEVEL": "warning",
         "PYTAKE_SANDBOX": "false",
-        # Web workers answer; a worker process of its own processes (PyTake's production
-        # layout): on the same cores, the OS shares them out between the two.
-        "PYTAKE_RUN_WORKERS": "false",
-    }
+        "PYTAKE_JOB_PROCESSES": str(job_processes),
+    } | ({} if job_processes else {"PYTAKE_RUN_WORKERS": "false"})
 
 
 def pytake(port: int) -> list[str]:

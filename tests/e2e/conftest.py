@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -246,6 +246,18 @@ def png(width: int = 32, height: int = 32, rgb: bytes = b"\x12\x8c\x7e") -> byte
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
+
+
+def sent_to_meta(graph: GraphSimulator, wanted: Callable[[dict], bool], what: str) -> dict:
+    """The newest request the simulator took that is ``wanted``, once the outbox made it: a
+    bubble shows before its send leaves, so reading ``graph.sent`` at once races the worker."""
+    deadline = time.monotonic() + 20
+    while True:
+        found = next((body for body in reversed(graph.sent) if wanted(body)), None)
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, f"{what} never reached the simulator"
+        time.sleep(0.1)
 
 
 def wait_path(page, path: str) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
+import simple_websocket
 from playwright.sync_api import expect
 
 from pytake.auth.sessions import COOKIE_NAME
@@ -163,17 +165,17 @@ def test_anonymous_forged_event_is_redirected_to_login(server, organization):
     assert all(" no " not in line for line in listing.splitlines() if "olivia" in line)
 
 
-def test_deactivated_users_open_tab_is_signed_out_on_its_next_action(
+def test_a_user_deactivated_from_the_cli_leaves_their_open_tab_without_a_click(
     server, organization, new_page
 ):
+    """The CLI is another process: the revocation reaches the server all the same."""
     email = "dora@acme.test"
     server.add_user(email, "dora secret 1")
     page = new_page()
     sign_in(page, email, "dora secret 1")
     result = server.cli("user", "deactivate", "--org", organization["org"], "--email", email)
     assert result.returncode == 0, result.stderr
-    page.get_by_test_id("nav-contacts").click()
-    wait_path(page, "/login")
+    page.wait_for_url("**/login**", timeout=3000)
     expect(page.get_by_text("Your session has ended. Please sign in again.")).to_be_visible()
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", "dora secret 1")
@@ -217,8 +219,7 @@ def test_profile_name_language_and_password_change(server, organization, new_pag
     expect(page.get_by_text("Password changed. 1 other session(s) signed out.")).to_be_visible()
     screenshot(page, "profile-en")
 
-    other_tab.get_by_test_id("nav-dashboard").click()  # the other browser's session has ended
-    wait_path(other_tab, "/login")
+    wait_path(other_tab, "/login")  # the other browser's session ended: its tab left by itself
     page.get_by_test_id("nav-dashboard").click()  # this one goes on
     wait_path(page, "/dashboard")
     sign_out(page)
@@ -249,3 +250,29 @@ def test_signed_in_login_page_never_redirects_off_site(server, organization, new
     page.goto("/login?next=//evil.example/phish")
     wait_path(page, "/inbox")
     assert page.url.startswith(server.base_url)
+
+
+def test_the_websocket_refuses_other_origins_and_pages_refuse_other_frames(
+    server, graph, organization, new_page
+):
+    """A page of another origin of the same site (here another port) would send the
+    signed-in cookie with its websocket: the server refuses the handshake, while the app's
+    own pages connect. Pages may be framed only by PyTake's own."""
+    page = new_page()
+    sign_in(page, organization["email"], organization["password"])
+    events = server.base_url.replace("http", "ws", 1) + "/_event/?EIO=4&transport=websocket"
+    attempt = """url => new Promise(done => {
+        const ws = new WebSocket(url);
+        ws.onopen = () => { done("open"); ws.close(); };
+        ws.onerror = () => done("refused");
+    })"""
+    assert page.evaluate(attempt, events) == "open"  # the app's own origin
+    page.goto(f"{graph.base_url}/")  # another origin, the cookie still sent (same host)
+    assert page.evaluate(attempt, events) == "refused"
+    for origin in ("http://evil.example", server.base_url.replace("127.0.0.1", "localhost")):
+        with pytest.raises(simple_websocket.ConnectionError):
+            ReflexSocket(server.base_url, origin=origin).close()
+    ReflexSocket(server.base_url).close()  # no Origin: not a browser's page
+    answer = httpx.get(f"{server.base_url}/login")
+    assert answer.headers["content-security-policy"] == "frame-ancestors 'self'"
+    assert answer.headers["x-frame-options"] == "SAMEORIGIN"

@@ -3,8 +3,6 @@ simulator, and its ticks follow the status webhooks live; a refused send explain
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from playwright.sync_api import expect
 
@@ -16,6 +14,7 @@ from tests.e2e.conftest import (
     png,
     screenshot,
     send_buttons,
+    sent_to_meta,
     sign_in,
     wait_path,
 )
@@ -38,14 +37,8 @@ def _status(number: Number, wamid: str, status: str) -> None:
     number.post(p.statuses_value(PNID, number.display, [p.status(wamid, status, CUSTOMER)]))
 
 
-def _sent_to_meta(graph, text: str, timeout: float = 20.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for body in graph.sent:
-            if body.get("text", {}).get("body") == text:
-                return body
-        time.sleep(0.1)
-    raise AssertionError(f"{text!r} never reached the simulator")
+def _text_sent(graph, text: str) -> dict:
+    return sent_to_meta(graph, lambda body: body.get("text", {}).get("body") == text, repr(text))
 
 
 def test_agent_replies_and_sees_the_ticks_follow_the_statuses(server, graph, number, new_page):
@@ -62,9 +55,9 @@ def test_agent_replies_and_sees_the_ticks_follow_the_statuses(server, graph, num
     mine = page.get_by_test_id("bubble-out").last
     expect(mine).to_contain_text("Vou verificar agora")
     expect(page.get_by_test_id("composer")).to_have_value("")
-    body = _sent_to_meta(graph, "Olá Ana! Vou verificar agora.")
+    body = _text_sent(graph, "Olá Ana! Vou verificar agora.")
     assert body["to"] == f"+{CUSTOMER}" and body["biz_opaque_callback_data"].startswith("pytake-")
-    assert graph.read_marks and graph.read_marks[0] == "wamid.E2E-IN-1"  # opened: blue ticks
+    assert "wamid.E2E-IN-1" in graph.read_marks  # opened: blue ticks (other tests mark too)
     expect(mine.get_by_test_id("tick-sent")).to_be_visible()
 
     _status(number, body["wamid"], "delivered")
@@ -100,7 +93,7 @@ def test_agent_replies_and_sees_the_ticks_follow_the_statuses(server, graph, num
     retried.get_by_test_id("retry").click()
     expect(retried.get_by_test_id("tick-sent")).to_be_visible()
     expect(page.get_by_test_id("token-invalid")).to_have_count(0)
-    assert _sent_to_meta(graph, "Segunda tentativa")
+    assert _text_sent(graph, "Segunda tentativa")
 
 
 def _choose_language(page, menu_label: str, language: str) -> None:
@@ -144,7 +137,7 @@ def test_agent_sends_a_photo_with_a_caption(server, graph, number, new_page, tmp
     expect(mine.get_by_test_id("tick-sent")).to_be_visible()
     image = mine.locator("img").evaluate("img => img.naturalWidth")
     assert image == 32  # served back by /media/<id> to the signed-in agent
-    sent = next(body for body in reversed(graph.sent) if body["type"] == "image")
+    sent = sent_to_meta(graph, lambda body: body["type"] == "image", "the photo")
     assert sent["image"]["caption"] == "Sua etiqueta"
     assert any(
         u["id"] == sent["image"]["id"] and u["mime_type"] == "image/png" for u in graph.uploads
@@ -168,7 +161,9 @@ def test_agent_sends_reply_buttons_a_list_and_a_location(server, graph, number, 
     expect(mine).to_contain_text("Resolvemos o seu problema?")
     expect(mine.get_by_test_id("choices")).to_contain_text("Sim")
     expect(mine.get_by_test_id("tick-sent")).to_be_visible()
-    buttons = next(b for b in reversed(graph.sent) if b["type"] == "interactive")
+    buttons = sent_to_meta(
+        graph, lambda b: b.get("interactive", {}).get("type") == "button", "buttons"
+    )
     assert [b["reply"]["title"] for b in buttons["interactive"]["action"]["buttons"]] == [
         "Sim",
         "Não",
@@ -187,7 +182,9 @@ def test_agent_sends_reply_buttons_a_list_and_a_location(server, graph, number, 
     expect(page.get_by_test_id("bubble-out").last.get_by_test_id("choices")).to_contain_text(
         "Financeiro"
     )
-    listed = next(b for b in reversed(graph.sent) if b["type"] == "interactive")
+    listed = sent_to_meta(
+        graph, lambda b: b.get("interactive", {}).get("type") == "list", "the list"
+    )
     rows = listed["interactive"]["action"]["sections"][0]["rows"]
     assert rows[0] == {"id": "option-1", "title": "Financeiro", "description": "boletos"}
 
@@ -198,7 +195,7 @@ def test_agent_sends_reply_buttons_a_list_and_a_location(server, graph, number, 
     page.fill("#compose-name", "Loja Paulista")
     page.get_by_test_id("dialog-send").click()
     expect(page.get_by_test_id("bubble-out").last).to_contain_text("Loja Paulista")
-    place = next(b for b in reversed(graph.sent) if b["type"] == "location")
+    place = sent_to_meta(graph, lambda b: b["type"] == "location", "the location")
     assert place["location"]["latitude"] == -23.5614
     expect(page.get_by_test_id("bubble-out").last).to_be_in_viewport()  # scrolled to it
     screenshot(page, "conversation-structured-en")
@@ -231,7 +228,7 @@ def test_agent_records_and_sends_a_voice_note(server, graph, number, new_page):
     expect(mine.get_by_test_id("tick-sent")).to_be_visible()
     upload = graph.uploads[uploads]
     assert upload["mime_type"] == "audio/ogg"  # re-encoded from the browser's WebM
-    voice = next(b for b in reversed(graph.sent) if b["type"] == "audio")
+    voice = sent_to_meta(graph, lambda b: b["type"] == "audio", "the voice note")
     assert voice["audio"] == {"id": upload["id"], "voice": True}
 
 

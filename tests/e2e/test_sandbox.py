@@ -5,6 +5,7 @@ sides. Everything goes through the real pipeline: signed webhooks, outbox, Graph
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import OWNER, png, screenshot, send_buttons, sign_in, wait_path
@@ -31,6 +32,11 @@ def test_customer_phone_and_agent_inbox_talk_through_a_sandbox_number(
     sign_in(admin, organization["email"], organization["password"])
     admin.goto("/settings/channels")
     expect(admin.get_by_test_id("webhook-url")).to_be_visible()
+    engine = sa.create_engine(server.env["PYTAKE_DATABASE_URL"])
+    with engine.connect() as db:
+        channels = db.execute(sa.text("SELECT count(*) FROM channel")).scalar_one()
+    engine.dispose()
+    expect(admin.get_by_test_id("channel-card")).to_have_count(channels)  # the list loaded
     sandboxes = admin.get_by_test_id("channel-card").filter(has_text="Sandbox")
     before = sandboxes.count()  # the first-run page may have added one already
     admin.get_by_test_id("sandbox-add").click()

@@ -12,8 +12,16 @@ import pytest
 from playwright.sync_api import expect
 
 from pytake.sandbox import payloads as p
-from pytake.sandbox.graph import APP_ID
-from tests.e2e.conftest import OWNER, connect_number, png, screenshot, sign_in, wait_path
+from pytake.sandbox.graph_rules import APP_ID
+from tests.e2e.conftest import (
+    OWNER,
+    connect_number,
+    png,
+    screenshot,
+    sent_to_meta,
+    sign_in,
+    wait_path,
+)
 
 pytestmark = pytest.mark.e2e
 NAME = "consulta_confirmada"
@@ -67,11 +75,7 @@ def _picker(page, number, phone: str, customer: str, says: str, template: str) -
 
 def _sent(graph, name: str) -> dict:
     """The request that sent template ``name``, once the outbox made it."""
-    deadline = time.monotonic() + 20
-    while not any(b.get("template", {}).get("name") == name for b in graph.sent):
-        assert time.monotonic() < deadline, f"{name} never reached the simulator"
-        time.sleep(0.1)
-    return next(b for b in graph.sent if b.get("template", {}).get("name") == name)
+    return sent_to_meta(graph, lambda b: b.get("template", {}).get("name") == name, name)
 
 
 def test_create_approve_by_webhook_and_send_with_the_window_closed(server, graph, number, new_page):

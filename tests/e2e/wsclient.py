@@ -10,12 +10,22 @@ import simple_websocket
 
 
 class ReflexSocket:
-    def __init__(self, base_url: str, cookie: str | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        cookie: str | None = None,
+        origin: str | None = None,
+        token: str | None = None,
+    ):
+        """``token``: a tab's own (``sessionStorage.token``), to replay what it could."""
+        self.token = token or str(uuid.uuid4())
         url = (
             base_url.replace("http", "ws", 1)
-            + f"/_event/?EIO=4&transport=websocket&token={uuid.uuid4()}"
+            + f"/_event/?EIO=4&transport=websocket&token={self.token}"
         )
         headers = {"Cookie": cookie} if cookie else {}
+        if origin:
+            headers["Origin"] = origin  # as a browser's page sends it
         self.ws = simple_websocket.Client.connect(url, headers=headers)
         self.ws.receive(timeout=10)  # engine.io open
         self.ws.send("40/_event,")
@@ -39,7 +49,11 @@ class ReflexSocket:
             if message == "2":
                 self.ws.send("3")
             elif message and message.startswith("42/_event,"):
-                updates.append(json.loads(message[len("42/_event,") :])[1])
+                kind, body = json.loads(message[len("42/_event,") :])[:2]
+                if kind == "new_token":  # the token is another connection's: not replayed
+                    self.token = body
+                else:
+                    updates.append(body)
         return updates
 
     def close(self) -> None:

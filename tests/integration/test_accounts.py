@@ -1,14 +1,27 @@
 """Setup, sign-in, sessions, throttling and user administration against the real database."""
 
+import collections
+import concurrent.futures
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
 from pytake import db
-from pytake.auth import sessions
+from pytake.auth import sessions, throttle
 from pytake.auth.errors import AccessError, NotAllowed
-from pytake.models import AuditLog, Membership, Organization, Role, User, UserSession, utcnow
-from pytake.services import accounts
+from pytake.models import (
+    AuditLog,
+    Membership,
+    Organization,
+    Role,
+    SignInThrottle,
+    User,
+    UserSession,
+    utcnow,
+)
+from pytake.services import accounts, directory
 
 PASSWORD = "correct horse 1"
 
@@ -136,19 +149,87 @@ def test_deactivated_user_cannot_sign_in_and_gets_the_same_refusal():
         sign_in("agent@acme.test")
 
 
-def test_account_throttle_locks_out_even_the_right_password(settings_env):
+def test_failures_from_one_address_make_it_wait_but_not_the_owner_elsewhere(settings_env):
     settings_env(login_max_failures_per_account="3", login_max_failures_per_ip="100")
     make_org()
     for _ in range(3):
         with pytest.raises(AccessError, match="auth.invalid_credentials"):
             sign_in("owner@acme.test", "wrong password!")
-    with pytest.raises(AccessError) as caught:
+    with pytest.raises(AccessError) as caught:  # even the right password waits
         sign_in("owner@acme.test")
-    assert caught.value.code == "auth.throttled"
-    assert 1 <= caught.value.params["minutes"] <= 15
-    # Another address is not locked out by this account's failures... but the account is.
-    with pytest.raises(AccessError, match="auth.throttled"):
-        sign_in("owner@acme.test", ip="198.51.100.7")
+    assert caught.value.code == "auth.throttled" and caught.value.params["minutes"] == 1
+    sign_in("owner@acme.test", ip="198.51.100.7")  # the owner, from their own address
+
+
+def test_the_wait_doubles_with_each_failure_and_a_success_clears_it(settings_env, monkeypatch):
+    settings_env(login_max_failures_per_account="2", login_max_failures_per_ip="100")
+    make_org()
+    now = [utcnow()]
+    monkeypatch.setattr(throttle, "utcnow", lambda: now[0])
+    waits = []
+    for _ in range(6):
+        with pytest.raises(AccessError, match="auth.invalid_credentials"):
+            sign_in("owner@acme.test", "wrong password!")
+        with db.session() as s:
+            row = s.exec(select(SignInThrottle).where(SignInThrottle.next_at.is_not(None))).first()
+            waits.append(row.next_at - now[0] if row else None)
+            now[0] = row.next_at if row else now[0]
+    seconds = [w.total_seconds() if w else 0 for w in waits]
+    assert seconds == [0, 30, 60, 120, 240, 480]
+    sign_in("owner@acme.test")
+    with pytest.raises(AccessError, match="auth.invalid_credentials"):
+        sign_in("owner@acme.test", "wrong password!")  # counted afresh: no wait yet
+    with db.session() as s:
+        assert "owner@acme.test" not in str(s.exec(select(SignInThrottle.key)).all())
+
+
+def test_counts_are_forgotten_once_their_window_and_wait_are_over(settings_env, monkeypatch):
+    settings_env(login_max_failures_per_account="1", login_window_minutes="15")
+    make_org()
+    with pytest.raises(AccessError, match="auth.invalid_credentials"):
+        sign_in("owner@acme.test", "wrong password!")  # waits 30 s from now on
+    later = utcnow() + dt.timedelta(minutes=16)
+    with db.session() as s:
+        assert throttle.forget_expired(s) == 0  # the window is still open
+    monkeypatch.setattr(throttle, "utcnow", lambda: later)
+    with db.session() as s:
+        assert throttle.forget_expired(s) == 2  # the pair's and the address's counts
+        assert s.exec(select(SignInThrottle)).all() == []
+
+
+def test_parallel_guesses_are_each_counted_before_the_password_is_checked(settings_env):
+    """Forty wrong passwords at once against one account: only the allowed number is ever
+    checked; the rest are refused without a check."""
+    settings_env(login_max_failures_per_account="5", login_max_failures_per_ip="1000")
+    make_org()
+
+    def guess(_: int) -> str:
+        try:
+            with db.session(write=True) as s:
+                accounts.sign_in(
+                    s, email="owner@acme.test", password="wrong!", ip="192.0.2.9", user_agent="x"
+                )
+        except AccessError as refusal:
+            return refusal.code
+        return "signed in"
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        outcomes = collections.Counter(pool.map(guess, range(40)))
+    assert outcomes == {"auth.invalid_credentials": 5, "auth.throttled": 35}
+
+
+def test_failed_sign_ins_show_in_each_organization_of_the_account(settings_env):
+    org, _ = make_org()
+    with pytest.raises(AccessError, match="auth.invalid_credentials"):
+        sign_in("owner@acme.test", "wrong password!")
+    with pytest.raises(AccessError, match="auth.invalid_credentials"):
+        sign_in("nobody@acme.test", "wrong password!")
+    with db.session() as s:
+        rows = s.exec(select(AuditLog).where(AuditLog.action == "auth.sign_in_failed")).all()
+    assert sorted((r.subject, r.organization_id) for r in rows) == [
+        ("nobody@acme.test", None),
+        ("owner@acme.test", org.id),
+    ]
 
 
 def test_ip_throttle_covers_many_accounts(settings_env):
@@ -200,6 +281,43 @@ def test_deactivation_revokes_sessions_and_audits():
         row = s.exec(select(UserSession).where(UserSession.user_id == agent.id)).one()
         assert row.revoke_reason == "deactivated"
     assert "user.deactivated" in audit_actions()
+    with pytest.raises(AccessError, match="auth.invalid_credentials"):
+        sign_in("agent@acme.test")  # active in no organization
+
+
+def test_deactivation_in_one_organization_leaves_the_others_alone():
+    org, _ = make_org()
+    admin_identity, _ = identity_for("owner@acme.test")
+    agent = add(org, "agent@acme.test", Role.AGENT)
+    with db.session() as s:
+        beta, _ = accounts.add_organization(
+            s, organization="Beta", owner_email="agent@acme.test", owner_name="A", password=""
+        )
+    with db.session() as s:
+        _, ticket = accounts.open_session(
+            s, s.get(User, agent.id), beta.id, password=PASSWORD, ip=None, user_agent=None
+        )
+    with db.session() as s:
+        beta_cookie = sessions.redeem_ticket(s, ticket)
+    _, acme_cookie = identity_for("agent@acme.test")
+    assert resolve(acme_cookie).organization_id == org.id
+    with db.session() as s:
+        accounts.set_active(
+            s, organization_id=org.id, user_id=agent.id, active=False, actor=admin_identity
+        )
+    assert resolve(acme_cookie) is None
+    assert resolve(beta_cookie).organization_id == beta.id  # Acme's admin cannot end it
+    identity, _ = identity_for("agent@acme.test")  # signing in now lands in Beta
+    assert identity.organization_id == beta.id
+    with db.session() as s:
+        acme = {m["email"]: m["active"] for m in directory.members(s, org.id)}
+        assert acme["agent@acme.test"] is False
+        assert directory.members(s, beta.id)[0]["active"] is True
+    with db.session() as s:
+        accounts.set_active(
+            s, organization_id=org.id, user_id=agent.id, active=True, actor=admin_identity
+        )
+    assert identity_for("agent@acme.test")[0].organization_id == org.id
 
 
 def test_role_rules():

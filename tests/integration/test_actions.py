@@ -10,7 +10,7 @@ from sqlmodel import select
 from pytake import db
 from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
-from pytake.models import Conversation, Message, Note, Organization, Role, User, utcnow
+from pytake.models import Conversation, Membership, Message, Note, Organization, Role, User, utcnow
 from pytake.sandbox import payloads as p
 from pytake.services import accounts, actions, inbox, organization, thread
 
@@ -98,7 +98,7 @@ async def test_agents_cannot_touch_what_they_cannot_see_nor_give_it_to_strangers
             act(actions.assign, owner, conversation, target)
         assert refused.value.code == "conversation.assignee_invalid"
     with db.session() as s:
-        s.get(User, ana.user_id).is_active = False
+        s.exec(select(Membership).where(Membership.user_id == ana.user_id)).one().is_active = False
     with pytest.raises(AccessError):
         act(actions.assign, owner, conversation, ana.user_id)
     assert rows(Conversation)[0].assignee_id == bia.user_id

@@ -118,6 +118,32 @@ def test_cli_sets_every_organization_setting(world, capsys):
     assert cli.main(["org", "set", "--org", "acme", "--timezone", "Nowhere"]) == 1
 
 
+def test_cli_adds_an_organization_for_a_new_or_an_existing_owner(world, monkeypatch, capsys):
+    monkeypatch.setenv("PYTAKE_PASSWORD", "brand new secret 1")
+    assert cli.main(["org", "add", "--name", "Acme", "--owner-email", "Nova@Beta.co"]) == 0
+    assert "'Acme' (slug acme-2) owned by nova@beta.co (new account)" in capsys.readouterr().out
+    monkeypatch.delenv("PYTAKE_PASSWORD")  # an existing account is asked for no password
+    with db.session() as s:
+        ana = s.exec(select(User).where(User.email.startswith("ana"))).first()
+    assert cli.main(["org", "add", "--name", "Gamma  Ltda 🚀", "--owner-email", ana.email]) == 0
+    assert "(existing account)" in capsys.readouterr().out
+    with db.session() as s:
+        orgs = {o.slug: o for o in s.exec(select(Organization)).all()}
+        owners = s.exec(
+            select(Organization.slug, User.email)
+            .join(Membership, Membership.organization_id == Organization.id)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.role == Role.OWNER, Organization.slug.in_(["acme-2", "gamma-ltda"]))
+        ).all()
+        _, ticket = accounts.sign_in(
+            s, email="nova@beta.co", password="brand new secret 1", ip=None, user_agent=None
+        )
+    assert ticket and set(owners) == {("acme-2", "nova@beta.co"), ("gamma-ltda", ana.email)}
+    assert (orgs["acme-2"].name, orgs["gamma-ltda"].name) == ("Acme", "Gamma Ltda 🚀")
+    blank = ["org", "add", "--name", " ", "--owner-email", "x@y.co", "--password", "a secret 12345"]
+    assert cli.main(blank) == 1
+
+
 def test_teams_members_and_numbers_only_within_the_organization(world):
     admin = who(world, "ana", Role.ADMIN)
     with db.session(write=True) as s:
@@ -154,7 +180,7 @@ def test_teams_members_and_numbers_only_within_the_organization(world):
 
 
 def test_a_number_served_by_one_team_gives_it_new_conversations(world):
-    from pytake.services import inbound
+    from pytake.services import inbound_messages
 
     admin = who(world, "ana", Role.ADMIN)
     with db.session(write=True) as s:
@@ -164,7 +190,7 @@ def test_a_number_served_by_one_team_gives_it_new_conversations(world):
         contact = Contact(organization_id=world["acme"], wa_id="5511988887777", name="x")
         s.add(contact)
         s.flush()
-        first = inbound.conversation_for(s, channel, contact)
+        first = inbound_messages.conversation_for(s, channel, contact)
         assert first.team_id == sales.id
         support = teams.create(s, world["acme"], "Support")
         teams.set_channels(s, admin, support.id, [channel.id])

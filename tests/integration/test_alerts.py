@@ -126,7 +126,8 @@ def _customer_writes(conversation_id: int, text: str = "Ainda aguardo o boleto")
         s.add(message)
         conversation.unread_count += 1
         s.flush()
-        alerts.on_inbound(s, conversation, message.id)
+        first = alerts.first_from_customer(s, conversation.id, message.id)
+        alerts.on_inbound(s, conversation, message.id, first=first)
         return message.id
 
 
@@ -164,7 +165,7 @@ def test_events_raise_one_alert_per_member_who_wants_it(world, push_service):
     _subscribe(world, "bia", Browser(f"{push_service.origin}/push/bia"))
     first = _customer_writes(1)  # Ana's customer
     with db.session(write=True) as s:  # processed twice: still one alert
-        alerts.on_inbound(s, s.get(Conversation, 1), first)
+        alerts.on_inbound(s, s.get(Conversation, 1), first, first=False)
     _customer_writes(3)  # unassigned, of no team: both agents' queue, but not a first message
     with db.session(write=True) as s:
         actions.assign(s, bia, 3, world["ana"])  # given to Ana by Bia

@@ -46,13 +46,13 @@ from pytake.services import (
     bot,
     flows,
     hours,
-    inbound,
     organization,
     outbound,
     runs,
     teams,
     templates,
 )
+from pytake.services.effects import Effects
 
 from .conftest import ANA, WABA, rows
 
@@ -574,7 +574,7 @@ async def test_a_crash_mid_pass_resumes_without_sending_twice(wa, owner_of, monk
     assert _sent(wa) == ["um", "Pode seguir?", "dois", "três", "fim"]
     assert _run().state == "done" and _conversation().status == "resolved"
     # Processing the finished run again changes nothing.
-    effects = inbound.Effects()
+    effects = Effects()
     bot.process(run.id, effects)
     assert effects.outbox == [] and len(_bot_messages()) == 5
 
@@ -629,7 +629,7 @@ async def test_a_pass_and_an_arriving_message_lock_in_the_same_order(wa, owner_o
     def bot_pass() -> None:
         locked.wait(5)
         try:
-            bot.process(run_id, inbound.Effects())
+            bot.process(run_id, Effects())
         except Exception as exc:
             errors.append(exc)
 
@@ -997,7 +997,7 @@ async def test_a_message_during_a_call_waits_for_it_and_is_not_an_answer(
     await _deliver(wa, _text("pedido"))
     run_id = _run().id
     with db.session(write=True) as s:  # the pass that reaches the call
-        request, hosts = bot.advance(s, run_id, None, inbound.Effects())
+        request, hosts = bot.advance(s, run_id, None, Effects())
     assert request.url == api.url + "/orders/1" and hosts == ["127.0.0.1"]
     run = _run()
     assert run.cursor["waiting"] == "http" and run.next_attempt_at > utcnow()
@@ -1006,7 +1006,7 @@ async def test_a_message_during_a_call_waits_for_it_and_is_not_an_answer(
     assert len(run.inputs) == 1 and run.next_attempt_at > utcnow()  # not due: no second call
     with db.session() as s:
         assert flow_jobs.QUEUE.due(s, 10, utcnow(), utcnow()) == []
-    effects = inbound.Effects()
+    effects = Effects()
     with db.session(write=True) as s:
         assert bot.advance(s, run_id, bot.calls.perform(request, hosts), effects) is None
     run = _run()

@@ -13,6 +13,7 @@ from pytake.auth.errors import AccessError
 from pytake.models import Membership, Role
 from pytake.services import accounts
 from pytake.ui import guard
+from pytake.ui.notices import NoticeState
 from pytake.ui.pages.login import LoginState
 from pytake.ui.pages.settings.members import MembersState, _set_role
 from pytake.ui.pages.workspace import InboxState
@@ -89,6 +90,14 @@ async def test_anonymous_is_sent_to_login_with_the_page_to_return_to(people):
     )
     assert event_names(update) == ["_redirect"]
     assert str(redirect_target(update)).startswith("/login?next=/settings")
+
+
+@pytest.mark.parametrize("path", ["/login", "/login?next=/inbox", "/setup"])
+async def test_a_tab_already_on_a_public_page_is_refused_without_being_moved(people, path):
+    """A revocation pushed to a tab that just signed out must not navigate it again (that
+    would cut short whatever page it is opening next)."""
+    update = await run_guard(NoticeState.recheck, "ended", path=path)
+    assert update is not None and event_names(update) == []
 
 
 @pytest.mark.parametrize("cookie", ["forged", "a.b.c"])
@@ -198,6 +207,14 @@ def test_admin_handlers_refuse_malformed_arguments(people, user_id, role):
         ("//evil.example/x", "/inbox"),
         ("/\\evil.example", "/inbox"),
         ("https://evil.example", "/inbox"),
+        ("/\t/evil.example/login", "/inbox"),  # ?next=/%09/evil.example/login
+        ("/\n/evil.example/login", "/inbox"),
+        ("/\r\n/evil.example", "/inbox"),
+        ("/x\\..\\\\evil.example", "/inbox"),
+        ("/\x00/evil.example", "/inbox"),
+        ("/\x85/evil.example", "/inbox"),
+        ("/conversation/7?tab=notes#latest", "/conversation/7?tab=notes#latest"),
+        ("/contatos/joão", "/contatos/joão"),
         ("/login?next=/x", "/inbox"),
         ("/setup", "/inbox"),
         (["/settings"], "/inbox"),

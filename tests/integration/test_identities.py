@@ -21,6 +21,7 @@ from pytake.auth import identities, sessions
 from pytake.auth.identities import IdentityCache
 from pytake.auth.sessions import Identity
 from pytake.models import Role, UserSession, utcnow
+from pytake.realtime import push
 from pytake.services import accounts, organization
 from pytake.ui import guard
 from pytake.web import routes
@@ -311,6 +312,54 @@ async def test_every_worker_forgets_a_revoked_identity_within_a_second(
         assert all(_remembers(cache, people["owner_cookie"]) for cache in workers)
     finally:
         await _stopped(tasks)
+
+
+class _Tabs:
+    """Stands in for Reflex's event processor: which tabs were made to run an event."""
+
+    def __init__(self) -> None:
+        self.event_processor = self
+        self.rechecked: list[str] = []
+
+    async def enqueue(self, token, _event) -> None:
+        self.rechecked.append(token)
+
+
+@pytest.mark.parametrize(
+    ("change", "embedded"),
+    [
+        (sign_out, False),
+        (deactivate, False),
+        (change_password_elsewhere, False),
+        (deactivate, True),
+    ],
+)
+async def test_the_open_tabs_of_an_ended_session_check_it_within_a_second(
+    people, settings_env, redis_url, change, embedded
+):
+    """The tab then runs an event, which the guard refuses: the tab goes to sign in at
+    once instead of at its next click. Other members' tabs are left alone (embedded, a
+    revocation does not say whose: every tab checks)."""
+    settings_env(redis_url=None if embedded else redis_url)
+    tabs = _Tabs()
+    agent_session = session_id(people["agent_cookie"])
+    push.listen("agent-inbox", people["org"], people["agent"], agent_session)
+    push.listen("agent-reports", people["org"], people["agent"], agent_session)
+    push.listen("owner-inbox", people["org"], people["owner"], session_id(people["owner_cookie"]))
+    recheck = functools.partial(push.recheck, tabs, handler="notice.recheck", connected=bool)
+    follower = asyncio.create_task(identities.follow(IdentityCache(), then=recheck))
+    try:
+        await asyncio.sleep(identities.POLL_SECONDS + 0.2)  # subscribed, or the file read
+        committed = await asyncio.to_thread(_commit, change, people)
+        await _until(lambda: len(tabs.rechecked) >= 2, 1)
+        assert time.monotonic() - committed < 1
+        await asyncio.sleep(0.3)
+        expected = ["agent-inbox", "agent-reports"] + (["owner-inbox"] if embedded else [])
+        assert sorted(tabs.rechecked) == expected
+    finally:
+        await _stopped([follower])
+        for tab in ("agent-inbox", "agent-reports", "owner-inbox"):
+            push.forget(tab)
 
 
 async def test_a_follower_forgets_everything_when_it_subscribes_again(

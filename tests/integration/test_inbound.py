@@ -3,11 +3,14 @@
 import asyncio
 import datetime as dt
 import json
+import time
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from pytake import cli, db
+from pytake.jobs import runner
 from pytake.jobs import webhooks as processing
 from pytake.models import (
     Attachment,
@@ -23,7 +26,8 @@ from pytake.models import (
 )
 from pytake.realtime import signals
 from pytake.sandbox import payloads as p
-from pytake.services import channels, inbound, templates, webhooks
+from pytake.services import channels, inbound_statuses, templates, webhooks
+from pytake.services.effects import Effects
 from tests.integration.conftest import ANA, DISPLAY, PNID, VERIFY, WABA, rows
 
 
@@ -194,6 +198,45 @@ async def test_a_batch_applies_customers_in_one_order_and_each_ones_messages_in_
     assert [m.content["body"] for m in rows(Message)] == ["A1", "A2", "B1", "B2"]
 
 
+async def test_a_batch_asks_once_what_every_message_asks_and_keeps_the_answers_current(whatsapp):
+    """Stored already? Updates parked for it? One query each for the whole batch; a
+    redelivery inside the batch and a reaction before its message still come out right."""
+    await whatsapp.send(p.text("stored before", sender=ANA, wamid="wamid.old"))
+    await whatsapp.drain()
+    sent = [
+        p.text("stored before", sender=ANA, wamid="wamid.old", timestamp="1800000000"),
+        p.text("once", sender=ANA, wamid="wamid.x"),
+        p.text("once", sender=ANA, wamid="wamid.x", timestamp="1800000001"),  # Meta again
+        p.reaction("wamid.y", "🎉", sender=ANA),  # before its message
+        p.text("reacted to", sender=ANA, wamid="wamid.y"),
+        *(p.text(f"more {n}", sender=ANA, wamid=f"wamid.more.{n}") for n in range(4)),
+    ]
+    for message in sent:
+        await whatsapp.send(message)
+    events = [e.id for e in rows(WebhookEvent) if e.state == "pending"]
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(db.get_engine(), "before_cursor_execute", seen)
+    try:
+        processing.process(events)
+    finally:
+        sa.event.remove(db.get_engine(), "before_cursor_execute", seen)
+    bodies = [m.content.get("body") for m in rows(Message) if m.type == "text"]
+    assert bodies == ["stored before", "once", "reacted to", *(f"more {n}" for n in range(4))]
+    (reacted,) = rows(Message, Message.external_id == "wamid.y")
+    assert reacted.reactions["contact"]["emoji"] == "🎉"
+    (conversation,) = rows(Conversation)
+    assert conversation.unread_count == 7  # each message counted once, the reaction not
+    parked_reads = [s for s in statements if s.startswith("SELECT") and "FROM parked_update" in s]
+    known_reads = [s for s in statements if s.startswith("SELECT message.id FROM message")]
+    # The batch's read, the reaction's check before parking, and the message it waited for.
+    assert len(parked_reads) == 3, parked_reads
+    assert known_reads == []
+
+
 async def test_a_customers_webhooks_apply_in_arrival_order_whichever_worker_has_them(whatsapp):
     """A worker given a customer's later webhooks waits for a worker applying that customer
     (PostgreSQL), then applies the earlier ones nobody has applied first."""
@@ -237,7 +280,9 @@ async def test_interleaved_batches_of_one_customer_keep_its_order_and_never_dead
 
 
 async def test_a_failing_item_retries_its_own_event_not_the_batch(whatsapp):
-    """A database refusal (here a trigger) inside one item of a batch."""
+    """A database refusal (here a trigger) inside one item of a batch: the batch, run
+    without savepoints, fails as a whole; the runner then applies its events one at a time,
+    each item in its own savepoint."""
     if db.get_engine().dialect.name == "sqlite":
         refuse = [
             "CREATE TRIGGER refuse BEFORE INSERT ON message WHEN NEW.external_id = 'wamid.bad' "
@@ -258,7 +303,11 @@ async def test_a_failing_item_retries_its_own_event_not_the_batch(whatsapp):
     try:
         for wamid in ("wamid.a", "wamid.bad", "wamid.c"):
             await whatsapp.send(p.text(wamid, sender=ANA, wamid=wamid))
-        processing.process([event.id for event in rows(WebhookEvent)])
+        events = [event.id for event in rows(WebhookEvent)]
+        with pytest.raises(sa.exc.DBAPIError, match="refused"):
+            processing.process(events)
+        assert rows(Message) == []  # nothing of the batch kept
+        await runner.handle_many(runner.JOBS["webhook"], events)
     finally:
         with db.get_engine().begin() as conn:
             for statement in drop:
@@ -329,10 +378,28 @@ async def test_an_update_parked_while_its_message_was_being_stored_is_applied(wh
     # The message's id was recorded by a transaction that could not see the parked status.
     await _outbound(whatsapp, "wamid.race", recorded_by_outbox=False)
     with db.session() as s:
-        effects = inbound.Effects()
-        assert inbound.apply_waiting(s, effects) == 1
+        effects = Effects()
+        assert inbound_statuses.apply_waiting(s, effects) == 1
     assert rows(Message, Message.external_id == "wamid.race")[0].status == "read"
     assert rows(ParkedUpdate) == []
+
+
+async def test_a_nul_in_what_a_customer_sends_is_stored_visibly_not_lost(whatsapp):
+    """PostgreSQL refuses U+0000 in text and jsonb: the message used to fail every retry.
+    Each NUL is kept as U+FFFD, in texts, names and titles alike; the raw body is kept."""
+    await whatsapp.send(
+        p.text("a\u0000b", sender=ANA),
+        p.button_reply("yes\u0000", "Si\u0000m", sender=ANA),
+        contacts=[p.profile(ANA, "Ana\u0000 Silva")],
+    )
+    await whatsapp.drain()
+    assert {(e.state, e.error) for e in rows(WebhookEvent)} == {("done", None)}
+    assert b"\\u0000" in rows(WebhookEvent)[0].body  # as Meta sent it
+    text, button = rows(Message)
+    assert text.content["body"] == "a\ufffdb"
+    stored = json.dumps(button.content, ensure_ascii=False)
+    assert "\x00" not in stored and "Si\ufffdm" in stored
+    assert rows(Contact)[0].name == "Ana\ufffd Silva"
 
 
 async def test_reactions_apply_to_their_message_in_any_order(whatsapp):
@@ -390,9 +457,11 @@ async def test_brazilian_ninth_digit_is_one_customer(whatsapp):
     assert len(rows(Contact)) == 1 and len(rows(Conversation)) == 1
 
 
-async def test_system_number_change_moves_the_contact(whatsapp):
+@pytest.mark.parametrize("before_v12", [False, True])
+async def test_system_number_change_moves_the_contact(whatsapp, before_v12):
     await whatsapp.send(p.text("hi", sender=ANA))
-    await whatsapp.send(p.system("changed", "447700900999", sender=ANA), contacts=[])
+    change = p.system("changed", "447700900999", sender=ANA, before_v12=before_v12)
+    await whatsapp.send(change, contacts=[])
     await whatsapp.drain()
     (contact,) = rows(Contact)
     assert contact.wa_id == "447700900999" and contact.attributes["previous_wa_id"] == ANA
@@ -514,6 +583,29 @@ async def test_database_down_answers_503_then_recovers(whatsapp, settings_env, e
     assert [m.external_id for m in rows(Message)] == ["wamid.kept"]
 
 
+async def test_a_database_that_cannot_store_answers_503_in_bounded_time(
+    whatsapp, settings_env, environment
+):
+    """A lock held elsewhere (a stuck transaction, a migration) must not hang Meta's POST:
+    past ``PYTAKE_WEBHOOK_STORE_SECONDS`` it gets 503 and retries."""
+    settings_env(webhook_store_seconds="1")
+    message = p.text("waited", sender=ANA, wamid="wamid.waited")
+    engine = sa.create_engine(environment)
+    with engine.connect() as holder:
+        if engine.dialect.name == "postgresql":
+            holder.exec_driver_sql("LOCK TABLE webhook_event IN EXCLUSIVE MODE")
+        else:
+            holder.exec_driver_sql("BEGIN IMMEDIATE")  # the one writer SQLite lets in
+        started = time.monotonic()
+        assert (await whatsapp.send(message)).status_code == 503
+        assert time.monotonic() - started < 4
+        holder.rollback()
+    engine.dispose()
+    assert (await whatsapp.send(message)).status_code == 200  # Meta's retry is stored
+    await whatsapp.drain()
+    assert [m.external_id for m in rows(Message)] == ["wamid.waited"]
+
+
 async def test_agents_are_signalled_after_the_commit(whatsapp):
     received = []
 
@@ -552,7 +644,7 @@ async def _outbound(whatsapp, wamid: str, *, recorded_by_outbox: bool = True) ->
         )
         s.flush()
         if recorded_by_outbox:  # the outbox applies what waited for the id it records
-            inbound.apply_parked(s, whatsapp.channel_id, wamid, inbound.Effects())
+            inbound_statuses.apply_parked(s, whatsapp.channel_id, wamid, Effects())
 
 
 def _template(organization_id: int, name: str) -> None:

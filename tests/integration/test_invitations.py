@@ -72,12 +72,7 @@ def test_accepting_creates_the_member_with_the_role_and_signs_in(world):
     invitation, token = invite(world, email=" New@B.co ", role="supervisor")
     assert invitation.email == "new@b.co"
     assert invitations.link(token) == f"/invite/{token}"
-    assert lookup(token) == {
-        "organization": "Acme",
-        "email": "new@b.co",
-        "role": "supervisor",
-        "existing_user": False,
-    }
+    assert lookup(token) == invitations.Invited("Acme", "new@b.co", Role.SUPERVISOR)
     _, ticket = accept(token)
     identity = signed_in(ticket)
     assert (identity.email, identity.name) == ("new@b.co", "Nina Nova")
@@ -139,7 +134,7 @@ def test_revoked_and_renewed_links(world):
         new_token = invitations.renew(s, admin, renewed.id)
     refused("invitation.invalid", lookup, revoked_token)
     refused("invitation.invalid", lookup, old_token)  # the old link stops working
-    assert lookup(new_token)["email"] == "late@b.co"  # with a fresh expiry
+    assert lookup(new_token).email == "late@b.co"  # with a fresh expiry
     with db.session() as s:
         refused("invitation.not_found", invitations.revoke, s, admin, revoked.id)
         assert [row["email"] for row in invitations.pending(s, admin)] == ["late@b.co"]
@@ -153,7 +148,7 @@ def test_inviting_again_replaces_the_pending_link(world):
     first, first_token = invite(world, role=Role.AGENT)
     _, second_token = invite(world, role=Role.ADMIN)
     refused("invitation.invalid", lookup, first_token)
-    assert lookup(second_token)["role"] == "admin"
+    assert lookup(second_token).role == Role.ADMIN
     with db.session() as s:
         assert s.get(Invitation, first.id).revoked_at is not None
 
@@ -236,7 +231,7 @@ def test_someone_with_an_account_elsewhere_joins_with_their_password(world):
             role=Role.ADMIN,
         )
     _, token = invite(world, email="rui@other.co", role=Role.AGENT)
-    assert lookup(token)["existing_user"] is True
+    assert lookup(token) == invitations.Invited("Acme", "rui@other.co", Role.AGENT)  # as for anyone
     refused("invitation.wrong_password", accept, token, name="Hacker", password="guessing 12345")
     with db.session() as s:  # the failure counts towards sign-in throttling
         failures = s.exec(select(AuditLog).where(AuditLog.action == "auth.sign_in_failed")).all()
@@ -257,12 +252,12 @@ def test_cli_invite_prints_the_link(world, settings_env, capsys):
     assert cli.main(argv) == 0
     url = capsys.readouterr().out.strip().splitlines()[-1]
     assert url.startswith("/invite/")
-    assert lookup(url.removeprefix("/invite/"))["role"] == "owner"
+    assert lookup(url.removeprefix("/invite/")).role == Role.OWNER
     settings_env(public_url="https://inbox.example.com/")
     assert cli.main(argv) == 0
     url = capsys.readouterr().out.strip().splitlines()[-1]
     assert url.startswith("https://inbox.example.com/invite/")
-    assert lookup(url.rsplit("/", 1)[1])["email"] == "cli@b.co"
+    assert lookup(url.rsplit("/", 1)[1]).email == "cli@b.co"
     assert cli.main([*argv[:-1], "emperor"]) == 1
     assert (
         cli.main(["user", "invite", "--org", "Acme", "--email", "bia@a.co", "--role", "agent"]) == 1

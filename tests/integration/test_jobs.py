@@ -18,7 +18,6 @@ from pytake import db, redisio
 from pytake.jobs import runner
 from pytake.models import Message, WebhookEvent
 from pytake.sandbox import payloads as p
-from pytake.settings import get_settings
 from tests.integration.conftest import ANA, rows
 
 WEBHOOK = runner.JOBS["webhook"]
@@ -252,6 +251,7 @@ async def test_worker_process_consumes_what_the_web_process_accepted(
         "PYTAKE_DATABASE_URL": environment,
         "PYTAKE_REDIS_URL": redis_url,
         "PYTAKE_DATA_DIR": str(tmp_path),
+        "PYTAKE_WORKER_NICE": "5",
     }
     worker = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "pytake", "worker"),
@@ -264,12 +264,9 @@ async def test_worker_process_consumes_what_the_web_process_accepted(
         await whatsapp.send(p.text("for the worker", sender=ANA))
         await _until(lambda: rows(WebhookEvent)[0].state == "done")
         assert [m.content["body"] for m in rows(Message)] == ["for the worker"]
-        # It yields the CPU to web processes: its nice value, and its session's.
-        assert (
-            os.getpriority(os.PRIO_PROCESS, worker.pid)
-            == os.getpriority(os.PRIO_PROCESS, 0) + get_settings().worker_nice
-        )
-        assert _autogroup_nice(worker.pid) in (None, get_settings().worker_nice)
+        # Told to, it yields the CPU to web processes: its nice value, and its session's.
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 5
+        assert _autogroup_nice(worker.pid) in (None, 5)
     finally:
         worker.send_signal(signal.SIGTERM)
         async with asyncio.timeout(20):
@@ -282,7 +279,7 @@ async def test_only_changes_that_may_leave_someone_waiting_run_the_assignment_pa
     monkeypatch,
 ):
     from pytake.jobs import assignment, outbox
-    from pytake.services import inbound
+    from pytake.services.effects import Effects
 
     passes = []
 
@@ -293,7 +290,7 @@ async def test_only_changes_that_may_leave_someone_waiting_run_the_assignment_pa
     monkeypatch.setattr(assignment, "assign_waiting", assign_waiting)
     await runner.announce(outbox._effects((1, 7)))  # a send's outcome
     assert passes == []
-    written = inbound.Effects()  # a customer wrote
+    written = Effects()  # a customer wrote
     written.conversations.add((1, 7))
     await runner.announce(written)
     assert passes == [{1}]

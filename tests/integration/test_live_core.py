@@ -10,7 +10,18 @@ import pytest
 from sqlmodel import select
 
 from pytake import db
-from pytake.models import Contact, Conversation, Membership, Message, Role, TeamMember, utcnow
+from pytake.models import (
+    Contact,
+    Conversation,
+    ConversationLabel,
+    Label,
+    Membership,
+    Message,
+    Note,
+    Role,
+    TeamMember,
+    utcnow,
+)
 from pytake.realtime import changes
 from pytake.realtime.signals import ConversationChanged
 from pytake.services import actions, conversations, inbox, inbox_updates, labels, scope, teams
@@ -90,6 +101,29 @@ def test_the_rule_in_memory_is_the_rule_in_sql(spread):
                 assert inbox_updates.counted(seen_by, status, unresolved) == inbox.counts(
                     s, identity, status
                 ), (identity, status)
+
+
+def test_the_facts_read_with_the_rows_are_the_facts(spread):
+    """The live core reads each change's facts along with its inbox row, in one statement:
+    they must be what ``facts_of`` reads on its own, labels and notes included."""
+    with db.session(write=True) as s:
+        first, second, third = s.exec(select(Conversation).order_by(Conversation.id)).all()[:3]
+        tags = [Label(organization_id=spread["acme"], name=n) for n in ("VIP", "Boleto")]
+        s.add_all(tags)
+        s.flush()
+        s.add_all(ConversationLabel(conversation_id=first.id, label_id=t.id) for t in tags)
+        s.add_all(
+            Note(organization_id=spread["acme"], conversation_id=second.id, body=b)
+            for b in ("um", "dois")
+        )
+        third.last_inbound_at = utcnow()
+    with db.session() as s:
+        ids = s.exec(select(Conversation.id)).all()
+        alone = scope.facts_of(s, ids)
+        along = {i: scope.facts_from(row) for i, row in inbox.listed(s, ids).items()}
+    assert along == alone
+    assert alone[first.id].label_ids and alone[second.id].last_note
+    assert alone[third.id].customer_wrote
 
 
 def test_scope_is_read_fresh_from_the_membership_and_the_organization(spread):

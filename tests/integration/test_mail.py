@@ -39,7 +39,7 @@ async def test_the_invitation_email_arrives_with_the_link(world, smtp):
     assert "papel de Supervisor" in body and "72 horas" in body
     token = result["link"].rsplit("/", 1)[1]
     with db.session() as s:
-        assert invitations.lookup(s, token)["email"] == "new@b.co"
+        assert invitations.lookup(s, token).email == "new@b.co"
     [row] = _pending(world)
     assert row["emailed"] is True
 

@@ -15,8 +15,20 @@ LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def _told(identity, conversation_id: int, seen: set[int] | None = None) -> list[dict]:
+    """As a tab shows them: found, not told before, as the member's preferences choose."""
     with db.session() as s:
-        return notices.about(s, identity, [conversation_id], LONG_AGO, seen or set(), "pt-BR")
+        found = notices.about(s, identity, [conversation_id], LONG_AGO)
+        wanted = preferences.get(s, identity)
+    kept = notices.chosen([n for n in found if n.key not in (seen or set())], wanted, _now())
+    return [
+        {"key": n.key, "kind": n.kind, "name": n.name, "body": n.body("pt-BR"), "url": n.url}
+        | {"quiet": n.quiet}
+        for n in kept
+    ]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def test_each_member_hears_of_their_own_and_their_queues(world):
@@ -79,8 +91,8 @@ def test_kinds_turned_off_in_the_app_and_quiet_hours(world):
 def test_one_refresh_tells_of_several_conversations_and_ignores_bad_ids(world):
     ana = who(world, "ana", Role.AGENT)
     with db.session() as s:
-        told = notices.about(s, ana, [3, "1", True, -1, 2**70, 1, 3], LONG_AGO, set(), "en")
-    assert [(n["kind"], n["url"]) for n in told] == [
+        told = notices.about(s, ana, [3, "1", True, -1, 2**70, 1, 3], LONG_AGO)
+    assert [(n.kind, n.url) for n in told] == [
         ("message", "/inbox/1"),
         ("new_conversation", "/inbox/3"),
     ]

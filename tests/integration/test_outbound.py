@@ -6,17 +6,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
+import os
 import secrets
 from pathlib import Path
 
 import av
 import httpx
 import pytest
+import redis as redis_lib
 import sqlalchemy as sa
 from sqlmodel import select
 
 from pytake import channels as adapters
-from pytake import db
+from pytake import db, redisio
 from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.channels.whatsapp.adapter import WhatsAppAdapter
@@ -491,8 +493,8 @@ async def test_agents_cannot_send_into_a_conversation_assigned_to_someone_else(w
 
 @pytest.mark.parametrize("code", [131026, 132001, 100, 131047, 131053])
 async def test_permanent_errors_fail_at_once_with_an_explained_reason(whatsapp, owner, code):
-    accepted = send(owner, open_conversation(whatsapp))
     whatsapp.sim.fail_next(code)
+    accepted = send(owner, open_conversation(whatsapp))
     await whatsapp.drain()
     make_due()
     await whatsapp.drain()
@@ -504,9 +506,44 @@ async def test_permanent_errors_fail_at_once_with_an_explained_reason(whatsapp, 
     assert not explained["reason"].startswith("explain.")
 
 
+async def test_a_131047_in_the_send_answer_closes_the_window(whatsapp, owner):
+    """As the failed-status webhook does: the next free-form text is refused before any
+    call, and the composer offers templates only."""
+    conversation = open_conversation(whatsapp)
+    send(owner, conversation)
+    whatsapp.sim.fail_next(131047)
+    await whatsapp.drain()
+    with db.session() as s:
+        assert s.get(Conversation, conversation).window_expires_at <= utcnow()
+    with pytest.raises(AccessError) as refused:
+        send(owner, conversation, client_key="after-131047")
+    assert refused.value.code == "send.window_closed"
+    assert whatsapp.sim.calls["messages"] == 1
+
+
+async def test_an_id_already_another_messages_leaves_this_one_unconfirmed_and_explained(
+    whatsapp, owner, monkeypatch
+):
+    """Meta never reuses a message id, but a stand-in that restarted did: the second send
+    must not fail to store (and retry for minutes) but say at once what happened."""
+    conversation = open_conversation(whatsapp)
+    first = send(owner, conversation, content={"body": "one"})
+    await whatsapp.drain()
+    reused = message(first.message_id).external_id
+    monkeypatch.setattr(p, "new_wamid", lambda: reused)
+    second = send(owner, conversation, content={"body": "two"})
+    await whatsapp.drain()
+    stored = message(second.message_id)
+    assert (stored.status, stored.external_id) == ("unknown", None)
+    assert outbox_row(stored.id).state == "done"  # never sent again by itself
+    told = explain.explain(stored.status, stored.error, "pt-BR")
+    assert "já tinha dado a outra mensagem" in told["reason"] and not told["retry"]
+    assert message(first.message_id).external_id == reused
+
+
 async def test_server_error_is_retried_with_backoff_then_sent_once(whatsapp, owner):
+    whatsapp.sim.fail_next(131000)  # armed first: the send may be taken as soon as it commits
     accepted = send(owner, open_conversation(whatsapp))
-    whatsapp.sim.fail_next(131000)
     await whatsapp.drain()
     row = outbox_row(accepted.message_id)
     assert (row.state, row.attempts, message(accepted.message_id).status) == (
@@ -525,8 +562,8 @@ async def test_retries_exhausted_dead_letter_the_message_with_its_error(
     whatsapp, owner, settings_env
 ):
     settings_env(job_max_attempts="3")
-    accepted = send(owner, open_conversation(whatsapp))
     whatsapp.sim.fail_next(131016, count=5)
+    accepted = send(owner, open_conversation(whatsapp))
     for _ in range(4):
         make_due()
         await whatsapp.drain()
@@ -825,6 +862,55 @@ async def test_number_limit_holds_across_redis_workers(whatsapp, owner, settings
         await asyncio.gather(*workers, return_exceptions=True)
     assert len(whatsapp.sim.sent) == 35
     assert _busiest_second([b["at"] for b in whatsapp.sim.sent]) <= 10
+
+
+class _Slow(httpx.AsyncBaseTransport):
+    """Meta taking ``seconds`` to answer: many sends are in flight at once."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, seconds: float) -> None:
+        self.inner, self.seconds = inner, seconds
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(self.seconds)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_process_keeps_within_its_redis_connections_with_every_send_in_flight(
+    whatsapp, owner, settings_env, redis_url
+):
+    """Every outbox slot once blocked on a connection of its own: 80 per process."""
+    settings_env(redis_url=redis_url, redis_max_connections="12")
+    slow = httpx.AsyncClient(transport=_Slow(httpx.ASGITransport(app=whatsapp.sim.app), 0.5))
+    adapters.register(WhatsAppAdapter(GraphClient(slow)))
+    with db.session() as s:
+        s.get(Channel, whatsapp.channel_id).rate_limit_per_second = 1000
+    for i in range(150):
+        send(owner, open_conversation(whatsapp, f"4477009{i:05d}"), content={"body": str(i)})
+    name = f"pytake-{os.getpid()}"
+    watcher = redis_lib.Redis.from_url(redis_url)
+    # Earlier tests' event loops left clients of their own in this process: only clients
+    # opened from now on count, and the blocking pool starts again to be counted whole.
+    redisio._blocking.cache_clear()
+    earlier = {c["id"] for c in watcher.client_list() if c["name"] == name}
+    peak = 0
+    task = asyncio.create_task(runner.serve())  # every job, as a job process runs them
+    try:
+        await asyncio.sleep(0.3)
+        await runner.enqueue("outbox", [row.id for row in rows(Outbox)])
+        async with asyncio.timeout(60):
+            while len(whatsapp.sim.sent) < 150:
+                clients = await asyncio.to_thread(watcher.client_list)
+                mine = [c for c in clients if c["name"] == name and c["id"] not in earlier]
+                peak = max(peak, len(mine))
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await redisio.close()
+        await slow.aclose()
+        watcher.close()
+    assert len({b["text"]["body"] for b in whatsapp.sim.sent}) == 150
+    assert len(runner.JOBS) <= peak <= 12  # each job's reader, and never past the bound
 
 
 async def test_sends_wait_when_the_shared_limiter_is_unreachable(whatsapp, owner, settings_env):

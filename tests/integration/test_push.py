@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from pytake import db, redisio
-from pytake.models import Conversation, Role
+from pytake.models import Conversation, Message, Note, Role
 from pytake.realtime import changes, presence, push, signals
 from pytake.services.scope import Scope
 
@@ -113,7 +113,7 @@ async def test_a_change_reaches_only_the_tabs_whose_member_sees_it_and_resubscri
         async with asyncio.timeout(5):  # it stops: shutdown never waits on it
             await asyncio.gather(relay, return_exceptions=True)
         for token in [*tabs, "other-org"]:
-            push._forget(token)
+            push.forget(token)
         await redisio.close()
 
 
@@ -157,16 +157,18 @@ async def test_a_tab_holds_one_waiting_event_and_takes_every_update_in_order(
     finally:
         relay.cancel()
         await asyncio.gather(relay, return_exceptions=True)
-        push._forget("tab")
+        push.forget("tab")
     assert "tab" not in push._pending and "tab" not in push._numbered
 
 
-async def test_a_notice_check_waiting_in_a_tab_covers_the_changes_until_it_begins(
+async def test_a_tab_that_must_look_for_itself_is_woken_once_for_the_changes_until_it_begins(
     settings_env, monkeypatch
 ):
-    settings_env(redis_url=None, live_refresh_seconds="0")  # in this process, no pace
+    """Its member's scope is not known here: it looks into the conversations itself, in one
+    event covering every change until that event takes them."""
+    settings_env(redis_url=None)
     app = _App()
-    push.listen("tab", 1)
+    push.listen("tab", 1, 100, "session")
     handlers = {push.NOTICE: "notice.on_activity"}
     relay = asyncio.create_task(push.relay(app, handlers, lambda token: True))
     events = app.event_processor.events
@@ -176,8 +178,8 @@ async def test_a_notice_check_waiting_in_a_tab_covers_the_changes_until_it_begin
             await signals.publish([(1, conversation)])
         await _until(lambda: len(events) >= 1)
         await asyncio.sleep(0.2)
-        assert events == [("tab", {"conversation_id": 7})]  # one check covering both
-        assert push.begun("tab", push.NOTICE) == {7, 8}
+        assert events == [("tab", {})]  # one event covering them all
+        assert push.take_notices("tab").look == {7, 8}
         await signals.publish([(1, 7)])  # so what comes next needs another
         await _until(lambda: len(events) == 2)
         monkeypatch.setattr(push, "QUEUED_STALE_SECONDS", 0.0)
@@ -186,8 +188,82 @@ async def test_a_notice_check_waiting_in_a_tab_covers_the_changes_until_it_begin
     finally:
         relay.cancel()
         await asyncio.gather(relay, return_exceptions=True)
-        push._forget("tab")
-    assert push._queued.get("tab") is None  # nothing kept for a tab that left
+        push.forget("tab")
+    assert "tab" not in push._told  # nothing kept for a tab that left
+
+
+async def test_notices_are_decided_once_here_and_handed_only_to_their_members(settings_env, world):
+    """The change read here and the tabs' members known: what happened is read once, and
+    Ana's tab is handed her customer's message; Bia's gets nothing (no event at all) until a
+    note mentions her. A tab whose member's scope is unknown looks for itself."""
+    settings_env(redis_url=None)
+    changes.forget()
+    app, mine = _App(), _conversations(world)
+    await push.watch("ana-inbox", (push.INBOX, world["acme"]), world["acme"], world["ana"])
+    for user in ("ana", "bia"):
+        push.listen(f"{user}-tab", world["acme"], world[user], "s", _scope(world, user, "all"))
+    push.listen("unknown-scope", world["acme"], world["bia"], "s")
+    handlers = {push.NOTICE: "notice.on_activity", push.INBOX: "inbox.on_delta"}
+    relay = asyncio.create_task(push.relay(app, handlers, lambda token: True))
+    events = app.event_processor.events
+
+    def woken() -> list[str]:
+        return sorted(t for t, _payload in events if t.endswith("-tab") or t == "unknown-scope")
+
+    try:
+        await asyncio.sleep(0.1)  # subscribed; the inbox tab had the organization read
+        with db.session() as s:  # a customer's message in Ana's conversation
+            s.add(_inbound(world, mine["ana"], "Meu pedido chegou?"))
+            s.get(Conversation, mine["ana"]).unread_count += 1
+        await signals.publish([(world["acme"], mine["ana"])])
+        await _until(lambda: len(woken()) >= 2)
+        await asyncio.sleep(0.2)
+        assert woken() == ["ana-tab", "unknown-scope"]
+        (told,) = push.take_notices("ana-tab").notices
+        assert (told.kind, told.body("pt-BR"), told.url) == (
+            "message",
+            "Meu pedido chegou?",
+            f"/inbox/{mine['ana']}",
+        )
+        assert push.take_notices("unknown-scope").look == {mine["ana"]}
+        events.clear()
+        with db.session() as s:  # a private note mentioning Bia
+            s.add(
+                Note(
+                    organization_id=world["acme"],
+                    conversation_id=mine["ana"],
+                    body="@Bia olha isto",
+                    mentions=[world["bia"]],
+                )
+            )
+        await signals.publish([(world["acme"], mine["ana"])])
+        await _until(lambda: len(woken()) >= 2)
+        await asyncio.sleep(0.2)
+        assert woken() == ["bia-tab", "unknown-scope"]  # Ana's message was told already
+        (mention,) = push.take_notices("bia-tab").notices
+        assert (mention.kind, mention.body("en")) == ("mention", "@Bia olha isto")
+    finally:
+        relay.cancel()
+        await asyncio.gather(relay, return_exceptions=True)
+        for token in ("ana-inbox", "ana-tab", "bia-tab", "unknown-scope"):
+            push.forget(token)
+
+
+def _inbound(world, conversation_id: int, body: str) -> Message:
+    return Message(
+        organization_id=world["acme"],
+        conversation_id=conversation_id,
+        channel_id=_channel(conversation_id),
+        direction="in",
+        type="text",
+        content={"body": body},
+        external_id=f"wamid.push-{body[:8]}",
+    )
+
+
+def _channel(conversation_id: int) -> int:
+    with db.session() as s:
+        return s.get(Conversation, conversation_id).channel_id
 
 
 async def test_a_tab_watches_one_thing_at_a_time():

@@ -2,6 +2,7 @@
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from pytake import db
 from pytake.auth import sessions
@@ -52,6 +53,22 @@ async def test_healthz_is_503_when_the_database_is_down(client, settings_env):
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert response.json()["database"] != "ok"
+
+
+async def test_healthz_is_503_when_webhooks_could_not_be_stored(client, environment):
+    """Reads answered, but a lock held elsewhere stops every write: not healthy."""
+    engine = sa.create_engine(environment)
+    with engine.connect() as holder:
+        if engine.dialect.name == "postgresql":
+            holder.exec_driver_sql("LOCK TABLE webhook_event IN EXCLUSIVE MODE")
+        else:
+            holder.exec_driver_sql("BEGIN IMMEDIATE")
+        response = await client.get("/healthz")
+        holder.rollback()
+    engine.dispose()
+    assert response.status_code == 503
+    assert response.json()["database"] != "ok"
+    assert (await client.get("/healthz")).status_code == 200
 
 
 async def test_healthz_is_503_when_redis_is_down(client, settings_env):

@@ -193,7 +193,7 @@ async def test_buttons_and_list_rows_are_tapped_as_whatsapp_replies(phone):
 async def test_an_injected_131047_fails_the_send_with_its_explanation(phone):
     phone.says(p.text, "oi")
     await phone.settle()
-    phone.sandbox.fail_next(131047)
+    phone.sandbox.fail_next(phone.number, 131047)
     failed = phone.agent_sends()
     await phone.settle()
     message = _message(failed)
@@ -213,7 +213,7 @@ async def test_an_injected_131047_fails_the_send_with_its_explanation(phone):
 async def test_an_expired_token_is_refused_on_the_call(phone):
     phone.says(p.text, "oi")
     await phone.settle()
-    phone.sandbox.fail_next(190)
+    phone.sandbox.fail_next(phone.number, 190)
     failed = phone.agent_sends()
     await phone.settle()
     assert _message(failed).status == "failed"
@@ -221,8 +221,8 @@ async def test_an_expired_token_is_refused_on_the_call(phone):
 
 
 async def test_duplicated_and_reordered_webhooks_change_nothing(phone):
-    phone.sandbox.scenario.duplicate_webhooks = True
-    phone.sandbox.scenario.statuses_out_of_order = True
+    phone.sandbox.scenario(phone.number).duplicate_webhooks = True
+    phone.sandbox.scenario(phone.number).statuses_out_of_order = True
     phone.says(p.text, "twice")
     await phone.settle()
     assert len(rows(Message, Message.direction == "in")) == 1

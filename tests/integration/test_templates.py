@@ -18,7 +18,7 @@ from pytake.auth.sessions import Identity
 from pytake.jobs import templates as template_jobs
 from pytake.models import Channel, MessageTemplate, Role, User, utcnow
 from pytake.sandbox import payloads as p
-from pytake.sandbox.graph import APP_ID
+from pytake.sandbox.graph_rules import APP_ID
 from pytake.services import channels, templates
 from pytake.services.outbound import StagedFile
 

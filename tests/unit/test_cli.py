@@ -3,6 +3,7 @@ import io
 import pytest
 
 from pytake import cli
+from pytake.cli import common
 
 
 def test_help_lists_the_commands(capsys):
@@ -40,12 +41,12 @@ def test_bad_setting_is_one_line_and_exit_2(settings_env, capsys):
 
 
 def test_password_sources(monkeypatch):
-    monkeypatch.delenv(cli.PASSWORD_ENV, raising=False)
-    assert cli.read_password("given", confirm=True) == "given"
-    monkeypatch.setenv(cli.PASSWORD_ENV, "from-env")
-    assert cli.read_password(None, confirm=True) == "from-env"
+    monkeypatch.delenv(common.PASSWORD_ENV, raising=False)
+    assert common.read_password("given", confirm=True) == "given"
+    monkeypatch.setenv(common.PASSWORD_ENV, "from-env")
+    assert common.read_password(None, confirm=True) == "from-env"
     monkeypatch.setattr("sys.stdin", io.StringIO("from-stdin\n"))
-    assert cli.read_password("-", confirm=True) == "from-stdin"
+    assert common.read_password("-", confirm=True) == "from-stdin"
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    with pytest.raises(cli.CommandError):
-        cli.read_password("-", confirm=True)
+    with pytest.raises(common.CommandError):
+        common.read_password("-", confirm=True)

@@ -13,6 +13,7 @@ from pytake.jobs.limits import (
     Window,
     strikes_to_pause,
 )
+from pytake.jobs.outbox import RETRY_BASE_SECONDS, RETRY_CAP_SECONDS, _jitter
 
 _tickets = itertools.count()
 
@@ -152,3 +153,13 @@ async def test_calls_arrive_within_the_limit_however_late_they_leave(clock):
         clock.now += 0.01
     assert len(arrivals) >= 40  # 20 s at a few calls a second
     assert max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals) <= 5
+
+
+def test_a_failed_send_waits_at_least_half_its_backoff_step():
+    """Full jitter once retried a failing call within milliseconds: never sooner than half."""
+    random.seed(7)
+    for attempts in range(1, 12):
+        step = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2**attempts)
+        waits = [_jitter(attempts) for _ in range(500)]
+        assert step / 2 <= min(waits) and max(waits) <= step
+        assert max(waits) - min(waits) > step / 4  # still spread out

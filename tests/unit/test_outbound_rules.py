@@ -1,5 +1,9 @@
 """Meta's request bodies and the explanations of its errors, without a server."""
 
+import time
+from email.utils import formatdate
+
+import httpx
 import pytest
 
 from pytake.auth.errors import AccessError
@@ -35,8 +39,6 @@ def test_list_sections_need_titles_when_there_are_several():
     [(130429, 429, "number", True), (131056, 400, "recipient", True), (190, 401, None, False)],
 )
 def test_graph_errors_carry_what_the_sender_needs(code, status, throttle, retryable):
-    import httpx
-
     response = httpx.Response(
         status,
         json={"error": {"code": code, "message": "x"}},
@@ -47,9 +49,33 @@ def test_graph_errors_carry_what_the_sender_needs(code, status, throttle, retrya
     assert error.credentials_rejected is (code == 190)
 
 
-def test_a_timeout_after_sending_is_ambiguous_but_a_refused_connection_is_not():
-    import httpx
+@pytest.mark.parametrize(
+    ("header", "wait"),
+    [
+        ("12", 12.0),
+        ("0.5", 0.5),
+        ("-3", 0.0),
+        ("999999", 3600.0),
+        ("nan", None),
+        ("soon", None),
+        ("", None),
+        ("in 30 s", 30.0),  # an HTTP date, made when the test runs
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # past
+    ],
+)
+def test_retry_after_in_seconds_or_as_an_http_date(header, wait):
+    if header == "in 30 s":
+        header = formatdate(time.time() + 30, usegmt=True)
+    response = httpx.Response(429, text="Too Many Requests", headers={"Retry-After": header})
+    error = errors.from_response(response)
+    assert error.retryable and error.throttle == "number"  # a bare 429 slows the number too
+    if wait is None:
+        assert error.retry_after is None
+    else:
+        assert error.retry_after == pytest.approx(wait, abs=1.5)
 
+
+def test_a_timeout_after_sending_is_ambiguous_but_a_refused_connection_is_not():
     request = httpx.Request("POST", "https://graph.test")
     assert errors.network(httpx.ReadTimeout("t", request=request)).ambiguous
     assert not errors.network(httpx.ConnectError("c", request=request)).ambiguous

@@ -13,7 +13,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from pytake.sandbox import payloads as p
-from pytake.sandbox.graph import APP_ID, GraphSimulator
+from pytake.sandbox.graph import GraphSimulator
+from pytake.sandbox.graph_rules import APP_ID
 
 PNID = "110022334455667"
 WABA = "880011223344556"
@@ -892,6 +893,20 @@ async def test_phone_number_faults_can_be_injected(sim, graph):
     response = await graph.get(f"{V}/{PNID}")
     assert response.status_code == 403 and _error(response)["code"] == 200
     assert (await graph.get(f"{V}/{PNID}")).is_success
+
+
+async def test_a_fault_for_one_number_leaves_the_others_sends_alone(sim, graph):
+    """The sandbox arms faults per number: one organization's scenario must not fail
+    another's sends."""
+    other = "330044556677889"
+    sim.add_number(other, WABA, "15550003333", TOKEN, SECRET, "Second")
+    sim.fail_next(131000, node=PNID)
+    sim.timeout_next(node=PNID, delay=0.01)
+    assert (await graph.post(f"{V}/{other}/messages", json=_text())).is_success
+    refused = await graph.post(f"{V}/{PNID}/messages", json=_text())
+    assert _error(refused)["code"] == 131000
+    assert (await graph.post(f"{V}/{other}/messages", json=_text())).is_success
+    assert (await graph.post(f"{V}/{PNID}/messages", json=_text())).is_success  # late, though
 
 
 async def test_account_lists_its_numbers_a_page_at_a_time(sim, graph):

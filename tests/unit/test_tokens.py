@@ -76,3 +76,19 @@ def test_a_token_signed_with_another_secret_is_refused():
 def test_malformed_and_oversized_tokens_are_refused(token):
     with pytest.raises(tokens.TokenError):
         tokens.verify(token, audience="pytake:session")
+
+
+def test_a_verified_token_is_remembered_until_it_expires(monkeypatch):
+    token = tokens.sign({"sid": "abc"}, audience="pytake:session", ttl_seconds=2)
+    assert tokens.verify(token, audience="pytake:session")["sid"] == "abc"
+    with pytest.raises(tokens.TokenError):  # remembered for its own audience only
+        tokens.verify(token, audience="pytake:ticket")
+    decoded: list[str] = []
+    monkeypatch.setattr(tokens, "_verify", lambda t, a: decoded.append(t))
+    claims = tokens.verify(token, audience="pytake:session")  # from memory: not decoded again
+    assert claims["sid"] == "abc" and decoded == []
+    claims["sid"] = "changed by a caller"
+    assert tokens.verify(token, audience="pytake:session")["sid"] == "abc"
+    monkeypatch.setattr(tokens.time, "time", lambda: claims["exp"] + 1)
+    with pytest.raises(tokens.TokenError, match="Expired"):
+        tokens.verify(token, audience="pytake:session")

@@ -143,8 +143,10 @@ def test_reaction_added_and_removed():
     assert one(p.reaction("wamid.T", "", sender=ANA)).emoji is None
 
 
-def test_system_number_change_has_no_contacts():
-    event = one(p.system("changed", "447700900999", sender=ANA), contacts=[])
+@pytest.mark.parametrize("before_v12", [False, True])
+def test_system_number_change_has_no_contacts(before_v12):
+    change = p.system("changed", "447700900999", sender=ANA, before_v12=before_v12)
+    event = one(change, contacts=[])
     assert event.type is MessageType.SYSTEM and event.content["kind"] == "user_changed_number"
     assert event.new_identity.external_id == "447700900999"
     assert event.sender.external_id == ANA and event.sender.name is None
@@ -295,3 +297,31 @@ def test_signature_is_checked_over_the_raw_bytes():
 )
 def test_number_aliases_for_brazil_mexico_argentina(number, expected):
     assert numbers.aliases(number) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("5511987654321", "5511987654321"),
+        ("+55 (11) 98765-4321", "5511987654321"),
+        ("BR.99887766554433221100", None),  # a user id, not a number
+        ("99887766554433221100", None),  # more digits than E.164 allows
+        ("12345", None),
+        ("", None),
+    ],
+)
+def test_only_phone_numbers_are_taken_as_phone_numbers(value, expected):
+    assert numbers.phone(value) == expected
+
+
+def test_a_send_answer_naming_a_user_id_where_the_number_goes_stores_no_number():
+    from pytake.channels.whatsapp.adapter import recipient
+
+    bsuid = "BR.99887766554433221100"
+    found = recipient({"contacts": [{"input": bsuid, "wa_id": bsuid}]})
+    assert (found.external_id, found.scoped_id) == (None, bsuid)
+    found = recipient({"contacts": [{"input": "+5511987654321", "wa_id": "5511987654321"}]})
+    assert (found.external_id, found.scoped_id) == ("5511987654321", None)
+    both = recipient({"contacts": [{"wa_id": "5511987654321", "user_id": bsuid}]})
+    assert (both.external_id, both.scoped_id) == ("5511987654321", bsuid)
+    assert recipient({}).external_id is None and recipient({"contacts": ["x"]}).scoped_id is None

@@ -130,14 +130,7 @@ class WhatsAppAdapter:
                 retryable=True,
                 ambiguous=True,
             )
-        contact = (answer.get("contacts") or [{}])[0]
-        contact = contact if isinstance(contact, dict) else {}
-        wa_id = numbers.normalize(str(contact.get("wa_id") or "")) or None
-        user_id = contact.get("user_id")
-        return SendResult(
-            external_id=str(sent["id"]),
-            recipient=ContactRef(external_id=wa_id, scoped_id=str(user_id) if user_id else None),
-        )
+        return SendResult(external_id=str(sent["id"]), recipient=recipient(answer))
 
     async def mark_read(
         self, number: str, credentials: Credentials, message_id: str, *, typing: bool = False
@@ -410,3 +403,16 @@ def _stopped(checks: list[ConnectionCheck]) -> bool:
 
 def _text(value: object) -> str | None:
     return str(value)[:200] if isinstance(value, str | int) and value != "" else None
+
+
+def recipient(answer: dict) -> ContactRef:
+    """Whom a send reached, as Meta's answer says: its ``wa_id`` only when it is a phone
+    number (for a customer known by username alone it may carry their user id), so replies
+    keep going to the user id until Meta gives a real number."""
+    contact = (answer.get("contacts") or [{}])[0]
+    contact = contact if isinstance(contact, dict) else {}
+    raw, user_id = str(contact.get("wa_id") or ""), contact.get("user_id")
+    wa_id = numbers.phone(raw)
+    if user_id is None and raw and wa_id is None:
+        user_id = raw  # the user id, where the number would have been
+    return ContactRef(external_id=wa_id, scoped_id=str(user_id) if user_id else None)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
+import math
+
 import httpx
 
 from pytake.channels.base import PlatformCallError, PlatformError
@@ -36,18 +40,28 @@ def from_response(response: httpx.Response) -> PlatformCallError:
         retryable=retryable,
         http_status=response.status_code,
         retry_after=_retry_after(response.headers.get("retry-after")),
-        throttle=THROTTLES.get(code),
+        # A 429 without Meta's error (its edge, or a proxy in front of it) slows the number.
+        throttle=THROTTLES.get(code) or ("number" if response.status_code == 429 else None),
         credentials_rejected=code == TOKEN_INVALID,
     )
 
 
 def _retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (an HTTP date is not what Meta sends)."""
-    try:
-        seconds = float(value) if value else None
-    except ValueError:
+    """Seconds from a ``Retry-After`` header: Meta sends seconds; a proxy in front of it may
+    send an HTTP date. Waits are kept within an hour; nonsense is ignored."""
+    if not value:
         return None
-    return min(max(seconds, 0.0), 3600.0) if seconds is not None else None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    return min(max(seconds, 0.0), 3600.0) if math.isfinite(seconds) else None
 
 
 def network(exc: httpx.HTTPError) -> PlatformCallError:

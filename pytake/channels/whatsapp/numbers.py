@@ -12,6 +12,19 @@ import re
 _NOT_DIGITS = re.compile(r"\D")
 
 
+E164_DIGITS = range(7, 16)  # the shortest numbers in use, and E.164's most
+
+
+def phone(value: str) -> str | None:
+    """``value``'s digits when it is a phone number, else None: a business-scoped user id
+    (``BR.99887766554433221100``) has letters, and more digits than any phone number, and
+    stored as one it would show as a number and be sent to as one."""
+    if any(character.isalpha() for character in value):
+        return None
+    digits = normalize(value)
+    return digits if len(digits) in E164_DIGITS else None
+
+
 def normalize(number: str) -> str:
     """Digits only: Meta's wa_id form (no ``+``, spaces or punctuation)."""
     return _NOT_DIGITS.sub("", number)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from pytake import nul
 from pytake.channels.base import (
     ChannelError,
     ContactRef,
@@ -137,6 +138,8 @@ def load(body: bytes) -> dict:
         payload = json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise PayloadError(f"not JSON: {str(exc)[:200]}") from None
+    if b"\\u0000" in body:  # JSON can carry a NUL only escaped: the common case costs nothing
+        payload = nul.scrub(payload)  # before parsing: ids, names and texts alike
     if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
         raise PayloadError("not a WhatsApp webhook: no entry list")
     if payload.get("object") not in (None, "whatsapp_business_account"):
@@ -194,7 +197,9 @@ def _contact(wa_id: Any, user_id: Any, profiles: dict[str, dict]) -> ContactRef:
     wa_id = wa_id or profile.get("wa_id")
     user_id = user_id or profile.get("user_id")
     details = profile.get("profile") if isinstance(profile.get("profile"), dict) else {}
-    external = numbers.normalize(str(wa_id)) if wa_id else None
+    external = numbers.phone(str(wa_id)) if wa_id else None
+    if wa_id and external is None and not user_id:
+        user_id = wa_id  # a user id where the number would have been
     return ContactRef(
         external_id=external or None,
         scoped_id=str(user_id) if user_id else None,
@@ -263,7 +268,8 @@ def _message(number: str, item: dict, profiles: dict[str, dict]) -> Event:
         content["errors"] = [error.as_dict() for error in errors]
     new_identity = None
     if message_type is MessageType.SYSTEM:
-        new_wa_id = body.get("wa_id")
+        # Before Graph API v12 the new number came as ``new_wa_id``; since, as ``wa_id``.
+        new_wa_id = body.get("wa_id") or body.get("new_wa_id")
         new_identity = ContactRef(
             external_id=numbers.normalize(str(new_wa_id)) if new_wa_id else None,
             scoped_id=str(body["user_id"]) if body.get("user_id") else None,

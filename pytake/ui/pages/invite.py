@@ -30,7 +30,6 @@ class InviteState(GuardedState):
     organization: str = ""
     email: str = ""
     role: str = ""
-    existing_user: bool = False
     error: str = ""
     busy: bool = False
 
@@ -39,24 +38,22 @@ class InviteState(GuardedState):
 
     @rx.event
     async def on_load(self):
-        self.loaded = self.busy = self.existing_user = False
+        self.loaded = self.busy = False
         self.refusal = self.error = self.organization = self.email = self.role = ""
         try:
             found = await in_transaction(invitations.lookup, self._token())
         except AccessError as exc:
             self.refusal = exc.code
         else:
-            self.organization = found["organization"]
-            self.email = found["email"]
-            self.role = found["role"]
-            self.existing_user = found["existing_user"]
+            self.organization, self.email = found.organization, found.email
+            self.role = found.role.value
         self.loaded = True
 
     @rx.event
     async def accept(self, form_data: dict):
         self.error = ""
         password = form_text(form_data, "password", 1000)
-        if not self.existing_user and password != form_text(form_data, "password_confirm", 1000):
+        if password != form_text(form_data, "password_confirm", 1000):
             self.error = await translated(self, "setup.passwords_differ")
             return
         session = await self.get_state(SessionState)
@@ -109,17 +106,9 @@ def _unusable() -> rx.Component:
 def _form() -> rx.Component:
     heading = rx.vstack(
         rx.heading(_filled("invitation.title", "organization", InviteState.organization), size="6"),
-        rx.text(
-            rx.cond(
-                InviteState.existing_user,
-                _filled("invitation.subtitle_existing", "role", _role_label()),
-                _filled("invitation.subtitle", "role", _role_label()),
-            ),
-            color=rx.color("gray", 11),
-        ),
+        rx.text(_filled("invitation.subtitle", "role", _role_label()), color=rx.color("gray", 11)),
         spacing="3",
     )
-    password = {"type": "password", "required": True}
     return form_card(
         heading,
         InviteState.error,
@@ -134,34 +123,16 @@ def _form() -> rx.Component:
             variant="soft",
             color_scheme="gray",
         ),
-        rx.cond(
-            InviteState.existing_user,
-            rx.vstack(
-                hint("invitation.existing_account"),
-                field(
-                    "field.password",
-                    "password",
-                    auto_complete="current-password",
-                    auto_focus=True,
-                    **password,
-                ),
-                spacing="4",
-                width="100%",
-            ),
-            rx.vstack(
-                field(
-                    "field.name",
-                    "name",
-                    auto_complete="name",
-                    required=True,
-                    max_length=120,
-                    auto_focus=True,
-                ),
-                *new_password_fields("field.password", "password"),
-                spacing="4",
-                width="100%",
-            ),
+        field(
+            "field.name",
+            "name",
+            auto_complete="name",
+            required=True,
+            max_length=120,
+            auto_focus=True,
         ),
+        *new_password_fields("field.password", "password"),
+        hint("invitation.existing_account"),
         submit_button(
             "invitation.submit", busy=InviteState.busy, width="100%", data_testid="invite-submit"
         ),

@@ -3,12 +3,11 @@ and template sends; every table downloads as CSV."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 
 import reflex as rx
 
+from pytake import spreadsheet
 from pytake.auth.errors import AccessError
 from pytake.models import Role
 from pytake.services import inbox, reports
@@ -129,12 +128,9 @@ class ReportsState(NarrowingMixin, GuardedState):
             rows = [[text(f"reports.{key}"), value] for key, value in self.numbers.items()]
         else:
             return None
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerows(rows)
         return rx.download(
-            data=buffer.getvalue(), filename=f"pytake-{table}-{self.first}-{self.last}.csv"
+            data=spreadsheet.csv_text(header, rows),
+            filename=f"pytake-{table}-{self.first}-{self.last}.csv",
         )
 
 

@@ -131,15 +131,18 @@ class InboxState(GuardedState):
             return
         language = self._language  # as the page was read: no other state loaded per delta
         query = self._query()
+        # The plain values, not Reflex's change-tracking wrappers (one per row read): this
+        # runs for every change a tab shows; assigning the results below marks them changed.
+        counts = self.get_value("counts")
         page = inbox_updates.Page(
-            query, list(self.rows), self.has_next, self.page_number == 1, dict(self.counts)
+            query, list(self.get_value("rows")), self.has_next, self.page_number == 1, dict(counts)
         )
         shown = False
         for update in updates:
             shown |= inbox_updates.apply(page, seen_by, language, update.change)
         if any(inbox_updates.recount_needed(query, u.change) for u in updates):
             page.counts = await in_transaction(inbox.counts, self._identity(), query.status)
-        if shown or page.counts != self.counts:
+        if shown or page.counts != counts:
             self.rows, self.counts, self.has_next = page.rows, page.counts, page.has_next
             self._next = inbox_updates.cursor(page.rows) if page.has_next else None
 

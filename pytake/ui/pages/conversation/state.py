@@ -14,9 +14,9 @@ import reflex as rx
 
 from pytake.auth.errors import AccessError
 from pytake.channels.base import MessageType
-from pytake.jobs import assignment, outbox, runner
+from pytake.jobs import outbox, runner
 from pytake.models import utcnow
-from pytake.realtime import presence, push, signals
+from pytake.realtime import presence, push
 from pytake.services import (
     actions,
     bot,
@@ -29,6 +29,7 @@ from pytake.services import (
     teams,
     thread,
 )
+from pytake.services.effects import Effects
 from pytake.ui import uploads
 from pytake.ui.guard import GuardedState
 from pytake.ui.pages.conversation.messages import DIALOGS, exact_shortcut, first_message, with_days
@@ -261,9 +262,8 @@ class ConversationState(GuardedState):
             self.problem = await translated(self, refusal)
             return False
         self.problem = ""
-        await signals.publish([changed])
         # Resolving or letting go frees an agent's room; a transfer fills a team's queue.
-        await assignment.assign_waiting([changed[0]])
+        await runner.announce(Effects(conversations={changed}))
         await self._reload()
         return True
 
@@ -376,7 +376,8 @@ class ConversationState(GuardedState):
             return
         if await self._act(actions.set_status, status) and status == "resolved":
             asked = await in_transaction(csat.after_resolve, self._identity(), self.conversation_id)
-            await runner.enqueue("outbox", [asked] if asked else [])
+            if asked:
+                await runner.announce(self._sent([asked]))
 
     @rx.event
     async def snooze(self, hours: int):
@@ -419,12 +420,15 @@ class ConversationState(GuardedState):
         if not key:
             self._draft_key = ""
         self.reply_to, self.reply_preview = 0, ""
-        if accepted.outbox_id is not None:
-            await runner.enqueue("outbox", [accepted.outbox_id])
         # Colleagues with this conversation open see the message now, not when Meta answers.
-        await signals.publish([(self._identity().organization_id, self.conversation_id)])
+        await runner.announce(self._sent([accepted.outbox_id] if accepted.outbox_id else []))
         await self._reload()
         return True
+
+    def _sent(self, outbox_ids: list[int]) -> Effects:
+        """What a message written here changed: its conversation, and a send to wake."""
+        conversation = (self._identity().organization_id, self.conversation_id)
+        return Effects(conversations={conversation}, outbox=outbox_ids, assignable=False)
 
     @rx.event
     async def send(self, _form: dict | None = None):
@@ -480,7 +484,7 @@ class ConversationState(GuardedState):
         except AccessError as refusal:
             self.problem = await translated(self, refusal)
             return
-        await runner.enqueue("outbox", [accepted.outbox_id])
+        await runner.announce(self._sent([accepted.outbox_id]))
         await self._reload()
 
     @rx.event

@@ -5,9 +5,11 @@ from __future__ import annotations
 import reflex as rx
 
 from pytake.auth.errors import AccessError
+from pytake.jobs import runner
 from pytake.models import Role
 from pytake.realtime import signals
 from pytake.services import accounts, directory, invitations
+from pytake.services.effects import Effects
 from pytake.ui.forms import confirm, error_callout
 from pytake.ui.guard import GuardedState, access
 from pytake.ui.layout import card
@@ -74,8 +76,8 @@ class MembersState(GuardedState):
             result = await in_transaction(action, self._identity(), *args)
         except AccessError as refusal:
             return rx.toast.error(await translated(self, refusal))
-        if isinstance(result, list):
-            await signals.publish(result)  # conversations returned to the queue
+        if isinstance(result, list):  # conversations returned to the queue: given out again
+            await runner.announce(Effects(conversations=set(result)))
         await signals.scope_changed(self._identity().organization_id)
         await self.load()
         return rx.toast.success(await translated(self, "settings.saved"))
