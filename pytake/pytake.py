@@ -11,17 +11,17 @@ from reflex_base.utils.format import format_event_handler
 from starlette.concurrency import run_in_threadpool
 
 from pytake import migrations, redisio
-from pytake.aio import pause, stop_if_cancelled
+from pytake.aio import stop_if_cancelled
 from pytake.auth import identities
 from pytake.jobs import runner
-from pytake.realtime import push
+from pytake.realtime import dashboards, push
 from pytake.sandbox import live
 from pytake.settings import get_settings
 from pytake.ui.guard import AccessGuard
 from pytake.ui.notices import NoticeState
 from pytake.ui.pages.account import ProfileState, profile_page
 from pytake.ui.pages.conversation import ConversationState, conversation_page
-from pytake.ui.pages.dashboard import REFRESH_SECONDS, DashboardState, dashboard_page
+from pytake.ui.pages.dashboard import DashboardState, dashboard_page
 from pytake.ui.pages.flows import BuilderState, FlowsState, builder_page, flows_page
 from pytake.ui.pages.invite import InviteState, invite_page
 from pytake.ui.pages.login import LoginState, login_page
@@ -93,7 +93,6 @@ async def live_updates():
         {
             push.CONVERSATION: format_event_handler(ConversationState.on_delta),
             push.INBOX: format_event_handler(InboxState.on_delta),
-            push.DASHBOARD: format_event_handler(DashboardState.on_changed),
             push.NOTICE: format_event_handler(NoticeState.on_activity),
         },
         _connected,
@@ -115,12 +114,9 @@ async def presence():
 
 
 @app.register_lifespan_task
-async def dashboards():
-    """Open dashboards refresh now and then: presence and waiting times change by themselves."""
-    handler = format_event_handler(DashboardState.on_changed)
-    while True:
-        await pause(REFRESH_SECONDS)
-        await push.nudge(app, push.DASHBOARD, handler, _connected)
+async def boards():
+    """Open dashboards are worked out once per board here and handed to their tabs."""
+    await dashboards.serve(app, format_event_handler(DashboardState.on_changed), _connected)
 
 
 @app.register_lifespan_task

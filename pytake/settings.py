@@ -72,9 +72,6 @@ class Settings(BaseSettings):
     # changes, and a job process at a lower priority then starved; the changes it applies
     # are what the tabs wait for (docs/live-core.md).
     worker_nice: int = Field(default=0, ge=0, le=19)
-    # While changes keep coming, a tab reloads what it shows at most once per this many
-    # seconds (each reload covers every change until it begins); see realtime.push.
-    live_refresh_seconds: float = Field(default=1.0, ge=0, le=60)
     job_max_attempts: int = Field(default=8, ge=1, le=100)
     media_dir: Path | None = None
     media_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, le=2 * 1024 * 1024 * 1024)

@@ -16,13 +16,12 @@ conversation, or an organization's inbox list or dashboard), with each tab's mem
   (``notices.news``) and each such tab is handed what its member is told (``notices.pick``);
   its event only applies the member's preferences. A tab this worker cannot decide for (its
   member's scope changed, the change was not read here) looks for itself.
-- Dashboards still re-read through the guard, paced, as their own queries decide what each
-  member sees.
+- Dashboards are worked out once per board and worker (``realtime.dashboards``): the relay
+  tells it which organizations changed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import dataclasses
 import datetime as dt
@@ -37,10 +36,9 @@ from starlette.concurrency import run_in_threadpool
 from pytake import db
 from pytake.aio import pause, stop_if_cancelled
 from pytake.auth.identities import Revocation
-from pytake.realtime import changes, presence, signals
+from pytake.realtime import changes, dashboards, presence, signals
 from pytake.services import notices
 from pytake.services.scope import Scope
-from pytake.settings import get_settings
 
 log = logging.getLogger("pytake.realtime")
 RESUBSCRIBE_SECONDS = 1.0
@@ -60,22 +58,10 @@ _listening_since: dict[str, dt.datetime] = {}  # tab → what happened before is
 QUEUED_STALE_SECONDS = 10.0
 
 
-@dataclasses.dataclass
-class _Waiting:
-    since: float  # when it was enqueued (monotonic)
-    conversations: set[int]  # the changes it covers
-
-
-# A refresh enqueued for a tab and not yet begun covers every change until it begins: more
-# would only queue behind it (50 inbox tabs and 100 messages a second asked for 5,000
-# reloads a second). Tab → topic kind → that refresh; one never begun (its tab went away
-# mid-queue) stops holding the next back after QUEUED_STALE_SECONDS.
-_queued: dict[str, dict[str, _Waiting]] = {}
-# Tab → topic kind → when its last refresh began. The next waits until the pace has passed:
-# while changes keep coming, every tab would otherwise reload as fast as the web worker
-# can run it, and the workers applying those changes (at a lower priority) would starve.
-_began: dict[str, dict[str, float]] = {}
-_later: set[asyncio.Task] = set()  # refreshes waiting for their tab's pace
+# A refresh enqueued for a tab (``nudge``) and not yet begun covers every change until it
+# begins: more would only queue behind it. Tab → topic kind → that refresh; one never begun
+# (its tab went away mid-queue) stops holding the next back after QUEUED_STALE_SECONDS.
+_queued: dict[str, dict[str, float]] = {}
 
 
 @dataclasses.dataclass
@@ -175,14 +161,12 @@ async def recheck(
             log.exception("could not push to a tab")
 
 
-def begun(token: str, kind: str) -> set[int]:
+def begun(token: str, kind: str) -> None:
     """The tab's refresh of ``kind`` started: it reads what was committed until now, so a
-    later change needs another. Returns the conversations whose changes it covers."""
-    waiting = _queued.get(token, {}).pop(kind, None)
+    later change needs another."""
+    _queued.get(token, {}).pop(kind, None)
     if token in _queued and not _queued[token]:
         del _queued[token]
-    _began.setdefault(token, {})[kind] = time.monotonic()
-    return waiting.conversations if waiting is not None else set()
 
 
 async def watch(
@@ -209,6 +193,7 @@ def unwatch(token: str) -> None:
     _pending.pop(token, None)
     _numbered.pop(token, None)
     _queued.pop(token, None)
+    dashboards.leave(token)
     previous = _watching.pop(token, None)
     if previous is not None:
         _viewers[previous].discard(token)
@@ -224,8 +209,6 @@ def forget(token: str) -> None:
     _listening_as.pop(token, None)
     _listening_since.pop(token, None)
     _told.pop(token, None)
-    _queued.pop(token, None)
-    _began.pop(token, None)
 
 
 def viewers(topic: Topic) -> set[str]:
@@ -303,10 +286,7 @@ async def _relay(
             for pair in dict.fromkeys((c.organization_id, c.conversation_id) for c in batch)
             if pair[1] != signals.SCOPE
         ]
-        if DASHBOARD in handlers:
-            for org, conversation in changed:
-                event = Event(name=handlers[DASHBOARD], payload={"conversation_id": conversation})
-                await _push(app, viewers((DASHBOARD, org)), event, connected, DASHBOARD)
+        dashboards.changed(org for org, _ in changed)
         if NOTICE in handlers:
             await _tell(app, changed, updates, handlers[NOTICE], connected)
 
@@ -454,49 +434,24 @@ def _read_news(conversation_ids: list[int], queued: list[int]) -> dict[int, noti
 
 async def nudge(app, kind: str, handler: str, connected: Callable[[str], bool]) -> None:
     """Every tab of this worker watching a topic of ``kind`` runs ``handler`` (which loads
-    what its member may see)."""
+    what its member may see), unless its previous one has not begun yet."""
     tokens = {
         token
         for topic, watching in list(_viewers.items())
         if topic[0] == kind
         for token in watching
     }
-    await _push(app, tokens, Event(name=handler, payload={}), connected, kind)
-
-
-async def _push(
-    app, tokens: set[str], event: Event, connected: Callable[[str], bool], kind: str
-) -> None:
     now = time.monotonic()
-    pace = get_settings().live_refresh_seconds
-    conversation = event.payload.get("conversation_id")
     for token in tokens:
         if not connected(token):
             forget(token)  # the tab closed or moved to another worker
             continue
-        waiting = _queued.setdefault(token, {}).get(kind)
-        fresh = waiting is not None and now - waiting.since < QUEUED_STALE_SECONDS
-        if not fresh:
-            due = max(now, _began.get(token, {}).get(kind, -pace) + pace)
-            # Noted before enqueueing: the refresh may begin before enqueue returns.
-            waiting = _queued[token][kind] = _Waiting(due, set())
-        if conversation is not None:
-            waiting.conversations.add(conversation)
-        if fresh:
+        since = _queued.setdefault(token, {}).get(kind)
+        if since is not None and now - since < QUEUED_STALE_SECONDS:
             continue  # the refresh already waiting will show this change too
-        if waiting.since > now:
-            task = asyncio.create_task(_enqueue(app, token, event, kind, waiting.since - now))
-            _later.add(task)
-            task.add_done_callback(_later.discard)
-        else:
-            await _enqueue(app, token, event, kind)
-
-
-async def _enqueue(app, token: str, event: Event, kind: str, delay: float = 0.0) -> None:
-    if delay:
-        await asyncio.sleep(delay)
-    try:
-        await app.event_processor.enqueue(token, event)
-    except Exception:  # one tab's trouble must not stop the others' updates
-        begun(token, kind)
-        log.exception("could not push to a tab")
+        _queued[token][kind] = now  # before enqueueing: it may begin before enqueue returns
+        try:
+            await app.event_processor.enqueue(token, Event(name=handler, payload={}))
+        except Exception:  # one tab's trouble must not stop the others' updates
+            begun(token, kind)
+            log.exception("could not push to a tab")

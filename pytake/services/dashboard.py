@@ -7,6 +7,7 @@ take.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from zoneinfo import ZoneInfo
@@ -29,10 +30,53 @@ from pytake.services import organization
 HOURS = 24
 
 
-def _scope(identity: Identity) -> sa.ColumnElement[bool]:
-    scope = Conversation.organization_id == identity.organization_id
-    if not identity.at_least(Role.SUPERVISOR):
-        scope = sa.and_(scope, Conversation.assignee_id == identity.user_id)
+@dataclasses.dataclass(frozen=True, slots=True)
+class Board:
+    """Which dashboard a member sees: the organization's (``member_id`` None, supervisors and
+    up) or an agent's own work. Every tab showing the same board shows the same numbers, so
+    a web worker works each board out once (``realtime.dashboards``)."""
+
+    organization_id: int
+    member_id: int | None
+
+    @classmethod
+    def of(cls, identity: Identity) -> Board:
+        whole = identity.at_least(Role.SUPERVISOR)
+        return cls(identity.organization_id, None if whole else identity.user_id)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Load:
+    """A member's open conversations against their capacity (0: no limit)."""
+
+    id: int
+    name: str
+    online: bool
+    open: int
+    capacity: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Hour:
+    hour: str  # "00" to "23", the organization's local time
+    conversations: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Overview:
+    open: int
+    pending: int
+    unassigned: int
+    waiting: int  # open conversations whose customer wrote last
+    longest_wait_seconds: int
+    agents: tuple[Load, ...]
+    hours: tuple[Hour, ...]
+
+
+def _scope(board: Board) -> sa.ColumnElement[bool]:
+    scope = Conversation.organization_id == board.organization_id
+    if board.member_id is not None:
+        scope = sa.and_(scope, Conversation.assignee_id == board.member_id)
     return scope
 
 
@@ -46,10 +90,10 @@ def _unanswered() -> sa.ColumnElement[bool]:
     return sa.and_(Conversation.last_inbound_at.is_not(None), ~replied)
 
 
-def overview(s: Session, identity: Identity, online: set[int], now: dt.datetime) -> dict:
+def overview(s: Session, board: Board, online: set[int], now: dt.datetime) -> Overview:
     """Counts, the longest wait, each member's load and today's new conversations per hour
     (in the organization's time zone)."""
-    scope = _scope(identity)
+    scope = _scope(board)
     by_status = dict(
         s.execute(
             sa.select(Conversation.status, sa.func.count())
@@ -60,7 +104,7 @@ def overview(s: Session, identity: Identity, online: set[int], now: dt.datetime)
     open_ = Conversation.status == ConversationStatus.OPEN
     unassigned = s.execute(
         sa.select(sa.func.count()).where(
-            Conversation.organization_id == identity.organization_id,
+            Conversation.organization_id == board.organization_id,
             Conversation.assignee_id.is_(None),
             open_,
         )
@@ -71,28 +115,28 @@ def overview(s: Session, identity: Identity, online: set[int], now: dt.datetime)
         )
     ).one()
     longest = int((now - _aware(oldest)).total_seconds()) if oldest is not None else 0
-    return {
-        "open": by_status.get(ConversationStatus.OPEN, 0),
-        "pending": by_status.get(ConversationStatus.PENDING, 0),
-        "unassigned": unassigned,
-        "waiting": waiting,
-        "longest_wait_seconds": max(longest, 0),
-        "agents": _load(s, identity, online),
-        "hours": _per_hour(s, identity, now),
-    }
+    return Overview(
+        open=by_status.get(ConversationStatus.OPEN, 0),
+        pending=by_status.get(ConversationStatus.PENDING, 0),
+        unassigned=unassigned,
+        waiting=waiting,
+        longest_wait_seconds=max(longest, 0),
+        agents=_load(s, board, online),
+        hours=_per_hour(s, board, now),
+    )
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _load(s: Session, identity: Identity, online: set[int]) -> list[dict]:
+def _load(s: Session, board: Board, online: set[int]) -> tuple[Load, ...]:
     """Each active member's open conversations and capacity; online ones first."""
     assigned = (
         sa.select(sa.func.count())
         .where(
             Conversation.assignee_id == User.id,
-            Conversation.organization_id == identity.organization_id,
+            Conversation.organization_id == board.organization_id,
             Conversation.status == ConversationStatus.OPEN,
         )
         .scalar_subquery()
@@ -100,26 +144,20 @@ def _load(s: Session, identity: Identity, online: set[int]) -> list[dict]:
     query = (
         sa.select(User.id, User.name, Membership.max_concurrent, assigned)
         .join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == identity.organization_id, Membership.is_active)
+        .where(Membership.organization_id == board.organization_id, Membership.is_active)
     )
-    if not identity.at_least(Role.SUPERVISOR):
-        query = query.where(User.id == identity.user_id)
+    if board.member_id is not None:
+        query = query.where(User.id == board.member_id)
     rows = [
-        {
-            "id": user_id,
-            "name": name,
-            "online": user_id in online,
-            "open": count,
-            "capacity": capacity or 0,  # 0: no limit
-        }
+        Load(user_id, name, user_id in online, count, capacity or 0)
         for user_id, name, capacity, count in s.execute(query)
     ]
-    return sorted(rows, key=lambda row: (not row["online"], -row["open"], row["name"]))
+    return tuple(sorted(rows, key=lambda row: (not row.online, -row.open, row.name)))
 
 
-def _per_hour(s: Session, identity: Identity, now: dt.datetime) -> list[dict]:
+def _per_hour(s: Session, board: Board, now: dt.datetime) -> tuple[Hour, ...]:
     """Conversations started in each hour of today, in one query of 24 sums."""
-    org = s.get(Organization, identity.organization_id)
+    org = s.get(Organization, board.organization_id)
     zone = ZoneInfo(organization.settings_of(org)["timezone"])
     local = now.astimezone(zone)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -134,10 +172,10 @@ def _per_hour(s: Session, identity: Identity, now: dt.datetime) -> list[dict]:
         for start, end in itertools.pairwise(edges)
     ]
     counts = s.execute(
-        sa.select(*buckets).where(_scope(identity), Conversation.created_at >= edges[0])
+        sa.select(*buckets).where(_scope(board), Conversation.created_at >= edges[0])
     ).one()
-    return [
-        {"hour": f"{hour:02d}", "conversations": int(count or 0)}
+    return tuple(
+        Hour(f"{hour:02d}", int(count or 0))
         for hour, count in enumerate(counts)
         if hour <= local.hour
-    ]
+    )

@@ -134,7 +134,7 @@ def _figures(repeat: int) -> dict[str, tuple[float, float]]:
             raw(RAW_SEARCH, **searched),
         ),
         "dashboard, supervisor": (
-            call(lambda s: dashboard.overview(s, supervisor, set(), utcnow())),
+            call(lambda s: dashboard.overview(s, dashboard.Board.of(supervisor), set(), utcnow())),
             raw(RAW_WAITING),
         ),
         "reports summary, 30 days": (

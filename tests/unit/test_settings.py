@@ -48,8 +48,6 @@ def test_database_urls_are_normalized(given, expected):
         ("media_hosts", "https://cdn.example", "PYTAKE_MEDIA_HOSTS: use comma-separated host"),
         ("job_max_attempts", "0", "PYTAKE_JOB_MAX_ATTEMPTS:"),
         ("run_workers", "perhaps", "PYTAKE_RUN_WORKERS:"),
-        ("live_refresh_seconds", "-1", "PYTAKE_LIVE_REFRESH_SECONDS:"),
-        ("live_refresh_seconds", "3600", "PYTAKE_LIVE_REFRESH_SECONDS:"),
     ],
 )
 def test_a_wrong_value_names_its_variable_in_one_line(settings_env, name, value, fragment):

@@ -1,20 +1,21 @@
 """The live dashboard: conversations now, waiting customers, who is online and how loaded,
-and today's new conversations by hour. It refreshes on every conversation change and every
-few seconds (presence and waiting times move on their own)."""
+and today's new conversations by hour. Each board is worked out once per web worker
+after its organization's changes and every few seconds (presence and waiting times move on
+their own), and handed to the tabs showing it (``realtime.dashboards``)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import reflex as rx
 
 from pytake.models import utcnow
-from pytake.realtime import presence, push
+from pytake.realtime import dashboards, presence, push
 from pytake.services import dashboard
 from pytake.ui.guard import GuardedState
 from pytake.ui.layout import card, icon_tile, shell
 from pytake.ui.numbers import duration
 from pytake.ui.session import SessionState, in_transaction, t
-
-REFRESH_SECONDS = 15  # the lifespan task nudges open dashboards this often
 
 
 class DashboardState(GuardedState):
@@ -26,27 +27,41 @@ class DashboardState(GuardedState):
     @rx.event
     async def load(self):
         identity = self._identity()
+        token = self.router.session.client_token
         await push.watch(
-            self.router.session.client_token,
+            token,
             (push.DASHBOARD, identity.organization_id),
             identity.organization_id,
             identity.user_id,
         )
-        await self._refresh()
+        board = dashboard.Board.of(identity)
+        found = dashboards.show(token, board)
+        if found is None:  # the first tab of this board here: worked out now, then shared
+            online = await presence.online(identity.organization_id)
+            found = dashboards.show(
+                token, board, await in_transaction(dashboard.overview, board, online, utcnow())
+            )
+        self._show(found)
 
     @rx.event
-    async def on_changed(self, conversation_id: int = 0):
-        """Pushed by the server (a conversation changed, or time passed)."""
-        push.begun(self.router.session.client_token, push.DASHBOARD)
-        await self._refresh()
+    async def on_changed(self):
+        """Pushed by the server (``realtime.dashboards``): the board this tab's member sees,
+        as this worker last worked it out. A client calling it only gets that again."""
+        board = dashboard.Board.of(self._identity())
+        found = dashboards.take(self.router.session.client_token, board)
+        if found is not None:
+            self._show(found)
 
-    async def _refresh(self) -> None:
-        identity = self._identity()
-        online = await presence.online(identity.organization_id)
-        found = await in_transaction(dashboard.overview, identity, online, utcnow())
-        self.counts = {key: found[key] for key in ("open", "pending", "unassigned", "waiting")}
-        self.longest_wait = duration(found["longest_wait_seconds"]) if found["waiting"] else ""
-        self.agents, self.hours = found["agents"], found["hours"]
+    def _show(self, found: dashboard.Overview) -> None:
+        self.counts = {
+            "open": found.open,
+            "pending": found.pending,
+            "unassigned": found.unassigned,
+            "waiting": found.waiting,
+        }
+        self.longest_wait = duration(found.longest_wait_seconds) if found.waiting else ""
+        self.agents = [dataclasses.asdict(load) for load in found.agents]
+        self.hours = [dataclasses.asdict(hour) for hour in found.hours]
 
 
 def _stat(key: str, icon: str, note: rx.Component | None = None) -> rx.Component:
