@@ -160,6 +160,18 @@ def measure_side(
 # PyTake ----------------------------------------------------------------------------------------
 
 
+def open_inbox(socket: ReflexSocket) -> None:
+    """What a browser's /inbox runs when it opens (pytake.py: protected pages' on_load):
+    the member's identity, the notices armed, the inbox."""
+    from pytake.ui.notices import NoticeState
+    from pytake.ui.pages.workspace import InboxState
+    from pytake.ui.session import SessionState
+
+    opening = ((SessionState, "load_identity"), (NoticeState, "arm"), (InboxState, "load"))
+    for state, handler in opening:
+        socket.emit(f"{state.get_full_name()}.{handler}", {}, "/inbox")
+
+
 def cookies(count: int, members: int | None = None) -> list[str]:
     """``count`` signed-in sessions, as browsers hold them: one for each of the first
     ``count`` members, or, given ``members``, taken by that many members in turn (an agent
@@ -190,9 +202,6 @@ def processing() -> dict:
 
 
 def pytake_side(args: argparse.Namespace, tmp: str) -> dict:
-    from pytake.ui.notices import NoticeState
-    from pytake.ui.pages.workspace import InboxState
-    from pytake.ui.session import SessionState
 
     port = servers.free_port()
     # The production command as the README gives it: it starts its job processes itself.
@@ -200,18 +209,11 @@ def pytake_side(args: argparse.Namespace, tmp: str) -> dict:
         os.environ["PYTAKE_DATABASE_URL"], "http://127.0.0.1:9", args.workers, tmp, args.processes
     )
     health = f"http://127.0.0.1:{port}/healthz"
-    # What a browser's /inbox runs when it opens (pytake.py: protected pages' on_load).
-    opening = [
-        f"{SessionState.get_full_name()}.load_identity",
-        f"{NoticeState.get_full_name()}.arm",
-        f"{InboxState.get_full_name()}.load",
-    ]
     with servers.process(servers.pytake(port), env, health, 900):
         screens = []
         for cookie in cookies(args.agents):
             socket = ReflexSocket(f"http://127.0.0.1:{port}", cookie)
-            for event in opening:
-                socket.emit(event, {}, "/inbox")
+            open_inbox(socket)
             screens.append(Screen(socket.ws))
         for screen in screens:
             screen.start()
