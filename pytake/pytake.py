@@ -17,7 +17,7 @@ from pytake.jobs import runner
 from pytake.realtime import dashboards, push
 from pytake.sandbox import live
 from pytake.settings import get_settings
-from pytake.ui.guard import AccessGuard
+from pytake.ui.guard import AccessGuard, read_identities
 from pytake.ui.notices import NoticeState
 from pytake.ui.pages.account import ProfileState, profile_page
 from pytake.ui.pages.conversation import ConversationState, conversation_page
@@ -105,6 +105,12 @@ async def revocations():
     and the tabs they cover check theirs at once: an ended session's tab leaves."""
     recheck = format_event_handler(NoticeState.recheck)
     await identities.follow(then=lambda revoked: push.recheck(app, revoked, recheck, _connected))
+
+
+@app.register_lifespan_task
+async def fresh_identities():
+    """The identities this worker's tabs use are read again before they expire, in bulk."""
+    await identities.keep_fresh(read_identities)
 
 
 @app.register_lifespan_task

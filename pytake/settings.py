@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Redis connections one process opens at most, Reflex's included in a web worker
     # (pytake.redisio.share); managed Redis plans cap connections per database.
-    redis_max_connections: int = Field(default=20, ge=12, le=10000)
+    redis_max_connections: int = Field(default=60, ge=12, le=10000)
     secret_key: str | None = None
     data_dir: Path = Path("data")
     graph_api_url: str = "https://graph.facebook.com"

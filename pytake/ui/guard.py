@@ -90,6 +90,12 @@ def _read_identity(cookie: str) -> Identity | None:
         return sessions.resolve(s, cookie)
 
 
+def read_identities(session_ids: list[str]) -> dict[str, Identity | None]:
+    """For ``identities.keep_fresh``: the sessions this worker's tabs use, read again."""
+    with db.session(write=True) as s:
+        return sessions.resolve_many(s, session_ids)
+
+
 def _state_class(event_name: str) -> tuple[type[rx.State] | None, str]:
     state_path, _, handler = event_name.rpartition(".")
     try:

@@ -401,3 +401,32 @@ async def test_a_cli_command_in_another_process_reaches_the_web_server_within_a_
         await _until(lambda: not _remembers(cache, header), 1)
     finally:
         await _stopped(tasks)
+
+
+def test_sessions_read_again_in_one_statement_and_ended_ones_found_ended(people, statements):
+    owner, agent = session_id(people["owner_cookie"]), session_id(people["agent_cookie"])
+    with db.session() as s:
+        sessions.revoke(s, agent, "signed_out")
+    before = len(statements)
+    found = guard.read_identities([owner, agent, "no-such-session"])
+    assert len([s for s in statements[before:] if "user_session" in s and "SELECT" in s]) == 1
+    assert found[owner].user_id == people["owner"]
+    assert found[agent] is None and found["no-such-session"] is None
+
+
+async def test_a_worker_keeps_its_tabs_identities_fresh_without_their_events_reading(
+    people, clock, statements, monkeypatch
+):
+    monkeypatch.setattr(identities, "REFRESH_SECONDS", 0.01)
+    first, _ = check(people["agent_cookie"], statements)
+    clock.now += identities.TTL_SECONDS / 2  # due for a refresh
+    task = asyncio.create_task(identities.keep_fresh(guard.read_identities))
+    try:
+        async with asyncio.timeout(5):
+            while identities._cache.due(1.0, 60.0)[0]:  # noqa: ASYNC110  (read again?)
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    clock.now += identities.TTL_SECONDS * 0.9  # past the first read's TTL, not the refresh's
+    assert check(people["agent_cookie"], statements) == (first, 0)

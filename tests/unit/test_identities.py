@@ -115,3 +115,50 @@ def test_revocations_travel_as_text_and_garbage_is_recognised():
     assert Revocation.decode(revocation.encode().encode()) == revocation  # bytes from Redis
     for garbage in (b"", b"{}", b"[1, 2]", b'[["a"], ["x"], []]', b"null"):
         assert Revocation.decode(garbage) is None
+
+
+def test_due_lists_only_what_tabs_use_and_is_getting_old():
+    clock = Clock()
+    cache = IdentityCache(ttl=5.0, clock=clock)
+    for name in ("busy", "idle"):
+        cache.recall(name, Loader(identity(name)))
+    clock.now += 2.0
+    assert cache.due(2.5, 60.0)[0] == []  # read 2 s ago: not yet
+    clock.now += 1.0
+    remembered(cache, "busy")
+    assert sorted(cache.due(2.5, 60.0)[0]) == ["busy", "idle"]
+    clock.now += 58.0  # "idle" not recalled for a minute: its tab went away
+    remembered(cache, "busy")  # expired: read again (finding nothing here), so gone
+    cache.recall("busy", Loader(identity("busy")))
+    clock.now += 3.0
+    assert cache.due(2.5, 60.0)[0] == ["busy"]
+
+
+def test_a_refresh_keeps_tabs_from_reading_and_drops_ended_sessions():
+    clock = Clock()
+    cache = IdentityCache(ttl=5.0, clock=clock)
+    for name in ("s1", "s2"):
+        cache.recall(name, Loader(identity(name)))
+    clock.now += 3.0
+    wanted, began, forgettings = cache.due(2.5, 60.0)
+    assert sorted(wanted) == ["s1", "s2"]
+    renamed = Identity(1, 10, Role.SUPERVISOR, "s1", "Ana", "ana@a.co", None)
+    cache.refreshed({"s1": renamed, "s2": None}, began, forgettings)  # s2 signed out
+    clock.now += 4.0  # 7 s after the first read, 4 s after the refresh
+    load = Loader(identity())
+    assert cache.recall("s1", load) == renamed and load.calls == 0
+    assert remembered(cache, "s2") is None
+
+
+def test_a_refresh_under_way_when_something_is_forgotten_is_not_kept():
+    clock = Clock()
+    cache = IdentityCache(ttl=5.0, clock=clock)
+    cache.recall("s1", Loader(identity("s1")))
+    clock.now += 3.0
+    _, began, forgettings = cache.due(2.5, 60.0)
+    cache.forget(Revocation(users=frozenset({99})))  # while the refresh reads
+    cache.refreshed({"s1": identity("s1")}, began, forgettings)
+    clock.now += 2.5  # past the first read's TTL: the refresh did not extend it
+    load = Loader(identity("s1"))
+    cache.recall("s1", load)
+    assert load.calls == 1
