@@ -369,7 +369,7 @@ def test_every_handler_sent_with_another_organizations_ids_changes_and_shows_not
         "message": str(victim["message"]),
     }
     handlers = _handlers()
-    assert len(handlers) > 200  # the registry was walked, not a list kept by hand
+    assert len(handlers) > 100  # the registry was walked (208 handlers on 2026-12-07)
     assert not get_config().state_auto_setters  # no var is settable without a handler
     sweep = _Sweep(server, intruders[role])
     try:
