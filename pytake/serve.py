@@ -27,7 +27,6 @@ from pytake import redisio
 from pytake.settings import Settings
 
 STOP_SECONDS = 20.0  # a child that ignores SIGTERM this long is killed
-LOCK_EXPIRY_MS = 60_000  # Reflex's lock on a tab's state; the worker keeps it half as long
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,15 +68,6 @@ def environment(base: dict[str, str], shape: Topology, settings: Settings) -> di
         # events keep coming (Reflex's opportunistic lock), writes it back a few seconds
         # after the last, and hands it over at once if another worker asks for it.
         env.setdefault("REFLEX_OPLOCK_ENABLED", "true")
-        # How long the worker keeps a tab's state before writing it back and letting go:
-        # half of Reflex's lock expiry, 5 s by default. Each write back and take again
-        # pickles and unpickles the tab's whole state through Redis; with 200 tabs that was
-        # 40 of each a second per worker. Held 30 s, the live benchmark's p95 fell by a
-        # quarter (docs/live-core.md); a worker that dies loses up to that many seconds of
-        # its tabs' state, which reconnect and read their pages again.
-        expiry = env.setdefault("REFLEX_REDIS_LOCK_EXPIRATION", str(LOCK_EXPIRY_MS))
-        if expiry.isdigit():
-            env.setdefault("REFLEX_OPLOCK_HOLD_TIME", f"{int(expiry) // 2}ms")
         # Checked here, so a budget too small is one line before anything starts (the web
         # workers apply it themselves: pytake.pytake).
         redis_budget(settings, jobs_in_web=shape.jobs_in_web and settings.run_workers)

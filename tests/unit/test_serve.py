@@ -55,19 +55,6 @@ def test_tabs_states_in_redis_stay_with_their_worker_unless_the_operator_says_ot
     assert "REFLEX_OPLOCK_ENABLED" not in serve.environment({}, serve.Topology(1, 0), _settings())
 
 
-def test_a_worker_keeps_a_tabs_state_half_the_lock_expiry_the_operator_may_choose():
-    redis = _settings(redis_url=REDIS)
-    env = serve.environment({}, serve.Topology(2, 2), redis)
-    assert env["REFLEX_REDIS_LOCK_EXPIRATION"] == "60000"
-    assert env["REFLEX_OPLOCK_HOLD_TIME"] == "30000ms"
-    shorter = {"REFLEX_REDIS_LOCK_EXPIRATION": "8000"}
-    chosen = serve.environment(shorter, serve.Topology(2, 2), redis)
-    assert chosen["REFLEX_OPLOCK_HOLD_TIME"] == "4000ms"  # below the expiry Reflex checks
-    both = {"REFLEX_REDIS_LOCK_EXPIRATION": "9000", "REFLEX_OPLOCK_HOLD_TIME": "2s"}
-    assert serve.environment(both, serve.Topology(2, 2), redis)["REFLEX_OPLOCK_HOLD_TIME"] == "2s"
-    assert "REFLEX_OPLOCK_HOLD_TIME" not in serve.environment({}, serve.Topology(1, 0), _settings())
-
-
 @pytest.mark.parametrize(
     ("pages", "readers", "expected"),
     [
