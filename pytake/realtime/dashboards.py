@@ -69,9 +69,13 @@ def show(token: str, board: Board, overview: Overview | None = None) -> Overview
 
 def take(token: str, board: Board) -> Overview | None:
     """What a tab whose member now sees ``board`` shows; a tab whose board changed (a new
-    role) moves to its new board and waits for it."""
+    role) moves to its new board and waits for it. A tab that left its dashboard (an event
+    still on its way when it opened another page) gets nothing and is not shown it again."""
     _woken.pop(token, None)
-    if _tabs.get(token) != board:
+    shown = _tabs.get(token)
+    if shown is None:
+        return None
+    if shown != board:
         return show(token, board)
     return _boards[board].latest
 

@@ -233,4 +233,6 @@ async def test_a_tab_that_went_away_leaves_and_the_others_are_still_told(world, 
         assert app.woken == ["fine"]  # "fine" has not taken its event yet
         dashboards.leave("broken")
         dashboards.leave("fine")
+        # The event still on its way when "fine" opened another page: nothing, and no board.
+        assert dashboards.take("fine", board) is None
     assert dashboards._boards == {}
