@@ -49,6 +49,8 @@ from pytake.ui.session import SessionState
 from tests.e2e.conftest import Number, sign_in
 from tests.e2e.wsclient import ReflexSocket
 
+pytestmark = pytest.mark.e2e
+
 CUSTOMER, CUSTOMER_NAME = "5531977001234", "Zuleica Marcondes"
 SECRETS = {  # what the first organization holds and the second must never receive
     "customer": CUSTOMER_NAME,
