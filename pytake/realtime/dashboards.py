@@ -60,8 +60,8 @@ def show(token: str, board: Board, overview: Overview | None = None) -> Overview
     shown = _boards.setdefault(board, _Shown())
     shown.tabs.add(token)
     _tabs[token] = board
-    if shown.latest is None and overview is not None:
-        shown.latest, shown.worked_at = overview, time.monotonic()
+    if shown.latest is None and overview is not None:  # fresh: not worked out again now
+        shown.latest, shown.worked_at, shown.stale = overview, time.monotonic(), False
     if shown.latest is None:
         _stir()
     return shown.latest
