@@ -27,7 +27,6 @@ from playwright.sync_api import expect
 from reflex.config import get_config
 from sqlmodel import Session, SQLModel
 
-import pytake.pytake  # noqa: F401  (registers every page and state)
 from pytake.auth.sessions import COOKIE_NAME
 from pytake.models import (
     Contact,
@@ -226,6 +225,9 @@ def _belonging(table: sa.Table, org: int) -> sa.ColumnElement[bool] | None:
 
 def _handlers() -> list[tuple[type[rx.State], str, inspect.Signature]]:
     """Every public handler of every PyTake state, as Reflex registered them."""
+    # Imported here, not at collection: the app tells the process it serves pages, which
+    # shrinks its Redis pools for every test after, and browser tests run last.
+    import pytake.pytake  # noqa: F401  (registers every page and state)
 
     def walk(cls: type[rx.State]):
         yield cls
