@@ -17,7 +17,7 @@ import html
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from pytake import db, mail, webpush
+from pytake import db, mail, phones, webpush
 from pytake.channels.base import MessageType
 from pytake.i18n import translate
 from pytake.models import (
@@ -293,7 +293,7 @@ def _told(s: Session, alert: Alert, conversation: Conversation, language: str | 
 def contact_label(contact: Contact | None) -> str:
     if contact is None:
         return ""
-    return contact.name or contact.username or (f"+{contact.wa_id}" if contact.wa_id else "")
+    return contact.name or contact.username or phones.for_people(contact.wa_id or "")
 
 
 def _letter(s: Session, user: User, now: dt.datetime) -> Letter:

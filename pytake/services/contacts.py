@@ -10,6 +10,7 @@ import re
 
 from sqlmodel import Session, col, select
 
+from pytake import phones
 from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.models import Attachment, Contact, Conversation, Message, utcnow
@@ -52,7 +53,7 @@ def profile(s: Session, identity: Identity, conversation_id: object) -> dict:
     ).all()
     return {
         "name": contact.name or "",
-        "number": f"+{contact.wa_id}" if contact.wa_id else "",
+        "number": phones.for_people(contact.wa_id or ""),
         "bsuid": contact.bsuid or "",
         "username": contact.username or "",
         "profile_name": str((contact.attributes or {}).get(PROFILE_NAME) or ""),

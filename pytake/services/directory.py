@@ -7,6 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from pytake import phones
 from pytake.auth.sessions import Identity
 from pytake.db import contains
 from pytake.models import (
@@ -45,7 +46,7 @@ def contacts(db: Session, identity: Identity, *, search: str = "") -> list[dict]
         {
             "id": contact.id,
             "name": contact.name or "",
-            "number": contact.wa_id or "",
+            "number": phones.for_people(contact.wa_id or ""),
             "username": contact.username or "",
             "created_at": _iso(contact.created_at),
         }

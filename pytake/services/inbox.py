@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from pytake import phones
 from pytake.auth.sessions import Identity
 from pytake.models import (
     Channel,
@@ -227,8 +228,8 @@ def _row(now: dt.datetime, language: str | None, row: sa.Row) -> dict:
     expires = row.window_expires_at
     return {
         "id": row.id,
-        "contact": row.name or row.username or row.wa_id or "",
-        "number": f"+{row.wa_id}" if row.wa_id else (row.username or ""),
+        "contact": row.name or row.username or phones.for_people(row.wa_id or ""),
+        "number": phones.for_people(row.wa_id) if row.wa_id else (row.username or ""),
         "channel": row.channel,
         "status": row.status,
         "unread": row.unread_count,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from pytake import phones
 from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.models import (
@@ -339,6 +340,11 @@ def comments(
         .limit(limit)
     ).all()
     return [
-        {"conversation": key, "customer": name or wa_id or "", "score": score, "comment": text}
+        {
+            "conversation": key,
+            "customer": name or phones.for_people(wa_id or ""),
+            "score": score,
+            "comment": text,
+        }
         for key, name, wa_id, score, text in rows
     ]

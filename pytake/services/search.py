@@ -15,6 +15,7 @@ import re
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from pytake import phones
 from pytake.auth.sessions import Identity
 from pytake.db import contains
 from pytake.folding import fold
@@ -141,7 +142,7 @@ def messages(
             {
                 "id": row.id,
                 "conversation_id": row.conversation_id,
-                "contact": row.contact or (f"+{row.wa_id}" if row.wa_id else ""),
+                "contact": row.contact or phones.for_people(row.wa_id or ""),
                 "channel": row.channel,
                 "sender": row.sender or "",
                 "out": row.direction == "out",
@@ -176,7 +177,12 @@ def contacts(s: Session, identity: Identity, query: str, limit: int = 10) -> lis
         .limit(limit)
     )
     return [
-        {"id": i, "name": name or "", "wa_id": wa_id or "", "conversation_id": latest}
+        {
+            "id": i,
+            "name": name or "",
+            "number": phones.for_people(wa_id or ""),
+            "conversation_id": latest,
+        }
         for i, name, wa_id, latest in rows
     ]
 

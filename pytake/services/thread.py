@@ -12,6 +12,7 @@ import re
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from pytake import phones
 from pytake.auth.sessions import Identity
 from pytake.channels.base import MEDIA_TYPES, DeliveryStatus, MessageType
 from pytake.i18n import translate
@@ -83,7 +84,7 @@ def _header(s: Session, conversation: Conversation) -> dict:
         "team_id": conversation.team_id or 0,
         "labels": [{"id": label.id, "name": label.name, "color": label.color} for label in labels],
         "contact": contact.name or contact.username or contact.wa_id or "",
-        "number": f"+{contact.wa_id}" if contact.wa_id else (contact.username or ""),
+        "number": phones.for_people(contact.wa_id) if contact.wa_id else (contact.username or ""),
         "channel": channel.name,
         "status": conversation.status,
         "window_open": bool(expires and expires > utcnow()),

@@ -279,7 +279,7 @@ def test_labels_filters_and_the_contact_panel(server, teams, new_page):
 
     page.get_by_test_id("contact-panel-toggle").click()
     panel = page.get_by_test_id("contact-panel")
-    expect(panel).to_contain_text("+5531966665555")
+    expect(panel).to_contain_text("+55 31 96666-5555")
     form = panel.get_by_test_id("attribute-form")
     form.get_by_placeholder("Name (e.g. plan)").fill("plan")
     form.get_by_placeholder("Value").fill("gold")

@@ -100,7 +100,7 @@ def _person(row: rx.Var) -> rx.Component:
         rx.badge(
             rx.icon("user", size=12),
             row["name"].to(str),
-            rx.text("+" + row["wa_id"].to(str), size="1", color=rx.color("gray", 10)),
+            rx.text(row["number"].to(str), size="1", color=rx.color("gray", 10)),
             size="2",
             variant="surface",
         ),

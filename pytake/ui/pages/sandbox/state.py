@@ -7,6 +7,7 @@ import base64
 
 import reflex as rx
 
+from pytake import phones
 from pytake.auth.errors import AccessError
 from pytake.channels.whatsapp import numbers as phone_numbers
 from pytake.models import Role
@@ -90,7 +91,7 @@ class PhoneState(GuardedState):
         )
         known.update({k: v for k, v in sandbox.customers(number).items() if v or k not in known})
         self.customers = [
-            {"wa_id": wa_id, "label": f"{name} · +{wa_id}" if name else f"+{wa_id}"}
+            {"wa_id": wa_id, "label": " · ".join(filter(None, (name, phones.for_people(wa_id))))}
             for wa_id, name in sorted(known.items(), key=lambda item: item[1] or item[0])
         ]
         if self.wa_id and self.wa_id not in known:
