@@ -17,6 +17,7 @@ from pytake.jobs import runner
 from pytake.realtime import dashboards, push
 from pytake.sandbox import live
 from pytake.settings import get_settings
+from pytake.ui import tabs
 from pytake.ui.guard import AccessGuard, read_identities
 from pytake.ui.notices import NoticeState
 from pytake.ui.pages.account import ProfileState, profile_page
@@ -91,8 +92,8 @@ async def live_updates():
     await push.relay(
         app,
         {
-            push.CONVERSATION: format_event_handler(ConversationState.on_delta),
-            push.INBOX: format_event_handler(InboxState.on_delta),
+            push.CONVERSATION: tabs.runner(app, ConversationState, ConversationState._take_updates),
+            push.INBOX: tabs.runner(app, InboxState, InboxState._take_updates),
             push.NOTICE: format_event_handler(NoticeState.on_activity),
         },
         _connected,

@@ -22,12 +22,14 @@ conversation, or an organization's inbox list or dashboard), with each tab's mem
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import redis
 from reflex_base.event import Event
@@ -47,6 +49,9 @@ CONVERSATION, INBOX, DASHBOARD, SANDBOX = "conversation", "inbox", "dashboard", 
 NOTICE = "notice"  # every signed-in tab, whatever it shows: what needs its member's attention
 # (CONVERSATION, conversation id), or (INBOX, DASHBOARD or SANDBOX, organization id)
 Topic = tuple[str, int]
+# What a kind of tab runs when something waits for it: an event's name (enqueued as if the
+# browser had sent it), or ``run(token)``, work done in the tab's state directly (``ui.tabs``).
+Handler = str | Callable[[str], Awaitable[None]]
 
 _viewers: dict[Topic, set[str]] = collections.defaultdict(set)
 _watching: dict[str, Topic] = {}
@@ -215,7 +220,7 @@ def viewers(topic: Topic) -> set[str]:
     return set(_viewers.get(topic, ()))
 
 
-async def relay(app, handlers: dict[str, str], connected: Callable[[str], bool]) -> None:
+async def relay(app, handlers: dict[str, Handler], connected: Callable[[str], bool]) -> None:
     """Forever: each change reaches the tabs of this worker that show it and may see it:
     ``handlers[topic kind]`` is the event each kind of tab runs.
 
@@ -248,7 +253,7 @@ async def vouch(connected: Callable[[str], bool]) -> None:
 
 
 async def _relay(
-    app, handlers: dict[str, str], connected: Callable[[str], bool], seen: list[int]
+    app, handlers: dict[str, Handler], connected: Callable[[str], bool], seen: list[int]
 ) -> None:
     """``seen[0]``: the number of the last publication this relay saw, kept across
     subscriptions so that one made while it was away is noticed."""
@@ -260,7 +265,7 @@ async def _relay(
         for seq in dict.fromkeys(change.seq for change in batch):
             missed |= signals.gap(seen[0], seq)
             seen[0] = seq
-        waking: dict[str, str] = {}
+        waking: dict[str, Handler] = {}
         if missed:
             log.warning("live updates were missed; the pages open here read again")
             changes.forget()
@@ -291,7 +296,9 @@ async def _relay(
             await _tell(app, changed, updates, handlers[NOTICE], connected)
 
 
-def _hand_on(update: changes.Update, handlers: dict[str, str], waking: dict[str, str]) -> None:
+def _hand_on(
+    update: changes.Update, handlers: dict[str, Handler], waking: dict[str, Handler]
+) -> None:
     """The update goes to the tabs whose member sees the conversation, before or after."""
     change = update.change
     for topic in ((CONVERSATION, update.conversation_id), (INBOX, update.organization_id)):
@@ -303,7 +310,9 @@ def _hand_on(update: changes.Update, handlers: dict[str, str], waking: dict[str,
                 _add(token, update, handlers[topic[0]], waking)
 
 
-def _add(token: str, update: changes.Update | None, handler: str, waking: dict[str, str]) -> None:
+def _add(
+    token: str, update: changes.Update | None, handler: Handler, waking: dict[str, Handler]
+) -> None:
     """Add the update (None: read the page again) to what the tab's waiting event takes;
     note the tab in ``waking`` unless such an event is already on its way."""
     now = time.monotonic()
@@ -321,17 +330,39 @@ def _add(token: str, update: changes.Update | None, handler: str, waking: dict[s
         waking[token] = handler
 
 
-async def _wake(app, token: str, handler: str, connected: Callable[[str], bool]) -> None:
+async def _wake(app, token: str, handler: Handler, connected: Callable[[str], bool]) -> None:
     if not connected(token):
         forget(token)  # the tab closed or moved to another worker
+        return
+    if not isinstance(handler, str):
+        # Its own task: a tab busy with an event of its own holds its lock meanwhile, and
+        # must not hold the other tabs' updates back.
+        task = asyncio.create_task(handler(token))
+        _running.add(task)
+        task.add_done_callback(functools.partial(_ran, token))
         return
     try:
         await app.event_processor.enqueue(token, Event(name=handler, payload={}))
     except Exception:  # one tab's trouble must not stop the others' updates
-        pending = _pending.get(token)
-        if pending is not None:
-            pending.resync, pending.since = True, 0.0
+        _lost(token)
         log.exception("could not push to a tab")
+
+
+_running: set[asyncio.Task] = set()  # direct runs under way (the loop keeps weak references)
+
+
+def _ran(token: str, task: asyncio.Task) -> None:
+    _running.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        _lost(token)
+        log.error("could not push to a tab", exc_info=task.exception())
+
+
+def _lost(token: str) -> None:
+    """What waited for the tab may not have reached it: its next update reads its page."""
+    if token in _watching:
+        pending = _pending.setdefault(token, _Pending(0.0, _numbered.get(token, 0) + 1))
+        pending.resync, pending.since = True, 0.0
 
 
 @dataclasses.dataclass

@@ -11,9 +11,11 @@ commits, so the tab's next event is refused or sees the new role.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import json
+from collections.abc import Iterator
 from urllib.parse import quote, urlsplit
 
 import reflex as rx
@@ -127,33 +129,55 @@ def login_url(path: str | None) -> str:
     return "/login?next=" + quote(safe_next(path), safe="/")
 
 
+async def admit(
+    state: rx.State, cls: type[GuardedState], handler: str
+) -> tuple[Identity | None, rx.state.StateUpdate | None]:
+    """Whether the tab behind ``state`` (its root) may run ``handler`` of ``cls``: the
+    caller's identity (None for a public handler), or what the tab is sent instead."""
+    min_role, public = rule_for(cls)
+    if handler in public:
+        return None, None
+    headers = state.router.headers
+    identity = await caller(headers.cookie)
+    language = (identity and identity.language) or from_accept_language(headers.accept_language)
+    if identity is None:
+        path = state.router.url.path
+        if path.startswith(PUBLIC_PAGES):  # refused, and already where it would be sent
+            return None, rx.state.StateUpdate()
+        events = [rx.redirect(login_url(path))]
+        if sessions.parse_cookie_header(headers.cookie):
+            # A cookie that no longer works: the session ended (sign-out elsewhere,
+            # password change, deactivation). Same toast id, so it shows once.
+            message = translate("access.session_ended", language)
+            events.append(rx.toast.warning(message, id="pytake-access"))
+        return None, rx.state.StateUpdate(events=Event.from_event_type(events))
+    if not identity.at_least(min_role):
+        message = translate("access.denied", language)
+        toast = rx.toast.error(message, id="pytake-access")
+        return None, rx.state.StateUpdate(events=Event.from_event_type([toast]))
+    return identity, None
+
+
+@contextlib.contextmanager
+def acting_as(identity: Identity | None) -> Iterator[None]:
+    """``GuardedState._identity`` answers ``identity`` inside: for work the server starts in
+    a tab's state (``ui.tabs``), admitted by ``admit`` like an event."""
+    reset = _identity.set(identity)
+    try:
+        yield
+    finally:
+        _identity.reset(reset)
+
+
 class AccessGuard(rx.Middleware):
     async def preprocess(self, app, state, event: Event):
         _identity.set(None)
         cls, handler = _state_class(event.name)
         if cls is None or not issubclass(cls, GuardedState):
             return None  # Reflex's own events (hydrate, on_load dispatch, client storage)
-        min_role, public = rule_for(cls)
-        if handler in public:
-            return None
-        headers = state.router.headers
-        identity = await caller(headers.cookie)
-        language = (identity and identity.language) or from_accept_language(headers.accept_language)
-        if identity is None:
-            path = state.router.url.path
-            if path.startswith(PUBLIC_PAGES):  # refused, and already where it would be sent
-                return rx.state.StateUpdate()
-            events = [rx.redirect(login_url(path))]
-            if sessions.parse_cookie_header(headers.cookie):
-                # A cookie that no longer works: the session ended (sign-out elsewhere,
-                # password change, deactivation). Same toast id, so it shows once.
-                message = translate("access.session_ended", language)
-                events.append(rx.toast.warning(message, id="pytake-access"))
-            return rx.state.StateUpdate(events=Event.from_event_type(events))
-        if not identity.at_least(min_role):
-            message = translate("access.denied", language)
-            toast = rx.toast.error(message, id="pytake-access")
-            return rx.state.StateUpdate(events=Event.from_event_type([toast]))
+        identity, refused = await admit(state, cls, handler)
+        if refused is not None:
+            return refused
         _identity.set(identity)
         return None
 

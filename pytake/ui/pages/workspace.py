@@ -109,11 +109,9 @@ class InboxState(GuardedState):
         self.has_next = following is not None
         self._next = following
 
-    @rx.event
-    async def on_delta(self):
-        """Pushed by the server (``realtime.push``): the changes waiting for this tab, each
-        moving one row and the counts. A client calling it only applies what was waiting."""
-        token = self.router.session.client_token
+    async def _take_updates(self, token: str) -> None:
+        """Run by the server in this tab's state (``realtime.push``, ``ui.tabs``): the
+        changes waiting for it, each moving one row and the counts."""
         taken = push.take(token, self._applied)
         if not push.watching(token):
             return

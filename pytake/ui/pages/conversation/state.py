@@ -1,6 +1,6 @@
 """The conversation's state: the messages on screen, the composer's draft and what the
 agent does with the conversation. Changes reach it as deltas from the live core
-(``ConversationState.on_delta``, see ``pytake.realtime.push``).
+(``ConversationState._take_updates``, see ``pytake.realtime.push``).
 """
 
 from __future__ import annotations
@@ -162,11 +162,9 @@ class ConversationState(GuardedState):
         if self.panel_open:
             await self._load_contact()
 
-    @rx.event
-    async def on_delta(self):
-        """Pushed by the server (``realtime.push``): the changes waiting for this tab. A
-        client calling it only applies what was waiting for it anyway."""
-        token = self.router.session.client_token
+    async def _take_updates(self, token: str) -> None:
+        """Run by the server in this tab's state (``realtime.push``, ``ui.tabs``): the
+        changes waiting for it."""
         taken = push.take(token, self._applied)
         if not push.watching(token) or not self.conversation_id:
             return
