@@ -1,4 +1,7 @@
-"""The access guard, fed forged events the way Reflex's event processor feeds it."""
+"""The access guard, fed forged events the way Reflex's event processor feeds it, and the
+same rule for work the server starts in a tab's state (``ui.tabs``)."""
+
+import contextlib
 
 import pytest
 import reflex as rx
@@ -12,7 +15,7 @@ from pytake.auth import sessions
 from pytake.auth.errors import AccessError
 from pytake.models import Membership, Role
 from pytake.services import accounts
-from pytake.ui import guard
+from pytake.ui import guard, tabs
 from pytake.ui.notices import NoticeState
 from pytake.ui.pages.login import LoginState
 from pytake.ui.pages.settings.members import MembersState, _set_role
@@ -223,3 +226,66 @@ def test_admin_handlers_refuse_malformed_arguments(people, user_id, role):
 )
 def test_safe_next_only_allows_local_pages(path, expected):
     assert guard.safe_next(path) == expected
+
+
+# Work the server starts in a tab's state ------------------------------------------------------
+
+
+class _App:
+    """What ``tabs.runner`` needs of Reflex's app: the tab's state under its lock, and the
+    socket the refusals go to."""
+
+    def __init__(self, root) -> None:
+        self.root, self.sent, self.event_namespace = root, [], self
+
+    @contextlib.asynccontextmanager
+    async def modify_state(self, token):
+        assert token.ident == "tab-1"
+        yield self.root
+
+    async def emit_update(self, update, token: str) -> None:
+        self.sent.append((token, update))
+
+
+def _recorder(ran: list):
+    async def apply(state, token: str) -> None:
+        ran.append((type(state), token, state._identity()))
+
+    return apply
+
+
+async def test_a_member_s_tab_runs_the_work_as_its_member(people):
+    ran: list = []
+    app = _App(root_state(people["agent_cookie"], "/inbox"))
+    await tabs.runner(app, InboxState, _recorder(ran))("tab-1")
+    [(cls, token, identity)] = ran
+    assert (cls, token, identity.user_id) == (InboxState, "tab-1", people["agent"].id)
+    assert app.sent == []
+
+
+async def test_an_ended_session_s_tab_is_sent_to_sign_in_and_runs_nothing(people):
+    with db.session() as s:
+        accounts.set_active(
+            s, organization_id=people["org"].id, user_id=people["agent"].id, active=False
+        )
+    ran: list = []
+    app = _App(root_state(people["agent_cookie"], "/inbox"))
+    await tabs.runner(app, InboxState, _recorder(ran))("tab-1")
+    assert ran == []
+    [(token, update)] = app.sent
+    assert token == "tab-1" and "_redirect" in event_names(update)
+
+
+@pytest.mark.parametrize("cookie", [None, "forged"])
+async def test_a_tab_without_a_session_runs_nothing(people, cookie):
+    ran: list = []
+    app = _App(root_state(cookie, "/inbox"))
+    await tabs.runner(app, InboxState, _recorder(ran))("tab-1")
+    assert ran == [] and "_redirect" in event_names(app.sent[0][1])
+
+
+async def test_a_role_below_the_state_s_runs_nothing(people):
+    ran: list = []
+    app = _App(root_state(people["agent_cookie"], "/settings/members"))
+    await tabs.runner(app, MembersState, _recorder(ran))("tab-1")
+    assert ran == [] and "_redirect" not in event_names(app.sent[0][1])  # told, not moved
