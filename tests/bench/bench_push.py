@@ -11,7 +11,9 @@ Each message carries a marker; an agent's screen shows message *i* once a delta 
 names *i* or a later message of the same conversation (the inbox row shows a conversation's
 latest message). The messages go to ``--conversations`` customers, fewer than an inbox page
 holds, so every conversation stays on the page. Reported: p50/p95/p99/max over every (agent,
-message) pair, the pairs never shown, and the webhooks' acknowledgement latency.
+message) pair, the pairs never shown, the webhooks' acknowledgement latency, and the cores
+PyTake's web workers and job processes kept busy from the first webhook until the last was
+applied.
 """
 
 from __future__ import annotations
@@ -136,8 +138,12 @@ def measure_side(
     for screen in screens:
         screen.seen.clear()
     timed = requests(host, count, args.conversations, label)
+    before, started = servers.cpu_seconds(), time.perf_counter()
     outcome = asyncio.run(load.run("127.0.0.1", port, timed, args.rate))
     settle()
+    took, after = time.perf_counter() - started, servers.cpu_seconds()
+    # Cores busy on average, per role, from the first webhook until the last was applied.
+    cores = {role: round((after[role] - before[role]) / took, 2) for role in after}
     time.sleep(3)
     due = [outcome.started + n / args.rate for n in range(count)]
     shown, missed = [], 0
@@ -154,6 +160,7 @@ def measure_side(
         "p99_ms": round(load.percentile(shown, 99) * 1e3, 1),
         "max_ms": round(max(shown, default=math.nan) * 1e3, 1),
         "deltas_per_agent": round(sum(s.received for s in screens) / len(screens), 1),
+        "cores": cores,
     }
 
 
@@ -281,6 +288,8 @@ def report(results: dict) -> None:
             f"{side:<10}{run['p50_ms']:>9}{run['p95_ms']:>9}{run['p99_ms']:>9}{run['max_ms']:>9}"
             f"{run['never_shown']:>9}{run['webhooks']['p99_ms']:>9}"
         )
+    cores = results["pytake"]["cores"]
+    print(f"PyTake's cores busy during the load: web workers {cores['web']}, jobs {cores['jobs']}")
 
 
 def main() -> None:

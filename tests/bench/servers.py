@@ -142,3 +142,23 @@ def resident_bytes(session: int) -> int:
         except (OSError, IndexError, ValueError):
             continue  # the process ended meanwhile
     return total
+
+
+# A process's role, from its command line: PyTake's web workers and its job processes.
+ROLES = {"web": "reflex\x00run", "jobs": "pytake\x00worker"}
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far (user and system) by every running process of each role."""
+    used = dict.fromkeys(ROLES, 0.0)
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (proc / "cmdline").read_bytes().decode(errors="replace")
+            role = next((r for r, marker in ROLES.items() if marker in command), None)
+            if role is None:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            used[role] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+    return used
