@@ -29,7 +29,7 @@ from pytake.models import (
     User,
     utcnow,
 )
-from pytake.services import actions, labels, teams, thread
+from pytake.services import actions, labels, names, teams, thread
 from pytake.services.conversations import my_teams, valid_id, visible_to
 
 PAGE_SIZE = 40
@@ -229,6 +229,7 @@ def _row(now: dt.datetime, language: str | None, row: sa.Row) -> dict:
     return {
         "id": row.id,
         "contact": row.name or row.username or phones.for_people(row.wa_id or ""),
+        "initials": names.initials(row.name or row.username or ""),
         "number": phones.for_people(row.wa_id) if row.wa_id else (row.username or ""),
         "channel": row.channel,
         "status": row.status,

@@ -1,4 +1,5 @@
-"""People's and organizations' names as typed into forms: trimmed, single-spaced, bounded."""
+"""People's and organizations' names as typed into forms (trimmed, single-spaced, bounded),
+and as avatars show them."""
 
 from __future__ import annotations
 
@@ -12,3 +13,15 @@ def clean_name(value: str, *, code: str = "account.bad_name") -> str:
     if not name or len(name) > MAX_NAME:
         raise AccessError(code, max=MAX_NAME)
     return name
+
+
+def initials(name: str) -> str:
+    """Up to two letters for an avatar: the first letter of each of the first two words that
+    have one. Marks, digits and symbols (``B<``, ``+55 11…``, an emoji) are never initials;
+    a name without letters gets "?"."""
+    found = [next(c for c in word if c.isalpha()) for word in name.split() if _lettered(word)]
+    return "".join(found[:2]).upper() or "?"
+
+
+def _lettered(word: str) -> bool:
+    return any(c.isalpha() for c in word)

@@ -29,7 +29,7 @@ from pytake.models import (
     User,
     utcnow,
 )
-from pytake.services import conversations
+from pytake.services import conversations, names
 from pytake.services.explain import explain
 
 PAGE = 50
@@ -83,7 +83,8 @@ def _header(s: Session, conversation: Conversation) -> dict:
         "team": team.name if team else "",
         "team_id": conversation.team_id or 0,
         "labels": [{"id": label.id, "name": label.name, "color": label.color} for label in labels],
-        "contact": contact.name or contact.username or contact.wa_id or "",
+        "contact": contact.name or contact.username or phones.for_people(contact.wa_id or ""),
+        "initials": names.initials(contact.name or contact.username or ""),
         "number": phones.for_people(contact.wa_id) if contact.wa_id else (contact.username or ""),
         "channel": channel.name,
         "status": conversation.status,

@@ -14,7 +14,7 @@ from pytake.auth.errors import AccessError
 from pytake.i18n import LANGUAGES, catalog, normalize_language, translate
 from pytake.models import Role
 from pytake.realtime import push
-from pytake.services import accounts
+from pytake.services import accounts, names
 from pytake.ui.guard import GuardedState, access, caller
 
 T = TypeVar("T")
@@ -72,8 +72,7 @@ class SessionState(GuardedState):
 
     @rx.var
     def initials(self) -> str:
-        parts = self.user_name.split()
-        return "".join(part[0] for part in parts[:2]).upper() or "?"
+        return names.initials(self.user_name)
 
     def _text(self, key: str, **params: object) -> str:
         return translate(key, self.language, **params)

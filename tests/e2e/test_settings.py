@@ -124,6 +124,8 @@ def test_admin_configures_the_organization_from_the_settings_pages(
     page.get_by_test_id("settings-tab-members").click()
     wait_path(page, "/settings/members")
     page.get_by_test_id("invite-open").click()
+    expect(page.get_by_role("dialog")).to_contain_text("Invite someone to the organization")
+    expect(page.get_by_role("dialog")).not_to_contain_text("{")  # every placeholder filled
     page.get_by_test_id("invite-email").fill("nova@acme.test")
     page.get_by_test_id("invite-send").click()
     expect(page.get_by_test_id("invite-link")).to_have_value(re.compile(r"/invite/[\w-]{20,}$"))

@@ -240,7 +240,7 @@ def window_badge(expires: rx.Var, open_: rx.Var) -> rx.Component:
 def _conversation_summary(row: rx.Var) -> rx.Component:
     unread = row["unread"].to(int) > 0
     return rx.hstack(
-        rx.avatar(fallback=row["contact"].to(str)[:1], size="3", radius="full"),
+        rx.avatar(fallback=row["initials"].to(str), size="3", radius="full"),
         rx.vstack(
             rx.hstack(
                 rx.text(row["contact"], weight="bold", size="2"),

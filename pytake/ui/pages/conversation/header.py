@@ -243,7 +243,7 @@ def header() -> rx.Component:
                 href="/inbox",
                 data_testid="back-to-inbox",
             ),
-            rx.avatar(fallback=info["contact"].to(str)[:1], size="3", radius="full"),
+            rx.avatar(fallback=info["initials"].to(str), size="3", radius="full"),
             rx.vstack(
                 rx.text(info["contact"], weight="bold", size="3", data_testid="contact-name"),
                 rx.text(info["number"], size="1", color=rx.color("gray", 10)),

@@ -279,7 +279,7 @@ def _invitation_row(row: rx.Var) -> rx.Component:
 def _invite_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(t("invitation.title")),
+            rx.dialog.title(t("invitation.dialog_title")),
             rx.dialog.description(t("invitation.hint"), size="2", margin_bottom="12px"),
             error_callout(MembersState.problem, size="1", margin_bottom="12px"),
             rx.cond(
