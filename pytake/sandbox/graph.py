@@ -369,6 +369,9 @@ class GraphSimulator:
             _check_product(body)
             message_id = _require(body, "message_id")
             self.read_marks.append(message_id)
+            self._tell(
+                "read", {"phone_number_id": number.phone_number_id, "message_id": message_id}
+            )
             if body.get("typing_indicator"):
                 self.typing.append(message_id)
             return JSONResponse({"success": True})

@@ -116,14 +116,16 @@ class Sandbox:
         key = _key(number, wa_id)
         self.names[key] = name
         reacted = message.get("reaction")
+        entry = None
         if reacted:
             self._react(key, reacted.get("message_id"), reacted.get("emoji") or None)
         else:
-            self._append(key, Entry(message["id"], True, message, time.time()))
+            entry = Entry(message["id"], True, message, time.time())
+            self._append(key, entry)
         value = p.messages_value(
             number.phone_number_id, number.display_number, [message], [p.profile(wa_id, name)]
         )
-        self._spawn(self._deliver(number, value))
+        self._spawn(self._deliver(number, value, taken=entry))
 
     def add_media(self, content: bytes, mime_type: str) -> str:
         return self.sim.add_media(content, mime_type)
@@ -210,8 +212,25 @@ class Sandbox:
     def _heard(self, kind: str, record: dict) -> None:
         if kind == "message":
             self._sent(record)
+        elif kind == "read":
+            self._read_by_business(record)
         elif kind == "template" and record.get("status") == "PENDING":
             self._spawn(self._review(record))
+
+    def _read_by_business(self, record: dict) -> None:
+        """The business marked a customer's message read: it, and every earlier one of the
+        chat, shows the blue ticks (a read mark covers what came before, as on WhatsApp)."""
+        for (phone_number_id, _), entries in self.phones.items():
+            if phone_number_id != record["phone_number_id"]:
+                continue
+            at = next((i for i, e in enumerate(entries) if e.wamid == record["message_id"]), None)
+            if at is None:
+                continue
+            for entry in entries[: at + 1]:
+                if entry.from_customer:
+                    entry.status = "read"
+            self._touch()
+            return
 
     def _sent(self, record: dict) -> None:
         number = self.numbers.get(record["phone_number_id"])
@@ -273,17 +292,24 @@ class Sandbox:
 
     # Webhooks ----------------------------------------------------------------------------------
 
-    async def _deliver(self, number: Number, value: dict, field: str = "messages") -> None:
+    async def _deliver(
+        self, number: Number, value: dict, field: str = "messages", taken: Entry | None = None
+    ) -> None:
+        """``taken``: the customer's message this webhook carries, delivered (two grey ticks
+        on their phone) once PyTake took the webhook."""
         payload = p.envelope(p.entry(number.waba_id, p.change(value, field)))
         scenario = self.scenario(number)
         async with scenario.in_order:
             if scenario.webhook_delay:
                 await asyncio.sleep(scenario.webhook_delay)
             for _copy in range(2 if scenario.duplicate_webhooks else 1):
-                await self._post(number, payload)
+                if await self._post(number, payload) and taken and taken.status == "sent":
+                    taken.status = "delivered"
+                    self._touch()
 
-    async def _post(self, number: Number, payload: dict) -> None:
-        """Meta retries a webhook PyTake did not take; so do we, a few times."""
+    async def _post(self, number: Number, payload: dict) -> bool:
+        """Meta retries a webhook PyTake did not take; so do we, a few times. Whether it
+        was taken."""
         url = self.address + WEBHOOK_PATH
         for attempt in range(WEBHOOK_ATTEMPTS):
             try:
@@ -291,12 +317,13 @@ class Sandbox:
                     url, payload, number.app_secret, client=self._client()
                 )
                 if answer.status_code < 500:
-                    return
+                    return answer.status_code < 400
                 problem = f"HTTP {answer.status_code}"
             except httpx.HTTPError as exc:
                 problem = str(exc) or type(exc).__name__
             log.warning("sandbox webhook not taken (%s), attempt %s", problem, attempt + 1)
             await asyncio.sleep(2**attempt)
+        return False
 
     def _client(self) -> httpx.AsyncClient:
         if self.http is None:

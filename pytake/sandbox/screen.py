@@ -42,7 +42,7 @@ def _blank(entry: Entry) -> dict:
         "buttons": [],
         "quote": "",
         "reaction": entry.reaction or "",
-        "status": "" if entry.from_customer else entry.status,
+        "status": entry.status,
         "media_id": "",
         "src": "",
         "error": str(entry.error or ""),

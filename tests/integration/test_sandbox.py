@@ -21,6 +21,7 @@ from pytake.auth.errors import AccessError
 from pytake.auth.sessions import Identity
 from pytake.channels.whatsapp.adapter import WhatsAppAdapter
 from pytake.channels.whatsapp.graph import GraphClient
+from pytake.jobs import outbox
 from pytake.jobs import templates as template_jobs
 from pytake.models import Attachment, Channel, Conversation, Message, MessageTemplate, Role, User
 from pytake.sandbox import live, screen, seed
@@ -139,7 +140,16 @@ async def test_customer_and_agent_talk_and_the_ticks_go_to_read(phone):
         (True, "Olá, meu pedido não chegou"),
         (False, "Oi Ana, como posso ajudar?"),
     ]
-    assert shown[1]["status"] == "delivered"
+    # The customer's own message: taken by PyTake (two grey ticks), not yet read.
+    assert shown[1]["status"] == "delivered" and shown[0]["status"] == "delivered"
+    phone.says(p.text, "Alguém aí?")
+    await phone.settle()
+    with db.session(write=True) as s:  # an agent opens the conversation
+        receipt = outbound.read_receipt(s, phone.owner, phone.conversation_id())
+    assert await outbox.mark_read(*receipt)
+    await phone.settle()
+    # Marking the latest read covers the earlier ones: both show the blue ticks.
+    assert [line["status"] for line in phone.screen() if line["mine"]] == ["read", "read"]
     assert phone.sandbox.read(phone.number, CUSTOMER) == 1
     await phone.settle()
     assert _message(reply_id).status == "read"

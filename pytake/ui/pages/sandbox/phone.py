@@ -73,19 +73,30 @@ def _tap_button(line: rx.Var, button: rx.Var) -> rx.Component:
     )
 
 
-def _status(line: rx.Var) -> rx.Component:
+def _ticks(line: rx.Var) -> rx.Component:
+    """On the customer's own messages, as their phone shows them: sent, delivered to the
+    business, read by it (blue)."""
     status = line["status"].to(str)
     return rx.cond(
-        status == "failed",
+        status == "read",
+        rx.text("✓✓", size="1", color="#53bdeb", data_testid="phone-ticks"),
+        rx.cond(
+            status == "delivered",
+            rx.text("✓✓", size="1", data_testid="phone-ticks"),
+            rx.text("✓", size="1", data_testid="phone-ticks"),
+        ),
+    )
+
+
+def _failed(line: rx.Var) -> rx.Component:
+    """A business message that never reached the phone: a real phone shows nothing; the
+    sandbox says why, to teach what the agent's screen reports."""
+    return rx.cond(
+        line["status"].to(str) == "failed",
         rx.text(
             t("sandbox.not_delivered") + " · " + line["error"].to(str),
             size="1",
             color=rx.color("red", 11),
-        ),
-        rx.cond(
-            status == "read",
-            rx.text("✓✓", size="1", color="#53bdeb"),
-            rx.cond(status == "delivered", rx.text("✓✓", size="1"), rx.text("✓", size="1")),
         ),
     )
 
@@ -122,7 +133,7 @@ def _bubble(line: rx.Var) -> rx.Component:
             ),
             rx.hstack(
                 rx.text(line["time"].to(str), size="1", color=rx.color("gray", 10)),
-                rx.cond(mine, rx.fragment(), _status(line)),
+                rx.cond(mine, _ticks(line), _failed(line)),
                 spacing="1",
                 justify="end",
                 width="100%",
