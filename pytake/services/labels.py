@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+import regex
 from sqlmodel import Session, select
 
 from pytake.auth.errors import AccessError, NotAllowed
@@ -14,7 +13,12 @@ from pytake.services.conversations import valid_id
 
 MAX_LABELS = 200
 COLORS = ("gray", "red", "orange", "amber", "green", "teal", "blue", "indigo", "purple", "pink")
-_NAME = re.compile(r"^[\w][\w .&+/-]{0,39}$", re.UNICODE)
+# 1 to 40 characters: letters, digits, spaces, . & + / - and emoji (with their skin tones,
+# joiners and presentation selectors: "🔥 Urgente", "👍🏽 ok"); never markup or controls.
+_NAME = regex.compile(
+    r"^(?=.{1,40}\Z)[\w\p{Extended_Pictographic}]"
+    r"[\w .&+/\-\p{Extended_Pictographic}\p{Emoji_Modifier}\u200d\ufe0f]*\Z"
+)
 
 
 def listing(s: Session, organization_id: int) -> list[dict]:

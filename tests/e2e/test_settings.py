@@ -82,8 +82,10 @@ def test_admin_configures_the_organization_from_the_settings_pages(
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Tiago", exact=True).click()
     dialog.get_by_text("Vendas", exact=True).click()
+    expect(page.get_by_test_id("team-policy-hint")).to_have_count(0)  # off: nothing to explain
     page.get_by_test_id("team-policy").click()
     page.get_by_role("option", name="Round robin").click()
+    expect(page.get_by_test_id("team-policy-hint")).to_be_visible()
     page.get_by_test_id("team-save").click()
     team = page.get_by_test_id("team-card").filter(has_text="Comercial")
     expect(team.get_by_text("Tiago")).to_be_visible()

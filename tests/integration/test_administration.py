@@ -209,6 +209,14 @@ def test_labels_are_renamed_recoloured_and_deleted_by_supervisors(world):
         vip_id = vip.id
     with db.session(write=True) as s:
         labels.update(s, supervisor, vip_id, "VIP client", "purple")
+    with db.session(write=True) as s:  # emoji are welcome, with tones and joiners
+        made = [labels.create(s, supervisor, name, "red") for name in ("🔥 Urgente", "👍🏽 ok")]
+        assert [label.name for label in made] == ["🔥 Urgente", "👍🏽 ok"]
+        for refused in ("<b>x</b>", "a\u202eb", "x" * 41, " ", "a\x00b"):
+            with pytest.raises(AccessError):
+                labels.create(s, supervisor, refused, "red")
+        for label in made:
+            labels.delete(s, supervisor, label.id)
     for args, error in [
         ((vip_id, "billing", "red"), AccessError),  # name taken
         ((vip_id, "ok", "#ff0000"), AccessError),  # not one of the colours

@@ -178,7 +178,15 @@ def _team_dialog() -> rx.Component:
             value=editing["policy"].to(str),
             on_change=TeamsState.choose_policy,
         ),
-        rx.text(t("teams.assignment.hint"), size="1", color=rx.color("gray", 10)),
+        rx.cond(  # how auto-assignment works, only while it is on
+            editing["policy"].to(str) != "off",
+            rx.text(
+                t("teams.assignment.hint"),
+                size="1",
+                color=rx.color("gray", 10),
+                data_testid="team-policy-hint",
+            ),
+        ),
         rx.el.label(
             rx.hstack(
                 rx.checkbox(name="sticky", default_checked=editing["sticky"].to(bool)),
