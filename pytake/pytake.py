@@ -26,6 +26,7 @@ from pytake.ui.pages.dashboard import DashboardState, dashboard_page
 from pytake.ui.pages.flows import BuilderState, FlowsState, builder_page, flows_page
 from pytake.ui.pages.invite import InviteState, invite_page
 from pytake.ui.pages.login import LoginState, login_page
+from pytake.ui.pages.not_found import not_found_page
 from pytake.ui.pages.notifications import PreferencesState, notifications_page
 from pytake.ui.pages.reports import ReportsState, reports_page
 from pytake.ui.pages.sandbox import PhoneState, phone_page
@@ -182,6 +183,9 @@ _protected("/notifications", "nav.notifications", notifications_page, Preference
 _protected("/search", "nav.search", search_page, SearchState)
 if get_settings().sandbox:
     _protected("/sandbox/phone", "nav.sandbox", phone_page, PhoneState)
+
+
+_page("404", "not_found.title", not_found_page, SessionState.detect_language)
 
 
 def index() -> rx.Component:

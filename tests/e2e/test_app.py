@@ -98,6 +98,24 @@ def test_portuguese_browser_gets_portuguese_screens(server, organization, new_pa
     screenshot(page, "profile-pt-BR")
 
 
+@pytest.mark.parametrize(
+    ("language", "title", "back"),
+    [
+        ("en-US", "Page not found", "Back to the inbox"),
+        ("pt-BR", "Página não encontrada", "Voltar para a caixa de entrada"),
+    ],
+)
+def test_an_unknown_address_says_so_in_the_visitor_s_language(
+    server, organization, new_page, language, title, back
+):
+    page = new_page(language)
+    page.goto("/no/such/page")
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    expect(page).to_have_title(f"{title} · PyTake")
+    expect(page.get_by_test_id("not-found-back")).to_have_text(back)
+    screenshot(page, f"not-found-{language}")
+
+
 def test_switching_language_is_live_and_remembered(server, organization, new_page):
     page = new_page("en-US")
     sign_in(page, organization["email"], organization["password"])
