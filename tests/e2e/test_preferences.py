@@ -153,4 +153,7 @@ def test_preferences_in_portuguese(server, organization, new_page):
     expect(page.get_by_text("O que notifica você")).to_be_visible()
     expect(page.get_by_text("Horário de silêncio", exact=True)).to_be_visible()
     expect(page.get_by_test_id("push-enable")).to_contain_text("Ativar neste dispositivo")
+    # No e-mail on this server: an agent is told so, without the operator's setting names.
+    expect(page.get_by_text("O e-mail ainda não está configurado neste servidor")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("PYTAKE_")
     screenshot(page, "preferences-pt-BR")

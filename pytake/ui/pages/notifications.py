@@ -269,7 +269,15 @@ def _preferences() -> rx.Component:
                 rx.cond(
                     ~PreferencesState.mail_ready,
                     rx.callout(
-                        t("preferences.no_smtp"), icon="mail-x", color_scheme="amber", width="100%"
+                        # The setting's name only for those who can ask the operator for it.
+                        rx.cond(
+                            SessionState.is_admin,
+                            t("preferences.no_smtp_admin"),
+                            t("preferences.no_smtp"),
+                        ),
+                        icon="mail-x",
+                        color_scheme="amber",
+                        width="100%",
                     ),
                 ),
                 rx.grid(
