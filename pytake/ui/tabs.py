@@ -1,18 +1,15 @@
 """Work the server starts in a tab's state, without an event from the browser.
 
 The live core hands each open inbox and conversation tab the changes it may see
-(``realtime.push``). Sent as a Reflex event, each hand-over paid for the event machinery
-built for what browsers send: a queue entry, a future and a context per event, the
-middleware, the router rebuilt from the stored request. A profile of a web worker with
-200 busy tabs put that at a fifth of its time. The changes now go in through
-``App.modify_state``, Reflex's public way to change a tab's state out of band: it takes
-the tab's lock (so the tab's own events and these never interleave), and sends the
-resulting delta to the tab's socket.
+(``realtime.push``) through ``App.modify_state``, Reflex's public way to change a tab's
+state out of band: it takes the tab's lock (so the tab's own events and these never
+interleave), and sends the resulting delta to the tab's socket. Nothing here is an event
+handler, so no browser can call it (they were events once, which any client could send);
+measured, it costs the same CPU as those events did (docs/live-core.md).
 
 The guard still decides, with the same rule and the same answers as for an event
 (``guard.admit``): a session that ended sends the tab to the sign-in page, a member whose
-role no longer reaches the state gets nothing. Nothing here is an event handler, so no
-browser can call it.
+role no longer reaches the state gets nothing.
 """
 
 from __future__ import annotations
