@@ -19,9 +19,5 @@ def initials(name: str) -> str:
     """Up to two letters for an avatar: the first letter of each of the first two words that
     have one. Marks, digits and symbols (``B<``, ``+55 11…``, an emoji) are never initials;
     a name without letters gets "?"."""
-    found = [next(c for c in word if c.isalpha()) for word in name.split() if _lettered(word)]
-    return "".join(found[:2]).upper() or "?"
-
-
-def _lettered(word: str) -> bool:
-    return any(c.isalpha() for c in word)
+    firsts = (next((c for c in word if c.isalpha()), "") for word in name.split())
+    return "".join([letter for letter in firsts if letter][:2]).upper() or "?"
